@@ -1,0 +1,32 @@
+using OssuaryNet.Interop;
+
+namespace OssuaryNet.Crypto;
+
+/// <summary>Noise's "25519" DH function (spec section 4.1), through libsodium.</summary>
+internal static class X25519
+{
+    /// <summary>DHLEN, and the size of public and private keys.</summary>
+    public const int KeySize = 32;
+
+    /// <summary>Fills <paramref name="privateKey"/> with fresh randomness and derives <paramref name="publicKey"/>.</summary>
+    public static void GenerateKeyPair(Span<byte> privateKey, Span<byte> publicKey)
+    {
+        LibSodium.RandomBytes(privateKey);
+        LibSodium.X25519Base(privateKey, publicKey);
+    }
+
+    /// <summary>Derives the public key of a private key.</summary>
+    public static void DerivePublicKey(ReadOnlySpan<byte> privateKey, Span<byte> publicKey) => LibSodium.X25519Base(privateKey, publicKey);
+
+    /// <summary>
+    /// DH(private, public). A peer key of low order would give an all-zero secret that carries no contribution
+    /// from this side; libsodium detects it and the handshake fails with <see cref="OssuaryErrorCode.InvalidKey"/>.
+    /// </summary>
+    public static void Agree(ReadOnlySpan<byte> privateKey, ReadOnlySpan<byte> publicKey, Span<byte> sharedSecret)
+    {
+        if (!LibSodium.X25519(privateKey, publicKey, sharedSecret))
+        {
+            throw new OssuaryException(OssuaryErrorCode.InvalidKey, "The peer's X25519 public key is a low-order point.");
+        }
+    }
+}

@@ -1,0 +1,332 @@
+using System.Security.Cryptography;
+using OssuaryNet.Crypto;
+using OssuaryNet.Interop;
+
+namespace OssuaryNet.Noise;
+
+/// <summary>Produces an ephemeral private key; the default draws from libsodium's CSPRNG, tests inject fixed keys.</summary>
+internal delegate void EphemeralKeySource(Span<byte> privateKey);
+
+/// <summary>
+/// A Noise HandshakeState (spec section 5.3): local and remote key pairs, the message patterns and the
+/// SymmetricState. It is used once: <see cref="Split"/> consumes it and returns the transport, after which
+/// every member throws, so the handshake cannot be reused and transport keys cannot exist before it ends.
+/// </summary>
+/// <remarks>
+/// WriteMessage and ReadMessage process the tokens of the current message in order (spec section 5.3):
+/// "e" sends/reads an ephemeral key and MixHash()es it (and MixKey()s it in psk handshakes); "s" sends/reads
+/// the static key through EncryptAndHash/DecryptAndHash; "ee", "es", "se", "ss" MixKey() a DH result, with
+/// "es" meaning DH(e, rs) for the initiator and DH(s, re) for the responder ("se" the mirror image); "psk"
+/// MixKeyAndHash()es the next pre-shared key. The payload then goes through EncryptAndHash. Any failure
+/// while reading leaves the handshake failed for good.
+/// </remarks>
+internal sealed class HandshakeState : IDisposable
+{
+    private const int K = X25519.KeySize;
+    // One pinned block for every private and public key, so that one wipe clears them all.
+    private const int LocalStaticPrivate = 0, LocalStaticPublic = K, EphemeralPrivate = 2 * K, EphemeralPublic = 3 * K,
+        RemoteStatic = 4 * K, RemoteEphemeral = 5 * K, KeyBlockSize = 6 * K;
+
+    private readonly NoiseProtocol _protocol;
+    private readonly SymmetricState _symmetric;
+    private readonly byte[] _keys = SecretMemory.Allocate(KeyBlockSize);
+    private readonly IReadOnlyList<byte[]> _psks;
+    private readonly EphemeralKeySource _ephemeralSource;
+    private bool _hasLocalStatic, _hasRemoteStatic;
+    private int _pskIndex;
+    private int _messageIndex;
+    private bool _failed, _spent;
+
+    /// <summary>Initialize(): mixes the prologue and the pre-message keys into a fresh SymmetricState.</summary>
+    /// <param name="protocol">The protocol.</param>
+    /// <param name="initiator">Role.</param>
+    /// <param name="prologue">Data both sides must agree on; any difference fails the handshake.</param>
+    /// <param name="localStaticPrivateKey">Empty, or 32 bytes when the pattern gives this side a static key.</param>
+    /// <param name="remoteStaticPublicKey">Empty, or 32 bytes when a pre-message gives this side the peer's key.</param>
+    /// <param name="psks">Pre-shared keys, in the order the psk tokens use them.</param>
+    /// <param name="ephemeralSource">Overrides ephemeral key generation (test vectors only).</param>
+    public HandshakeState(
+        NoiseProtocol protocol,
+        bool initiator,
+        ReadOnlySpan<byte> prologue,
+        ReadOnlySpan<byte> localStaticPrivateKey,
+        ReadOnlySpan<byte> remoteStaticPublicKey,
+        IReadOnlyList<byte[]>? psks = null,
+        EphemeralKeySource? ephemeralSource = null)
+    {
+        LibSodium.EnsureInitialized();
+        _protocol = protocol;
+        IsInitiator = initiator;
+        _psks = psks ?? [];
+        _ephemeralSource = ephemeralSource ?? LibSodium.RandomBytes;
+        HandshakePattern pattern = protocol.Pattern;
+
+        if (_psks.Count != pattern.PskCount || _psks.Any(p => p.Length != 32))
+        {
+            throw new OssuaryException(OssuaryErrorCode.InvalidOperation, $"{protocol.Name} needs {pattern.PskCount} pre-shared keys of 32 bytes.");
+        }
+        bool needsLocalStatic = initiator ? pattern.InitiatorHasStatic : pattern.ResponderHasStatic;
+        if (needsLocalStatic)
+        {
+            if (localStaticPrivateKey.Length != K)
+            {
+                throw new OssuaryException(OssuaryErrorCode.InvalidOperation, $"{protocol.Name} needs a local static key.");
+            }
+            localStaticPrivateKey.CopyTo(KeySpan(LocalStaticPrivate));
+            X25519.DerivePublicKey(localStaticPrivateKey, KeySpan(LocalStaticPublic));
+            _hasLocalStatic = true;
+        }
+        NoiseToken[] remotePre = initiator ? pattern.ResponderPreMessage : pattern.InitiatorPreMessage;
+        if (remotePre.Contains(NoiseToken.S))
+        {
+            if (remoteStaticPublicKey.Length != K)
+            {
+                throw new OssuaryException(OssuaryErrorCode.InvalidOperation, $"{protocol.Name} needs the peer's static key in advance.");
+            }
+            remoteStaticPublicKey.CopyTo(KeySpan(RemoteStatic));
+            _hasRemoteStatic = true;
+        }
+
+        _symmetric = new SymmetricState(protocol);
+        _symmetric.MixHash(prologue);
+        MixPreMessage(pattern.InitiatorPreMessage, initiatorSide: true);
+        MixPreMessage(pattern.ResponderPreMessage, initiatorSide: false);
+    }
+
+    public bool IsInitiator { get; }
+
+    /// <summary>True when every message of the pattern has been written or read.</summary>
+    public bool IsComplete => _messageIndex == _protocol.Pattern.Messages.Length;
+
+    /// <summary>True when the next message is this side's to write.</summary>
+    public bool IsMyTurnToWrite => !IsComplete && (_messageIndex % 2 == 0) == IsInitiator;
+
+    /// <summary>Index of the next handshake message.</summary>
+    public int MessageIndex => _messageIndex;
+
+    /// <summary>The peer's static public key, once known.</summary>
+    public ReadOnlySpan<byte> RemoteStaticPublicKey => _hasRemoteStatic ? KeySpan(RemoteStatic) : default;
+
+    /// <summary>This side's static public key, if it has one.</summary>
+    public ReadOnlySpan<byte> LocalStaticPublicKey => _hasLocalStatic ? KeySpan(LocalStaticPublic) : default;
+
+    /// <summary>The current handshake hash h.</summary>
+    public ReadOnlySpan<byte> HandshakeHash => _symmetric.HandshakeHash;
+
+    /// <summary>The exact length of the next message written with a payload of <paramref name="payloadLength"/> bytes.</summary>
+    public int GetMessageLength(int payloadLength)
+    {
+        ThrowIfUnusable();
+        bool keyed = _symmetric.HasKey;
+        int length = 0;
+        foreach (NoiseToken token in _protocol.Pattern.Messages[_messageIndex])
+        {
+            switch (token)
+            {
+                case NoiseToken.E:
+                    length += K;
+                    keyed |= _protocol.Pattern.HasPsk;
+                    break;
+                case NoiseToken.S:
+                    length += K + (keyed ? AeadKey.TagSize : 0);
+                    break;
+                default:
+                    keyed = true;
+                    break;
+            }
+        }
+        return length + payloadLength + (keyed ? AeadKey.TagSize : 0);
+    }
+
+    /// <summary>WriteMessage(payload, message_buffer): returns the number of bytes written to <paramref name="message"/>.</summary>
+    public int WriteMessage(ReadOnlySpan<byte> payload, Span<byte> message)
+    {
+        ThrowIfUnusable();
+        if (!IsMyTurnToWrite)
+        {
+            throw new OssuaryException(OssuaryErrorCode.InvalidOperation, "It is not this side's turn to write a handshake message.");
+        }
+        int needed = GetMessageLength(payload.Length);
+        if (message.Length < needed || needed > ushort.MaxValue)
+        {
+            throw new OssuaryException(OssuaryErrorCode.InvalidOperation, $"A handshake message needs {needed} bytes (at most 65535).");
+        }
+        try
+        {
+            int offset = 0;
+            foreach (NoiseToken token in _protocol.Pattern.Messages[_messageIndex])
+            {
+                switch (token)
+                {
+                    case NoiseToken.E:
+                        _ephemeralSource(KeySpan(EphemeralPrivate));
+                        X25519.DerivePublicKey(KeySpan(EphemeralPrivate), KeySpan(EphemeralPublic));
+                        KeySpan(EphemeralPublic).CopyTo(message[offset..]);
+                        MixEphemeral(KeySpan(EphemeralPublic));
+                        offset += K;
+                        break;
+                    case NoiseToken.S:
+                        offset += _symmetric.EncryptAndHash(KeySpan(LocalStaticPublic), message[offset..]);
+                        break;
+                    case NoiseToken.Psk:
+                        _symmetric.MixKeyAndHash(_psks[_pskIndex++]);
+                        break;
+                    default:
+                        MixDh(token);
+                        break;
+                }
+            }
+            offset += _symmetric.EncryptAndHash(payload, message[offset..]);
+            _messageIndex++;
+            return offset;
+        }
+        catch
+        {
+            _failed = true;
+            throw;
+        }
+    }
+
+    /// <summary>
+    /// ReadMessage(message, payload_buffer): returns the payload length. <paramref name="payload"/> must hold at least
+    /// <c>message.Length</c> bytes less the message's keys and tags; <c>message.Length</c> always suffices. It must not overlap the message.
+    /// </summary>
+    public int ReadMessage(ReadOnlySpan<byte> message, Span<byte> payload)
+    {
+        ThrowIfUnusable();
+        if (IsMyTurnToWrite || IsComplete)
+        {
+            throw new OssuaryException(OssuaryErrorCode.UnexpectedMessage, "A handshake message arrived when this side was to write.");
+        }
+        try
+        {
+            int offset = 0;
+            foreach (NoiseToken token in _protocol.Pattern.Messages[_messageIndex])
+            {
+                switch (token)
+                {
+                    case NoiseToken.E:
+                        RequireRemaining(message, offset, K);
+                        message.Slice(offset, K).CopyTo(KeySpan(RemoteEphemeral));
+                        MixEphemeral(KeySpan(RemoteEphemeral));
+                        offset += K;
+                        break;
+                    case NoiseToken.S:
+                        int length = K + _symmetric.Overhead;
+                        RequireRemaining(message, offset, length);
+                        _symmetric.DecryptAndHash(message.Slice(offset, length), KeySpan(RemoteStatic));
+                        _hasRemoteStatic = true;
+                        offset += length;
+                        break;
+                    case NoiseToken.Psk:
+                        _symmetric.MixKeyAndHash(_psks[_pskIndex++]);
+                        break;
+                    default:
+                        MixDh(token);
+                        break;
+                }
+            }
+            RequireRemaining(message, offset, _symmetric.Overhead);
+            int written = _symmetric.DecryptAndHash(message[offset..], payload);
+            _messageIndex++;
+            return written;
+        }
+        catch
+        {
+            _failed = true;
+            throw;
+        }
+    }
+
+    /// <summary>
+    /// Split(): consumes the finished handshake and returns the transport. The handshake's secrets are wiped;
+    /// the handshake hash and the remote static key are carried over.
+    /// </summary>
+    public NoiseTransport Split()
+    {
+        ThrowIfUnusable();
+        if (!IsComplete)
+        {
+            throw new OssuaryException(OssuaryErrorCode.InvalidOperation, "The handshake is not complete.");
+        }
+        var (c1, c2) = _symmetric.Split();
+        var transport = IsInitiator
+            ? new NoiseTransport(send: c1, receive: c2, _symmetric.HandshakeHash, RemoteStaticPublicKey)
+            : new NoiseTransport(send: c2, receive: c1, _symmetric.HandshakeHash, RemoteStaticPublicKey);
+        _spent = true;
+        Dispose();
+        return transport;
+    }
+
+    public void Dispose()
+    {
+        CryptographicOperations.ZeroMemory(_keys);
+        _symmetric.Dispose();
+        _spent = true;
+    }
+
+    private Span<byte> KeySpan(int offset) => _keys.AsSpan(offset, K);
+
+    private void MixPreMessage(NoiseToken[] tokens, bool initiatorSide)
+    {
+        foreach (NoiseToken token in tokens)
+        {
+            if (token == NoiseToken.S)
+            {
+                _symmetric.MixHash(initiatorSide == IsInitiator ? KeySpan(LocalStaticPublic) : KeySpan(RemoteStatic));
+            }
+        }
+    }
+
+    private void MixEphemeral(ReadOnlySpan<byte> publicKey)
+    {
+        _symmetric.MixHash(publicKey);
+        if (_protocol.Pattern.HasPsk)
+        {
+            _symmetric.MixKey(publicKey);
+        }
+    }
+
+    private void MixDh(NoiseToken token)
+    {
+        // "es" is DH(initiator's e, responder's s); "se" is DH(initiator's s, responder's e).
+        (int local, int remote) = token switch
+        {
+            NoiseToken.EE => (EphemeralPrivate, RemoteEphemeral),
+            NoiseToken.SS => (LocalStaticPrivate, RemoteStatic),
+            NoiseToken.ES => IsInitiator ? (EphemeralPrivate, RemoteStatic) : (LocalStaticPrivate, RemoteEphemeral),
+            NoiseToken.SE => IsInitiator ? (LocalStaticPrivate, RemoteEphemeral) : (EphemeralPrivate, RemoteStatic),
+            _ => throw new InvalidOperationException($"{token} is not a DH token."),
+        };
+        Span<byte> shared = stackalloc byte[K];
+        try
+        {
+            X25519.Agree(KeySpan(local), KeySpan(remote), shared);
+            _symmetric.MixKey(shared);
+        }
+        finally
+        {
+            CryptographicOperations.ZeroMemory(shared);
+        }
+    }
+
+    private static void RequireRemaining(ReadOnlySpan<byte> message, int offset, int length)
+    {
+        if (message.Length - offset < length)
+        {
+            throw new OssuaryException(OssuaryErrorCode.MalformedHandshake, "A handshake message is too short.");
+        }
+    }
+
+    private void ThrowIfUnusable()
+    {
+        if (_spent)
+        {
+            throw new OssuaryException(OssuaryErrorCode.InvalidOperation, "The handshake state has been used up.");
+        }
+        if (_failed)
+        {
+            throw new OssuaryException(OssuaryErrorCode.InvalidOperation, "The handshake state has failed.");
+        }
+    }
+}

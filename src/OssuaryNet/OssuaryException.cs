@@ -1,0 +1,25 @@
+namespace OssuaryNet;
+
+/// <summary>
+/// The one exception type OssuaryNet throws for protocol, trust and key-file failures. Messages name what went
+/// wrong and, where relevant, public fingerprints and endpoints; they never contain key material or plaintext.
+/// </summary>
+public sealed class OssuaryException : Exception
+{
+    /// <summary>Creates an exception with the given cause.</summary>
+    public OssuaryException(OssuaryErrorCode errorCode, string message)
+        : base(message)
+    {
+        ErrorCode = errorCode;
+    }
+
+    /// <summary>Creates an exception with the given cause and an inner exception.</summary>
+    public OssuaryException(OssuaryErrorCode errorCode, string message, Exception? innerException)
+        : base(message, innerException)
+    {
+        ErrorCode = errorCode;
+    }
+
+    /// <summary>Why the operation failed.</summary>
+    public OssuaryErrorCode ErrorCode { get; }
+}
