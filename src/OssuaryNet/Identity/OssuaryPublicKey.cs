@@ -1,0 +1,99 @@
+using System.Security.Cryptography;
+using System.Text;
+using OssuaryNet.Interop;
+
+namespace OssuaryNet.Identity;
+
+/// <summary>
+/// A peer's identity: an X25519 static public key. Its text form is the 32 bytes in standard base64 (44 characters,
+/// as WireGuard writes keys); its <see cref="Fingerprint"/> is a shorter form for people to compare.
+/// </summary>
+public sealed class OssuaryPublicKey : IEquatable<OssuaryPublicKey>
+{
+    /// <summary>Size of a public key in bytes.</summary>
+    public const int Size = 32;
+
+    private static readonly byte[] FingerprintDomain = Encoding.ASCII.GetBytes("OssuaryNet fingerprint v1");
+    private readonly byte[] _bytes;
+    private string? _fingerprint;
+
+    /// <summary>Wraps a copy of the 32 key bytes.</summary>
+    /// <exception cref="OssuaryException"><see cref="OssuaryErrorCode.InvalidKey"/> when the length is not 32.</exception>
+    public OssuaryPublicKey(ReadOnlySpan<byte> key)
+    {
+        if (key.Length != Size)
+        {
+            throw new OssuaryException(OssuaryErrorCode.InvalidKey, $"A public key is {Size} bytes, not {key.Length}.");
+        }
+        _bytes = key.ToArray();
+    }
+
+    /// <summary>The key bytes.</summary>
+    public ReadOnlySpan<byte> Bytes => _bytes;
+
+    /// <summary>
+    /// The fingerprint: the first 20 bytes of BLAKE2b-512("OssuaryNet fingerprint v1" || key), in lowercase RFC 4648
+    /// base32, as eight groups of four characters joined by '-', e.g. <c>mzxw-6ytb-oi3d-...</c>. 160 bits keep a
+    /// second preimage out of reach while staying short enough to read aloud.
+    /// </summary>
+    public string Fingerprint => _fingerprint ??= ComputeFingerprint(_bytes);
+
+    /// <summary>Parses the base64 text form.</summary>
+    /// <exception cref="OssuaryException"><see cref="OssuaryErrorCode.InvalidKey"/> when the text is not a 32-byte base64 key.</exception>
+    public static OssuaryPublicKey Parse(string text) =>
+        TryParse(text, out OssuaryPublicKey? key)
+            ? key
+            : throw new OssuaryException(OssuaryErrorCode.InvalidKey, "Not a public key: expected 44 characters of base64 encoding 32 bytes.");
+
+    /// <summary>Parses the base64 text form; false when it is not one.</summary>
+    public static bool TryParse(string? text, [System.Diagnostics.CodeAnalysis.NotNullWhen(true)] out OssuaryPublicKey? key)
+    {
+        key = null;
+        Span<byte> bytes = stackalloc byte[Size + 3];
+        if (text is null || !Convert.TryFromBase64String(text.Trim(), bytes, out int written) || written != Size)
+        {
+            return false;
+        }
+        key = new OssuaryPublicKey(bytes[..Size]);
+        return true;
+    }
+
+    /// <summary>Whether <paramref name="text"/> names this key, as its base64 form or its fingerprint.</summary>
+    public bool Matches(string text)
+    {
+        string trimmed = text.Trim();
+        return TryParse(trimmed, out OssuaryPublicKey? other) ? Equals(other) : string.Equals(trimmed, Fingerprint, StringComparison.OrdinalIgnoreCase);
+    }
+
+    /// <summary>The base64 text form.</summary>
+    public override string ToString() => Convert.ToBase64String(_bytes);
+
+    /// <summary>Constant-time comparison of the key bytes.</summary>
+    public bool Equals(OssuaryPublicKey? other) => other is not null && CryptographicOperations.FixedTimeEquals(_bytes, other._bytes);
+
+    /// <inheritdoc/>
+    public override bool Equals(object? obj) => Equals(obj as OssuaryPublicKey);
+
+    /// <inheritdoc/>
+    public override int GetHashCode() => BitConverter.ToInt32(_bytes, 0);
+
+    private static string ComputeFingerprint(ReadOnlySpan<byte> key)
+    {
+        Span<byte> digest = stackalloc byte[LibSodium.Blake2bMaxOutput];
+        LibSodium.Blake2b(FingerprintDomain, key, default, digest);
+        const string alphabet = "abcdefghijklmnopqrstuvwxyz234567";
+        var text = new StringBuilder(39);
+        // 20 bytes = 160 bits = 32 base32 characters, read 5 bits at a time from the most significant end.
+        for (int i = 0; i < 32; i++)
+        {
+            int bit = i * 5;
+            int value = ((digest[bit / 8] << 8) | digest[bit / 8 + 1]) >> (11 - bit % 8) & 0x1f;
+            if (i > 0 && i % 4 == 0)
+            {
+                text.Append('-');
+            }
+            text.Append(alphabet[value]);
+        }
+        return text.ToString();
+    }
+}

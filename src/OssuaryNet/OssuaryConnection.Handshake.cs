@@ -1,0 +1,312 @@
+using System.Buffers;
+using System.Buffers.Binary;
+using OssuaryNet.Identity;
+using OssuaryNet.Noise;
+using OssuaryNet.Protocol;
+using OssuaryNet.Trust;
+
+namespace OssuaryNet;
+
+// The handshake half of the connection: building and answering handshake frames, extensions, clear alerts.
+// Flows (docs/PROTOCOL.md section 4):
+//   XX: client -> [header | e]            server -> [0x00 | e, ee, s, es, ext]   client -> [0x00 | s, se, ext]
+//   IK: client -> [header | e, es, s, ss, ext(+early data)]                     server -> [0x00 | e, ee, se, ext]
+public sealed partial class OssuaryConnection
+{
+    private static readonly Dictionary<(OssuaryHandshakePattern, OssuarySuite), NoiseProtocol> Protocols = new()
+    {
+        [(OssuaryHandshakePattern.XX, OssuarySuite.ChaChaPolyBlake2b)] = NoiseProtocol.Parse("Noise_XX_25519_ChaChaPoly_BLAKE2b"),
+        [(OssuaryHandshakePattern.IK, OssuarySuite.ChaChaPolyBlake2b)] = NoiseProtocol.Parse("Noise_IK_25519_ChaChaPoly_BLAKE2b"),
+        [(OssuaryHandshakePattern.XX, OssuarySuite.AesGcmSha256)] = NoiseProtocol.Parse("Noise_XX_25519_AESGCM_SHA256"),
+        [(OssuaryHandshakePattern.IK, OssuarySuite.AesGcmSha256)] = NoiseProtocol.Parse("Noise_IK_25519_AESGCM_SHA256"),
+    };
+
+    private HandshakeState? _handshake;
+    private NoiseTransport? _transport;
+    private VerifiedPeer? _verifiedPeer;
+    private HandshakeExtensions? _peerExtensions;
+
+    /// <summary>The Noise protocol name in use, e.g. "Noise_XX_25519_ChaChaPoly_BLAKE2b".</summary>
+    public string? NoiseProtocolName => Pattern is { } p && Suite is { } s ? Protocols[(p, s)].Name : null;
+
+    private int CurrentMaxFrameBody => _transport is null ? WireFormat.MaxFrameBody : _options.MaxRecordPayload + 1 + WireFormat.TagSize;
+
+    private void StartClientHandshake(OssuaryClientOptions options)
+    {
+        Pattern = options.ServerKey is null ? OssuaryHandshakePattern.XX : OssuaryHandshakePattern.IK;
+        Suite = options.Suite;
+        if (!Protocols.ContainsKey((Pattern.Value, options.Suite)))
+        {
+            throw new OssuaryException(OssuaryErrorCode.InvalidOperation, $"Unknown suite {options.Suite}.");
+        }
+        if (!options.EarlyData.IsEmpty && Pattern != OssuaryHandshakePattern.IK)
+        {
+            throw new OssuaryException(OssuaryErrorCode.InvalidOperation, "Early data needs the server's key in advance (ServerKey), i.e. an IK handshake.");
+        }
+        var header = new ClearHeader(WireFormat.Version, (byte)Pattern, (byte)Suite);
+        _handshake = new HandshakeState(
+            Protocols[(Pattern.Value, Suite.Value)], initiator: true, Prologue.Build(header, options.ApplicationContext),
+            options.StaticKeyPair!.PrivateKey, options.ServerKey is null ? default : options.ServerKey.Bytes,
+            ephemeralSource: options.EphemeralKeySource);
+
+        // XX's first message travels before any key exists, so its payload is empty: nothing is ever sent in clear.
+        byte[] payload = [];
+        if (Pattern == OssuaryHandshakePattern.IK)
+        {
+            HandshakeExtensions extensions = OwnExtensions(offer: true);
+            extensions.EarlyData = options.EarlyData.IsEmpty ? null : options.EarlyData.ToArray();
+            payload = extensions.Encode();
+        }
+        int messageLength = _handshake.GetMessageLength(payload.Length);
+        Span<byte> frame = ReserveFrame(ClearHeader.Size + messageLength);
+        header.Write(frame);
+        _handshake.WriteMessage(payload, frame[ClearHeader.Size..]);
+        _inputBlockedByOutput = true;
+    }
+
+    private void ProcessHandshakeFrame(ReadOnlySpan<byte> body)
+    {
+        if (!IsClient && _handshake is null)
+        {
+            ProcessClientHello(body);
+            return;
+        }
+        if (body[0] == WireFormat.AlertKind)
+        {
+            throw AlertReceived(body);
+        }
+        if (body[0] != WireFormat.HandshakeMessageKind)
+        {
+            throw new OssuaryException(OssuaryErrorCode.MalformedHandshake, $"Unknown handshake frame kind {body[0]}.");
+        }
+        HandshakeExtensions extensions = ReadHandshakeMessage(body[1..]);
+        bool clientReadsXXSecond = IsClient && Pattern == OssuaryHandshakePattern.XX;
+        VerifiedPeer peer = VerifyPeer();
+        if (clientReadsXXSecond)
+        {
+            // XX: the server offered application protocols; the client selects and answers with message 3.
+            HandshakeExtensions answer = OwnExtensions(offer: false);
+            answer.SelectedApplicationProtocol = SelectApplicationProtocol(extensions.ApplicationProtocols);
+            WriteHandshakeFrame(answer.Encode());
+        }
+        else
+        {
+            CheckSelectedApplicationProtocol(extensions.SelectedApplicationProtocol);
+        }
+        EnterTransport(peer, extensions);
+    }
+
+    private void ProcessClientHello(ReadOnlySpan<byte> body)
+    {
+        var options = (OssuaryServerOptions)_options;
+        ClearHeader header;
+        try
+        {
+            header = ClearHeader.Parse(body);
+        }
+        catch (OssuaryException e)
+        {
+            throw SendAlert(e);
+        }
+        if (header.Version != WireFormat.Version)
+        {
+            throw SendAlert(new OssuaryException(OssuaryErrorCode.UnsupportedVersion, $"The client speaks protocol version {header.Version}; this server speaks version {WireFormat.Version}."));
+        }
+        var pattern = (OssuaryHandshakePattern)header.Pattern;
+        var suite = (OssuarySuite)header.Suite;
+        if (!Enum.IsDefined(pattern) || !options.AllowedPatterns.Contains(pattern))
+        {
+            throw SendAlert(new OssuaryException(OssuaryErrorCode.UnsupportedPattern, $"The client asked for handshake pattern {header.Pattern}, which this server does not allow."));
+        }
+        if (!Enum.IsDefined(suite) || !options.AllowedSuites.Contains(suite))
+        {
+            throw SendAlert(new OssuaryException(OssuaryErrorCode.UnsupportedSuite, $"The client asked for cipher suite {header.Suite}, which this server does not allow."));
+        }
+        Pattern = pattern;
+        Suite = suite;
+        _handshake = new HandshakeState(
+            Protocols[(pattern, suite)], initiator: false, Prologue.Build(header, options.ApplicationContext),
+            options.StaticKeyPair!.PrivateKey, default, ephemeralSource: options.EphemeralKeySource);
+        HandshakeExtensions extensions = ReadHandshakeMessage(body[ClearHeader.Size..]);
+
+        HandshakeExtensions answer = OwnExtensions(offer: pattern == OssuaryHandshakePattern.XX);
+        if (pattern == OssuaryHandshakePattern.XX)
+        {
+            if (extensions.EarlyData is not null || extensions.ApplicationProtocols is not null || extensions.MaxRecordPayload is not null)
+            {
+                throw SendAlert(new OssuaryException(OssuaryErrorCode.MalformedHandshake, "The client sent extensions in the clear first message of XX."));
+            }
+            WriteHandshakeFrame(answer.Encode());
+            return;
+        }
+
+        VerifiedPeer peer = VerifyPeer();
+        if (extensions.EarlyData is not null)
+        {
+            if (!options.AcceptEarlyData)
+            {
+                throw SendAlert(new OssuaryException(OssuaryErrorCode.EarlyDataRejected, "The client sent early data, which this server does not accept."));
+            }
+            EarlyData = extensions.EarlyData;
+        }
+        answer.SelectedApplicationProtocol = SelectApplicationProtocol(extensions.ApplicationProtocols);
+        WriteHandshakeFrame(answer.Encode());
+        EnterTransport(peer, extensions);
+    }
+
+    private HandshakeExtensions ReadHandshakeMessage(ReadOnlySpan<byte> message)
+    {
+        byte[] payload = ArrayPool<byte>.Shared.Rent(Math.Max(message.Length, 1));
+        try
+        {
+            int length;
+            try
+            {
+                length = _handshake!.ReadMessage(message, payload);
+            }
+            catch (OssuaryException e) when (e.ErrorCode == OssuaryErrorCode.AuthenticationFailed && !IsClient && Pattern == OssuaryHandshakePattern.IK && _handshake!.MessageIndex == 0)
+            {
+                // Tell the client: the usual cause is that it pinned a key this server does not hold.
+                throw SendAlert(new OssuaryException(OssuaryErrorCode.AuthenticationFailed,
+                    "The client's IK first message failed authentication: it was tampered with, or the client pinned a key this server does not hold."));
+            }
+            HandshakeExtensions extensions;
+            try
+            {
+                extensions = HandshakeExtensions.Decode(payload.AsSpan(0, length));
+            }
+            catch (OssuaryException e)
+            {
+                throw SendAlert(e);
+            }
+            _peerExtensions = extensions;
+            return extensions;
+        }
+        finally
+        {
+            payload.AsSpan(0, message.Length).Clear();
+            ArrayPool<byte>.Shared.Return(payload);
+        }
+    }
+
+    private void WriteHandshakeFrame(ReadOnlySpan<byte> payload)
+    {
+        int messageLength = _handshake!.GetMessageLength(payload.Length);
+        Span<byte> frame = ReserveFrame(1 + messageLength);
+        frame[0] = WireFormat.HandshakeMessageKind;
+        _handshake.WriteMessage(payload, frame[1..]);
+        _inputBlockedByOutput = true;
+    }
+
+    private VerifiedPeer VerifyPeer()
+    {
+        var key = new OssuaryPublicKey(_handshake!.RemoteStaticPublicKey);
+        try
+        {
+            return _verifiedPeer = VerifiedPeer.Check(_options.PeerVerifier!, new PeerIdentity(key, _endpoint, PeerIsServer: IsClient));
+        }
+        catch (OssuaryException)
+        {
+            // The peer learns only that it was rejected; the local reason (file names, fingerprints) stays here.
+            QueueAlert(OssuaryErrorCode.PeerRejected);
+            throw;
+        }
+    }
+
+    private void EnterTransport(VerifiedPeer peer, HandshakeExtensions peerExtensions)
+    {
+        NoiseTransport transport = _handshake!.Split();
+        _handshake = null;
+        if (transport.RemoteStaticPublicKey is null || !peer.PublicKey.Bytes.SequenceEqual(transport.RemoteStaticPublicKey))
+        {
+            transport.Dispose();
+            throw new OssuaryException(OssuaryErrorCode.InternalError, "The verified key is not the handshake's remote key.");
+        }
+        _sendMaxPayload = Math.Min(peerExtensions.MaxRecordPayload ?? WireFormat.DefaultRecordPayload, WireFormat.MaxRecordPayload);
+        RemotePublicKey = peer.PublicKey;
+        _transport = transport;
+    }
+
+    private HandshakeExtensions OwnExtensions(bool offer) => new()
+    {
+        MaxRecordPayload = _options.MaxRecordPayload,
+        ApplicationProtocols = offer && _options.ApplicationProtocols.Count > 0 ? _options.ApplicationProtocols.ToList() : null,
+    };
+
+    /// <summary>The selector picks its most preferred protocol that the offerer offered (as TLS ALPN).</summary>
+    private string? SelectApplicationProtocol(List<string>? offered)
+    {
+        if (offered is null || _options.ApplicationProtocols.Count == 0)
+        {
+            return null;
+        }
+        string? selected = _options.ApplicationProtocols.FirstOrDefault(offered.Contains);
+        if (selected is null)
+        {
+            throw SendAlert(new OssuaryException(OssuaryErrorCode.NoApplicationProtocol,
+                $"No common application protocol: the peer offers [{string.Join(", ", offered)}], this side speaks [{string.Join(", ", _options.ApplicationProtocols)}]."));
+        }
+        ApplicationProtocol = selected;
+        return selected;
+    }
+
+    private void CheckSelectedApplicationProtocol(string? selected)
+    {
+        if (selected is not null && !_options.ApplicationProtocols.Contains(selected))
+        {
+            throw SendAlert(new OssuaryException(OssuaryErrorCode.MalformedHandshake, "The peer selected an application protocol that was not offered."));
+        }
+        ApplicationProtocol = selected;
+    }
+
+    private Span<byte> ReserveFrame(int bodyLength)
+    {
+        if (bodyLength > WireFormat.MaxFrameBody)
+        {
+            throw new OssuaryException(OssuaryErrorCode.InvalidOperation, "A handshake message would exceed the 65535-byte frame limit (early data too large?).");
+        }
+        Span<byte> frame = _output.Reserve(WireFormat.LengthPrefixSize + bodyLength);
+        BinaryPrimitives.WriteUInt16BigEndian(frame, (ushort)bodyLength);
+        return frame[WireFormat.LengthPrefixSize..];
+    }
+
+    /// <summary>Queues a clear alert frame [0x15, code] for the peer and returns the local error to throw.</summary>
+    private OssuaryException SendAlert(OssuaryException error)
+    {
+        QueueAlert(error.ErrorCode);
+        return error;
+    }
+
+    private void QueueAlert(OssuaryErrorCode code)
+    {
+        // Alerts are sent only during the handshake, when the peer has not switched to records yet.
+        if (_transport is null)
+        {
+            Span<byte> frame = ReserveFrame(2);
+            frame[0] = WireFormat.AlertKind;
+            frame[1] = (byte)code;
+        }
+    }
+
+    private static OssuaryException AlertReceived(ReadOnlySpan<byte> body)
+    {
+        if (body.Length != 2 || !Enum.IsDefined((OssuaryErrorCode)body[1]))
+        {
+            return new OssuaryException(OssuaryErrorCode.MalformedHandshake, "The peer sent a malformed alert.");
+        }
+        var code = (OssuaryErrorCode)body[1];
+        string message = code switch
+        {
+            OssuaryErrorCode.PeerRejected => "The peer rejected this side's identity (its peer verifier did not accept our key).",
+            OssuaryErrorCode.UnsupportedVersion => "The peer does not support protocol version 1.",
+            OssuaryErrorCode.UnsupportedSuite => "The peer does not allow the proposed cipher suite.",
+            OssuaryErrorCode.UnsupportedPattern => "The peer does not allow the proposed handshake pattern.",
+            OssuaryErrorCode.AuthenticationFailed => "The peer could not authenticate our handshake message (if a server key is pinned, the server may hold another key).",
+            OssuaryErrorCode.EarlyDataRejected => "The peer does not accept early data.",
+            OssuaryErrorCode.NoApplicationProtocol => "The peer shares no application protocol with this side.",
+            _ => $"The peer aborted the handshake ({code}).",
+        };
+        // Alerts are unauthenticated: anyone on the path can forge one, but all it can do is end the handshake.
+        return new OssuaryException(code, message);
+    }
+}

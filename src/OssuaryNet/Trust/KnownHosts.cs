@@ -1,0 +1,112 @@
+using OssuaryNet.Identity;
+
+namespace OssuaryNet.Trust;
+
+/// <summary>What <see cref="KnownHosts"/> does with an endpoint it has never seen.</summary>
+public enum TofuPolicy
+{
+    /// <summary>Record the key and accept (trust on first use).</summary>
+    Accept,
+    /// <summary>Reject unknown endpoints: only recorded keys are trusted.</summary>
+    Reject,
+    /// <summary>Ask <see cref="KnownHosts.ConfirmFirstContact"/>, and record the key if it says yes.</summary>
+    Ask,
+}
+
+/// <summary>
+/// Trust on first use backed by a known-hosts file: lines of "ENDPOINT BASE64KEY". The first contact with an
+/// endpoint records its key; a later connection presenting another key is rejected with
+/// <see cref="OssuaryErrorCode.PeerKeyChanged"/> naming the endpoint and both fingerprints. A connection with no
+/// endpoint name cannot be checked and is rejected.
+/// </summary>
+public sealed class KnownHosts : PeerVerifier
+{
+    /// <summary>Uses the known-hosts file at <paramref name="path"/> (created on first record).</summary>
+    public KnownHosts(string path, TofuPolicy policy = TofuPolicy.Accept)
+    {
+        Path = path;
+        Policy = policy;
+    }
+
+    /// <summary>The file.</summary>
+    public string Path { get; }
+
+    /// <summary>What happens on first contact.</summary>
+    public TofuPolicy Policy { get; }
+
+    /// <summary>With <see cref="TofuPolicy.Ask"/>: asked whether to trust a first-contact peer; null rejects.</summary>
+    public Func<PeerIdentity, bool>? ConfirmFirstContact { get; init; }
+
+    /// <summary>The key recorded for <paramref name="endpoint"/>, or null. A client that finds one can pin it (IK handshake).</summary>
+    public OssuaryPublicKey? Lookup(string endpoint)
+    {
+        foreach ((int number, string line) in TrustFile.ReadEntries(Path))
+        {
+            string[] fields = line.Split(' ', StringSplitOptions.RemoveEmptyEntries);
+            if (fields.Length >= 2 && fields[0] == endpoint)
+            {
+                return OssuaryPublicKey.TryParse(fields[1], out OssuaryPublicKey? key)
+                    ? key
+                    : throw new OssuaryException(OssuaryErrorCode.KeyFileInvalid, $"{Path}:{number}: not a public key.");
+            }
+        }
+        return null;
+    }
+
+    /// <summary>All recorded entries.</summary>
+    public IReadOnlyList<(string Endpoint, OssuaryPublicKey Key)> Entries =>
+        TrustFile.ReadEntries(Path)
+            .Select(entry => entry.Line.Split(' ', StringSplitOptions.RemoveEmptyEntries))
+            .Where(fields => fields.Length >= 2 && OssuaryPublicKey.TryParse(fields[1], out _))
+            .Select(fields => (fields[0], OssuaryPublicKey.Parse(fields[1])))
+            .ToList();
+
+    /// <summary>Removes the entry for <paramref name="endpoint"/>; false when there was none.</summary>
+    public bool Remove(string endpoint) =>
+        TrustFile.Update(Path, lines =>
+        {
+            int removed = lines.RemoveAll(line => line.Split(' ', StringSplitOptions.RemoveEmptyEntries) is [var name, ..] && name == endpoint);
+            return (removed > 0, removed > 0);
+        });
+
+    /// <inheritdoc/>
+    public override PeerVerdict Verify(PeerIdentity peer)
+    {
+        if (string.IsNullOrWhiteSpace(peer.Endpoint) || peer.Endpoint.Any(char.IsWhiteSpace))
+        {
+            return PeerVerdict.Reject("Known-hosts verification needs the peer's endpoint name, and none (or one with spaces) was given.");
+        }
+        string endpoint = peer.Endpoint;
+        return TrustFile.Update(Path, lines =>
+        {
+            foreach (string line in lines)
+            {
+                string[] fields = line.Split(' ', StringSplitOptions.RemoveEmptyEntries);
+                if (fields.Length >= 2 && fields[0] == endpoint && !line.TrimStart().StartsWith('#'))
+                {
+                    if (peer.PublicKey.Matches(fields[1]))
+                    {
+                        return (false, PeerVerdict.Accept());
+                    }
+                    string recorded = OssuaryPublicKey.TryParse(fields[1], out OssuaryPublicKey? old) ? old.Fingerprint : "(unreadable entry)";
+                    return (false, PeerVerdict.KeyChanged(
+                        $"The key of {endpoint} has changed: {Path} records fingerprint {recorded}, the peer presented {peer.PublicKey.Fingerprint}. " +
+                        "Someone may be intercepting the connection, or the peer's key was replaced. " +
+                        $"If the change is expected, remove the old entry for {endpoint} from {Path}."));
+                }
+            }
+            bool trust = Policy switch
+            {
+                TofuPolicy.Accept => true,
+                TofuPolicy.Ask => ConfirmFirstContact?.Invoke(peer) ?? false,
+                _ => false,
+            };
+            if (!trust)
+            {
+                return (false, PeerVerdict.Reject($"{endpoint} (fingerprint {peer.PublicKey.Fingerprint}) is not in {Path}, and first contact is not accepted."));
+            }
+            lines.Add($"{endpoint} {peer.PublicKey}");
+            return (true, PeerVerdict.Accept());
+        });
+    }
+}

@@ -1,0 +1,77 @@
+namespace OssuaryNet.Trust;
+
+/// <summary>
+/// Reading and atomically rewriting the line-based trust files (known hosts, authorized keys). A rewrite holds an
+/// exclusive lock on <c>FILE.lock</c> (flock on Unix, through FileShare.None) while it reads, changes and
+/// renames a temporary file over the original, so concurrent processes never lose each other's entries and a
+/// crash never leaves a half-written file.
+/// </summary>
+internal static class TrustFile
+{
+    private static readonly TimeSpan LockTimeout = TimeSpan.FromSeconds(10);
+
+    /// <summary>The non-blank, non-comment lines of a file with their line numbers; none when the file does not exist.</summary>
+    public static IEnumerable<(int Number, string Line)> ReadEntries(string path)
+    {
+        string[] lines;
+        try
+        {
+            if (!File.Exists(path))
+            {
+                return [];
+            }
+            lines = File.ReadAllLines(path);
+        }
+        catch (Exception e) when (e is IOException or UnauthorizedAccessException)
+        {
+            throw new OssuaryException(OssuaryErrorCode.KeyFileInvalid, $"Cannot read '{path}': {e.Message}", e);
+        }
+        return lines
+            .Select((line, index) => (Number: index + 1, Line: line.Trim()))
+            .Where(entry => entry.Line.Length > 0 && !entry.Line.StartsWith('#'))
+            .ToArray();
+    }
+
+    /// <summary>Under the file's lock, reads all lines, lets <paramref name="change"/> edit them, and writes the result atomically if it returns true.</summary>
+    public static T Update<T>(string path, Func<List<string>, (bool Changed, T Result)> change)
+    {
+        try
+        {
+            string? directory = Path.GetDirectoryName(Path.GetFullPath(path));
+            if (directory is not null)
+            {
+                Directory.CreateDirectory(directory);
+            }
+            using FileStream lockFile = AcquireLock(path + ".lock");
+            var lines = File.Exists(path) ? File.ReadAllLines(path).ToList() : [];
+            (bool changed, T result) = change(lines);
+            if (changed)
+            {
+                string temporary = $"{path}.{Environment.ProcessId}.{Environment.CurrentManagedThreadId}.tmp";
+                File.WriteAllLines(temporary, lines);
+                File.Move(temporary, path, overwrite: true);
+            }
+            return result;
+        }
+        catch (Exception e) when (e is IOException or UnauthorizedAccessException)
+        {
+            throw new OssuaryException(OssuaryErrorCode.KeyFileInvalid, $"Cannot update '{path}': {e.Message}", e);
+        }
+    }
+
+    private static FileStream AcquireLock(string lockPath)
+    {
+        DateTime deadline = DateTime.UtcNow + LockTimeout;
+        while (true)
+        {
+            try
+            {
+                return new FileStream(lockPath, FileMode.OpenOrCreate, FileAccess.ReadWrite, FileShare.None);
+            }
+            catch (IOException) when (DateTime.UtcNow < deadline)
+            {
+                Thread.Sleep(10);
+            }
+        }
+    }
+}
