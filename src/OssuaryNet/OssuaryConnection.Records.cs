@@ -126,10 +126,6 @@ public sealed partial class OssuaryConnection
     /// </summary>
     private void OpenRecord(ReadOnlySpan<byte> body, Span<byte> writableBody, Span<byte> destination, ref int written)
     {
-        if (IsRemoteClosed)
-        {
-            throw new OssuaryException(OssuaryErrorCode.UnexpectedMessage, "The peer sent a record after its close.");
-        }
         if (!_receivedRecord && body.Length == 2 && body[0] == WireFormat.AlertKind)
         {
             // The peer failed the handshake after this side had already finished it (XX client, IK server): its
