@@ -139,6 +139,7 @@ public sealed partial class OssuaryConnection
         int innerLength = body.Length - WireFormat.TagSize;
         Span<byte> free = destination[written..];
         bool direct = free.Length >= innerLength;
+        bool fromReader = !writableBody.IsEmpty;
         Span<byte> inner;
         if (direct)
         {
@@ -146,10 +147,11 @@ public sealed partial class OssuaryConnection
         }
         else
         {
-            if (writableBody.IsEmpty)
+            if (!fromReader)
             {
                 writableBody = _reader.Load(body);
                 body = writableBody;
+                fromReader = true;
             }
             inner = writableBody[..innerLength];
         }
@@ -167,29 +169,24 @@ public sealed partial class OssuaryConnection
             throw new OssuaryException(OssuaryErrorCode.MalformedFrame, "A record has no type byte.");
         }
         var type = (RecordType)inner[typeIndex];
-        ReadOnlySpan<byte> content = inner[..typeIndex];
-        if (type == RecordType.Data)
+        if (type == RecordType.Data && direct)
         {
-            if (direct)
-            {
-                inner[typeIndex] = 0;
-                written += typeIndex;
-            }
-            else
-            {
-                _plaintextStart = 0;
-                _plaintextEnd = typeIndex;
-                if (typeIndex == 0)
-                {
-                    _reader.Reset();
-                }
-            }
+            inner[typeIndex] = 0;
+            written += typeIndex;
+        }
+        else if (type == RecordType.Data && typeIndex > 0)
+        {
+            // Delivered from the reader's buffer by the next calls; the buffer is released once it is empty.
+            _plaintextStart = 0;
+            _plaintextEnd = typeIndex;
             return;
         }
-
-        ProcessControlRecord(type, content);
-        inner.Clear();
-        if (!direct)
+        else if (type != RecordType.Data)
+        {
+            ProcessControlRecord(type, inner[..typeIndex]);
+            inner.Clear();
+        }
+        if (fromReader)
         {
             _reader.Reset();
         }

@@ -120,6 +120,9 @@ public sealed partial class OssuaryConnection : IDisposable
     /// <summary>The largest payload this side puts in one record (the smaller of the peer's limit and the 65518-byte maximum).</summary>
     public int MaxSendPayload => _sendMaxPayload;
 
+    /// <summary>The largest payload one record can carry (65535 - 1 type byte - 16 tag bytes).</summary>
+    public const int MaxRecordPayload = WireFormat.MaxRecordPayload;
+
     /// <summary>A frame's size on the wire for a payload of <paramref name="payloadLength"/> bytes (before padding).</summary>
     public static int GetFrameSize(int payloadLength) => payloadLength + WireFormat.RecordOverhead;
 
@@ -133,7 +136,8 @@ public sealed partial class OssuaryConnection : IDisposable
     /// <returns>
     /// <see cref="OssuaryStatus.NeedMoreInput"/> when all input was used; <see cref="OssuaryStatus.DestinationTooSmall"/>
     /// when <paramref name="destination"/> is full and more plaintext or input remains; <see cref="OssuaryStatus.OutputPending"/>
-    /// when a reply must be sent first; <see cref="OssuaryStatus.Closed"/> when the peer has closed and everything was delivered.
+    /// when a reply must be sent first; <see cref="OssuaryStatus.Closed"/> when the peer has closed and everything was delivered;
+    /// <see cref="OssuaryStatus.Failed"/> when a later frame failed after authentic plaintext was written (the next call throws).
     /// </returns>
     /// <exception cref="OssuaryException">Any protocol, authentication or trust failure; the connection is then failed for good.</exception>
     public OssuaryStatus Receive(ReadOnlySpan<byte> source, Span<byte> destination, out int consumed, out int written)
@@ -188,7 +192,14 @@ public sealed partial class OssuaryConnection : IDisposable
         }
         catch (OssuaryException e)
         {
-            throw Fail(e);
+            OssuaryException error = Fail(e);
+            if (written > 0)
+            {
+                // Plaintext from earlier, authentic records of this call is already in the caller's span: hand it over
+                // rather than lose it, and report the failure on the next call.
+                return OssuaryStatus.Failed;
+            }
+            throw error;
         }
     }
 

@@ -15,4 +15,9 @@ public enum OssuaryStatus
     Closed,
     /// <summary>Plaintext cannot be sent before the handshake completes; nothing was consumed.</summary>
     HandshakeInProgress,
+    /// <summary>
+    /// Receive only: a later frame in the input failed, after authentic plaintext from earlier frames had been written in
+    /// this call. That plaintext is returned (it is genuine); the connection is failed and the next call throws the error.
+    /// </summary>
+    Failed,
 }

@@ -94,6 +94,20 @@ public sealed class RecordTests
         AssertStaysFailed(pair.Server, OssuaryErrorCode.AuthenticationFailed);
     }
 
+    [Fact]
+    public void AuthenticPlaintextBeforeABadRecordIsHandedOverThenTheFailureReported()
+    {
+        using var pair = ConnectionPair.Established();
+        byte[] good = Seal(pair.Client, "genuine"u8);
+        byte[] bad = Seal(pair.Client, "tampered"u8);
+        bad[^1] ^= 1;
+        byte[] destination = new byte[100];
+        Assert.Equal(OssuaryStatus.Failed, pair.Server.Receive([.. good, .. bad], destination, out _, out int written));
+        Assert.Equal("genuine"u8.ToArray(), destination[..written]);
+        Assert.All(destination[written..], b => Assert.Equal(0, b));
+        AssertStaysFailed(pair.Server, OssuaryErrorCode.AuthenticationFailed);
+    }
+
     internal static void AssertStaysFailed(OssuaryConnection connection, OssuaryErrorCode code)
     {
         Assert.Equal(OssuaryConnectionState.Failed, connection.State);

@@ -1,0 +1,124 @@
+using FsCheck;
+using FsCheck.Fluent;
+using Xunit;
+
+namespace OssuaryNet.Tests;
+
+/// <summary>FsCheck properties, run from xunit facts (FsCheck.Xunit is not available here).</summary>
+public sealed class PropertyTests
+{
+    private static readonly Transcript XX = Transcript.Record(ik: false, Message(1, 10), Message(2, 3000), Message(3, 20000), Message(4, 1));
+    private static readonly Transcript IK = Transcript.Record(ik: true, Message(5, 700), Message(6, 17000));
+
+    private static byte[] Message(int seed, int length)
+    {
+        var data = new byte[length];
+        new Random(seed).NextBytes(data);
+        return data;
+    }
+
+    private static Config Runs(int count) => Config.QuickThrowOnFailure.WithMaxTest(count);
+
+    /// <summary>Random chunk sizes, from one byte at a time to whole frames at once.</summary>
+    private static Gen<int[]> Chunkings(int total) =>
+        Gen.OneOf(Gen.Choose(1, 3), Gen.Choose(1, 100), Gen.Choose(1, 70000))
+            .ArrayOf()
+            .Select(sizes => sizes.Length == 0 ? [total] : sizes);
+
+    [Fact]
+    public void AnyChunkingGivesTheSamePlaintextAndCleanClose()
+    {
+        foreach (Transcript transcript in new[] { XX, IK })
+        {
+            Prop.ForAll(Chunkings(transcript.Bytes.Length).ToArbitrary(), chunks =>
+            {
+                var (plaintext, closed, error) = transcript.Replay(transcript.Bytes, chunks);
+                return error is null && closed && plaintext.AsSpan().SequenceEqual(transcript.Plaintext);
+            }).Check(Runs(150));
+        }
+    }
+
+    [Fact]
+    public void OneByteAtATimeEqualsTheWholeTranscript()
+    {
+        foreach (Transcript transcript in new[] { XX, IK })
+        {
+            var whole = transcript.Replay(transcript.Bytes, [transcript.Bytes.Length]);
+            var bytewise = transcript.Replay(transcript.Bytes, Enumerable.Repeat(1, transcript.Bytes.Length));
+            Assert.Null(whole.Error);
+            Assert.Null(bytewise.Error);
+            Assert.True(whole.Closed && bytewise.Closed);
+            Assert.Equal(transcript.Plaintext, whole.Plaintext);
+            Assert.Equal(whole.Plaintext, bytewise.Plaintext);
+        }
+    }
+
+    /// <summary>
+    /// Flipping any single bit anywhere (handshake, length prefixes, records) is detected: the server either fails or
+    /// is left waiting without a clean close, and it releases exactly the plaintext of the frames before the damaged one.
+    /// </summary>
+    [Fact]
+    public void AnySingleBitFlipIsDetectedAndReleasesNothingOfItsFrame()
+    {
+        foreach (Transcript transcript in new[] { XX, IK })
+        {
+            Gen<(int, int)> flips = Gen.Choose(0, transcript.Bytes.Length - 1).SelectMany(position => Gen.Choose(0, 7).Select(bit => (position, bit)));
+            Prop.ForAll(flips.ToArbitrary(), flip => CheckFlip(transcript, flip.Item1, flip.Item2)).Check(Runs(400));
+        }
+    }
+
+    [Fact]
+    public void EveryBitOfTheHandshakeIsProtected()
+    {
+        foreach (Transcript transcript in new[] { XX, IK })
+        {
+            int handshakeEnd = transcript.Frames[transcript.Ik ? 0 : 1].End;
+            for (int position = 0; position < handshakeEnd; position++)
+            {
+                Assert.True(CheckFlip(transcript, position, position % 8), $"flip at {position} not detected");
+            }
+        }
+    }
+
+    private static bool CheckFlip(Transcript transcript, int position, int bit)
+    {
+        byte[] damaged = transcript.Bytes.ToArray();
+        damaged[position] ^= (byte)(1 << bit);
+        var (plaintext, closed, error) = transcript.Replay(damaged, [damaged.Length]);
+        var frame = transcript.Frames.First(f => position >= f.Start && position < f.End);
+        bool detected = error is not null || !closed;
+        return detected && plaintext.AsSpan().SequenceEqual(transcript.Plaintext.AsSpan(0, frame.PlaintextBefore));
+    }
+
+    [Fact]
+    public void RandomPayloadSizesRoundTripInBothDirections()
+    {
+        using var pair = ConnectionPair.Established();
+        Gen<byte[]> payloads = Gen.Choose(0, 70000).SelectMany(length => Gen.Choose(0, int.MaxValue).Select(seed => Message(seed, length)));
+        Prop.ForAll(payloads.ToArbitrary(), payload =>
+        {
+            pair.ClientReceived.Clear();
+            pair.ServerReceived.Clear();
+            pair.ClientSends(payload);
+            pair.ServerSends(payload);
+            pair.Pump();
+            return pair.ServerReceived.ToArray().AsSpan().SequenceEqual(payload) && pair.ClientReceived.ToArray().AsSpan().SequenceEqual(payload);
+        }).Check(Runs(200));
+    }
+
+    [Fact]
+    public void MaximumRecordPayloadRoundTrips()
+    {
+        using var pair = ConnectionPair.Established(
+            client: c => c.MaxRecordPayload = OssuaryConnection.MaxRecordPayload,
+            server: s => s.MaxRecordPayload = OssuaryConnection.MaxRecordPayload);
+        byte[] payload = Message(9, OssuaryConnection.MaxRecordPayload);
+        byte[] wire = new byte[OssuaryConnection.GetFrameSize(payload.Length)];
+        Assert.Equal(OssuaryStatus.Done, pair.Client.Send(payload, wire, out int consumed, out int written));
+        Assert.Equal((payload.Length, 65537), (consumed, written));
+        byte[] plaintext = new byte[payload.Length];
+        pair.Server.Receive(wire, plaintext, out _, out int received);
+        Assert.Equal(payload.Length, received);
+        Assert.Equal(payload, plaintext);
+    }
+}
