@@ -39,6 +39,14 @@ public sealed class IdentityTests : IDisposable
         Assert.Equal(expected, new OssuaryPublicKey(key).Fingerprint);
     }
 
+    [Fact]
+    public void FingerprintMatchesAnIndependentComputation()
+    {
+        // Computed outside .NET with Python's hashlib.blake2b and base64.b32encode (docs/PROTOCOL.md section 7).
+        Assert.Equal("D6poTtKIZ7l/Smot7l34zpdOdrcBjj8iocTPJnhXDyA=", TestKeys.Server.PublicKey.ToString());
+        Assert.Equal("hfax-d5nb-vopa-pk5d-m3b4-7y3j-hjzs-blki", TestKeys.Server.PublicKey.Fingerprint);
+    }
+
     private static string ToBase32(ReadOnlySpan<byte> data)
     {
         var bits = new System.Text.StringBuilder();
