@@ -11,6 +11,7 @@ namespace OssuaryNet;
 public sealed partial class OssuaryConnection
 {
     private const int MaxPingData = 64;
+    private const int MaxQueuedControlBytes = 4096;
 
     private int _sendMaxPayload = WireFormat.DefaultRecordPayload;
     private long _recordsOnSendKey;
@@ -207,7 +208,9 @@ public sealed partial class OssuaryConnection
                 if (!IsLocalClosed)
                 {
                     QueueRecord(RecordType.Pong, content);
-                    _inputBlockedByOutput = true;
+                    // A few queued pongs are fine (a writer busy on a full socket drains them with its next records);
+                    // beyond the bound, input waits, so a ping flood cannot grow the queue without limit.
+                    _inputBlockedByOutput |= _output.Count > MaxQueuedControlBytes;
                 }
                 break;
             case RecordType.Pong when content.Length <= MaxPingData:

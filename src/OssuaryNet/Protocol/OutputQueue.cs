@@ -18,15 +18,16 @@ internal sealed class OutputQueue : IDisposable
     {
         if (_buffer is null || _buffer.Length - _end < size)
         {
-            byte[] larger = ArrayPool<byte>.Shared.Rent(Math.Max(Count + size, 256));
+            int queued = Count;
+            byte[] larger = ArrayPool<byte>.Shared.Rent(Math.Max(2 * (queued + size), 256));
             if (_buffer is not null)
             {
-                _buffer.AsSpan(_start, Count).CopyTo(larger);
+                _buffer.AsSpan(_start, queued).CopyTo(larger);
                 Return();
             }
-            _end = Count;
-            _start = 0;
             _buffer = larger;
+            _start = 0;
+            _end = queued;
         }
         Span<byte> reserved = _buffer.AsSpan(_end, size);
         _end += size;
