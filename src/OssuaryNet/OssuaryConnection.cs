@@ -228,6 +228,7 @@ public sealed partial class OssuaryConnection : IDisposable
             RequiredDestinationSize = _output.Count;
             return OssuaryStatus.DestinationTooSmall;
         }
+        _inputBlockedByOutput = false;
         if (_failure is not null)
         {
             // A failed connection may still owe the peer a clear alert; once it is out, the failure is reported.
