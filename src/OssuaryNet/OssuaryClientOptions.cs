@@ -21,4 +21,7 @@ public sealed class OssuaryClientOptions : OssuaryOptions
     /// otherwise the handshake fails with <see cref="OssuaryErrorCode.EarlyDataRejected"/>.
     /// </summary>
     public ReadOnlyMemory<byte> EarlyData { get; set; }
+
+    /// <summary>A shallow copy, so one connection can pin a key without changing shared options.</summary>
+    internal OssuaryClientOptions Clone() => (OssuaryClientOptions)MemberwiseClone();
 }

@@ -1,0 +1,58 @@
+using System.Net.Sockets;
+using OssuaryNet.Trust;
+
+namespace OssuaryNet;
+
+/// <summary>Connects to an OssuaryNet server over TCP and authenticates, in one call.</summary>
+public static class OssuaryClient
+{
+    /// <summary>
+    /// Opens a TCP connection to <paramref name="host"/>:<paramref name="port"/> and authenticates as the client.
+    /// The endpoint name given to the peer verifier is "host:port" ("[host]:port" for IPv6 literals). When
+    /// <see cref="OssuaryClientOptions.ServerKey"/> is not set and the verifier is a <see cref="KnownHosts"/> file that
+    /// already records this endpoint, that key is pinned, so repeat connections use the one-round-trip IK handshake.
+    /// </summary>
+    /// <returns>An authenticated stream that owns the socket.</returns>
+    /// <exception cref="OssuaryException">Handshake or trust failure, or <see cref="OssuaryErrorCode.HandshakeTimeout"/>.</exception>
+    /// <exception cref="SocketException">The TCP connection could not be made.</exception>
+    public static async Task<OssuaryStream> ConnectAsync(
+        string host, int port, OssuaryClientOptions options, TimeSpan? handshakeTimeout = null, CancellationToken cancellationToken = default)
+    {
+        ArgumentException.ThrowIfNullOrEmpty(host);
+        ArgumentNullException.ThrowIfNull(options);
+        string endpoint = host.Contains(':') ? $"[{host}]:{port}" : $"{host}:{port}";
+        var socket = new Socket(SocketType.Stream, ProtocolType.Tcp) { NoDelay = true };
+        OssuaryStream? stream = null;
+        try
+        {
+            await socket.ConnectAsync(host, port, cancellationToken).ConfigureAwait(false);
+            stream = new OssuaryStream(new NetworkStream(socket, ownsSocket: true));
+            if (handshakeTimeout is { } timeout)
+            {
+                stream.HandshakeTimeout = timeout;
+            }
+            await stream.AuthenticateAsClientAsync(PinKnownHost(options, endpoint), endpoint, cancellationToken).ConfigureAwait(false);
+            return stream;
+        }
+        catch
+        {
+            if (stream is not null)
+            {
+                await stream.DisposeAsync().ConfigureAwait(false);
+            }
+            socket.Dispose();
+            throw;
+        }
+    }
+
+    private static OssuaryClientOptions PinKnownHost(OssuaryClientOptions options, string endpoint)
+    {
+        if (options.ServerKey is null && options.PeerVerifier is KnownHosts knownHosts && knownHosts.Lookup(endpoint) is { } recorded)
+        {
+            OssuaryClientOptions pinned = options.Clone();
+            pinned.ServerKey = recorded;
+            return pinned;
+        }
+        return options;
+    }
+}

@@ -1,0 +1,429 @@
+using System.Buffers;
+using OssuaryNet.Streams;
+
+namespace OssuaryNet;
+
+// The I/O loops of OssuaryStream, written once for sync and async callers (TAdapter).
+// Locking: _sync guards every call into the connection (CPU only, never held across I/O); _writeGate serialises
+// writes to the inner stream (the writer's records, and handshake or pong frames sent on behalf of the reader).
+public sealed partial class OssuaryStream
+{
+    private const int ReadBufferSize = 64 * 1024 + 1024;
+    private const int MaxWriteBatch = 256 * 1024;
+
+    private readonly object _sync = new();
+    private readonly SemaphoreSlim _writeGate = new(1, 1);
+    private bool _authenticated;
+    private int _reading, _writing;
+    private volatile bool _writeBroken;
+
+    // Received bytes not yet consumed by the connection. The buffer is rented only while bytes wait in it or a read
+    // is in progress, and is cleared when returned.
+    private byte[]? _readBuffer;
+    private int _readStart, _readEnd;
+
+    /// <summary>Authenticates as the client (initiator).</summary>
+    /// <param name="options">Client settings (key pair, verifier, pinned server key for IK, ...).</param>
+    /// <param name="serverName">The server's endpoint name ("host:port"), given to the peer verifier; known hosts are keyed by it.</param>
+    /// <param name="cancellationToken">Cancels the handshake; the stream is then unusable.</param>
+    /// <exception cref="OssuaryException">Handshake, trust or protocol failure, or <see cref="OssuaryErrorCode.HandshakeTimeout"/>.</exception>
+    public Task AuthenticateAsClientAsync(OssuaryClientOptions options, string? serverName = null, CancellationToken cancellationToken = default) =>
+        AuthenticateCoreAsync<AsyncStreamAdapter>(() => OssuaryConnection.CreateClient(options, serverName), cancellationToken).AsTask();
+
+    /// <summary>Authenticates as the server (responder).</summary>
+    /// <param name="options">Server settings.</param>
+    /// <param name="clientEndpoint">The client's endpoint (e.g. its address), given to the peer verifier.</param>
+    /// <param name="cancellationToken">Cancels the handshake; the stream is then unusable.</param>
+    /// <exception cref="OssuaryException">Handshake, trust or protocol failure, or <see cref="OssuaryErrorCode.HandshakeTimeout"/>.</exception>
+    public Task AuthenticateAsServerAsync(OssuaryServerOptions options, string? clientEndpoint = null, CancellationToken cancellationToken = default) =>
+        AuthenticateCoreAsync<AsyncStreamAdapter>(() => OssuaryConnection.CreateServer(options, clientEndpoint), cancellationToken).AsTask();
+
+    /// <summary>Synchronous <see cref="AuthenticateAsClientAsync"/>.</summary>
+    public void AuthenticateAsClient(OssuaryClientOptions options, string? serverName = null) =>
+        AuthenticateCoreAsync<SyncStreamAdapter>(() => OssuaryConnection.CreateClient(options, serverName), default).GetAwaiter().GetResult();
+
+    /// <summary>Synchronous <see cref="AuthenticateAsServerAsync"/>.</summary>
+    public void AuthenticateAsServer(OssuaryServerOptions options, string? clientEndpoint = null) =>
+        AuthenticateCoreAsync<SyncStreamAdapter>(() => OssuaryConnection.CreateServer(options, clientEndpoint), default).GetAwaiter().GetResult();
+
+    private async ValueTask AuthenticateCoreAsync<TAdapter>(Func<OssuaryConnection> create, CancellationToken cancellationToken)
+        where TAdapter : IStreamAdapter
+    {
+        ThrowIfDisposed();
+        if (_connection is not null)
+        {
+            throw new InvalidOperationException("Authentication has already been attempted on this stream.");
+        }
+        OssuaryConnection connection = create();
+        lock (_sync)
+        {
+            _connection = connection;
+        }
+
+        using var timer = HandshakeTimeout == Timeout.InfiniteTimeSpan ? new CancellationTokenSource() : new CancellationTokenSource(HandshakeTimeout, TimeProvider);
+        using var timeout = CancellationTokenSource.CreateLinkedTokenSource(cancellationToken, timer.Token);
+        // The handshake uses the read buffer; marking it as a read keeps Dispose from returning that buffer mid-read.
+        Volatile.Write(ref _reading, 1);
+        // A blocking read cannot observe a token, so on timeout the sync path closes the inner stream to unblock it.
+        using CancellationTokenRegistration unblock = TAdapter.IsAsync ? default : timeout.Token.Register(() => _inner.Dispose());
+        try
+        {
+            while (true)
+            {
+                await SendPendingAsync<TAdapter>(timeout.Token).ConfigureAwait(false);
+                if (connection.State != OssuaryConnectionState.Handshaking)
+                {
+                    break;
+                }
+                await ReceiveMoreAsync<TAdapter>(timeout.Token).ConfigureAwait(false);
+                lock (_sync)
+                {
+                    // Records that arrive with the last handshake message are kept inside the connection.
+                    connection.Receive(_readBuffer.AsSpan(_readStart, _readEnd - _readStart), Span<byte>.Empty, out int consumed, out _);
+                    _readStart += consumed;
+                }
+            }
+            if (connection.State == OssuaryConnectionState.Failed)
+            {
+                throw connection.Failure!;
+            }
+            _authenticated = true;
+        }
+        catch (Exception e) when (timer.IsCancellationRequested && !cancellationToken.IsCancellationRequested
+                                   && e is OperationCanceledException or IOException or ObjectDisposedException
+                                        or OssuaryException { ErrorCode: OssuaryErrorCode.Truncated })
+        {
+            throw new OssuaryException(OssuaryErrorCode.HandshakeTimeout, $"The handshake did not complete within {HandshakeTimeout.TotalSeconds:0.###} s.", e);
+        }
+        catch (OssuaryException)
+        {
+            await TrySendAlertAsync<TAdapter>().ConfigureAwait(false);
+            throw;
+        }
+        finally
+        {
+            lock (_sync)
+            {
+                if (!_authenticated || _readStart == _readEnd || _disposed != 0)
+                {
+                    ReleaseReadBuffer();
+                }
+            }
+            Volatile.Write(ref _reading, 0);
+        }
+    }
+
+    private async ValueTask<int> ReadCoreAsync<TAdapter>(Memory<byte> destination, CancellationToken cancellationToken)
+        where TAdapter : IStreamAdapter
+    {
+        ThrowIfDisposed();
+        ThrowIfNotAuthenticated();
+        if (destination.IsEmpty)
+        {
+            return 0;
+        }
+        if (Interlocked.Exchange(ref _reading, 1) != 0)
+        {
+            throw new NotSupportedException("Another read is already in progress on this OssuaryStream; one read may run at a time (concurrently with one write).");
+        }
+        try
+        {
+            while (true)
+            {
+                OssuaryStatus status;
+                int written;
+                bool owesOutput;
+                lock (_sync)
+                {
+                    status = _connection!.Receive(_readBuffer.AsSpan(_readStart, _readEnd - _readStart), destination.Span, out int consumed, out written);
+                    _readStart += consumed;
+                    owesOutput = _connection.HasPendingOutput;
+                }
+                if (owesOutput)
+                {
+                    await SendPendingFromReaderAsync<TAdapter>(mustSend: status == OssuaryStatus.OutputPending, cancellationToken).ConfigureAwait(false);
+                }
+                if (written > 0)
+                {
+                    return written;
+                }
+                if (status == OssuaryStatus.Closed)
+                {
+                    return 0;
+                }
+                if (status == OssuaryStatus.NeedMoreInput)
+                {
+                    if (!await ReceiveMoreAsync<TAdapter>(cancellationToken).ConfigureAwait(false))
+                    {
+                        lock (_sync)
+                        {
+                            _connection.CompleteInput(); // a clean end only after the peer's close; otherwise Truncated
+                        }
+                        return 0;
+                    }
+                }
+            }
+        }
+        finally
+        {
+            lock (_sync)
+            {
+                if (_readStart == _readEnd || _disposed != 0)
+                {
+                    ReleaseReadBuffer();
+                }
+            }
+            Volatile.Write(ref _reading, 0);
+        }
+    }
+
+    /// <summary>Reads more bytes from the inner stream into the read buffer; false at the inner end of stream.</summary>
+    private async ValueTask<bool> ReceiveMoreAsync<TAdapter>(CancellationToken cancellationToken)
+        where TAdapter : IStreamAdapter
+    {
+        Memory<byte> free;
+        lock (_sync)
+        {
+            ThrowIfDisposed();
+            _readBuffer ??= ArrayPool<byte>.Shared.Rent(ReadBufferSize);
+            if (_readStart == _readEnd)
+            {
+                _readStart = _readEnd = 0;
+            }
+            else if (_readStart > 0)
+            {
+                _readBuffer.AsSpan(_readStart, _readEnd - _readStart).CopyTo(_readBuffer);
+                _readEnd -= _readStart;
+                _readStart = 0;
+            }
+            free = _readBuffer.AsMemory(_readEnd);
+        }
+        int read = await TAdapter.ReadAsync(_inner, free, cancellationToken).ConfigureAwait(false);
+        if (read == 0)
+        {
+            if (_connection!.State == OssuaryConnectionState.Handshaking)
+            {
+                lock (_sync)
+                {
+                    _connection.CompleteInput();
+                }
+            }
+            return false;
+        }
+        lock (_sync)
+        {
+            _readEnd += read;
+        }
+        return true;
+    }
+
+    private async ValueTask WriteCoreAsync<TAdapter>(ReadOnlyMemory<byte> source, CancellationToken cancellationToken)
+        where TAdapter : IStreamAdapter
+    {
+        ThrowIfDisposed();
+        ThrowIfNotAuthenticated();
+        if (source.IsEmpty)
+        {
+            return;
+        }
+        if (Interlocked.Exchange(ref _writing, 1) != 0)
+        {
+            throw new NotSupportedException("Another write is already in progress on this OssuaryStream; one write may run at a time (concurrently with one read).");
+        }
+        try
+        {
+            await TAdapter.WaitAsync(_writeGate, cancellationToken).ConfigureAwait(false);
+            byte[] buffer = ArrayPool<byte>.Shared.Rent(WriteBufferSize(source.Length));
+            try
+            {
+                while (!source.IsEmpty)
+                {
+                    cancellationToken.ThrowIfCancellationRequested();
+                    int consumed, written;
+                    lock (_sync)
+                    {
+                        ThrowIfWriteBroken();
+                        _connection!.Send(source.Span, buffer, out consumed, out written);
+                    }
+                    source = source[consumed..];
+                    await WriteInnerAsync<TAdapter>(buffer.AsMemory(0, written), cancellationToken).ConfigureAwait(false);
+                }
+                await TAdapter.FlushAsync(_inner, cancellationToken).ConfigureAwait(false);
+            }
+            finally
+            {
+                buffer.AsSpan().Clear();
+                ArrayPool<byte>.Shared.Return(buffer);
+                _writeGate.Release();
+            }
+            await SendPendingIfIdleAsync<TAdapter>().ConfigureAwait(false);
+        }
+        finally
+        {
+            Volatile.Write(ref _writing, 0);
+        }
+    }
+
+    private int WriteBufferSize(int plaintextLength)
+    {
+        int payload = Math.Max(_connection!.MaxSendPayload, 1);
+        int frame = OssuaryConnection.GetFrameSize(payload) + 4096; // room for padding and queued control frames
+        long all = (long)plaintextLength + (plaintextLength / payload + 1) * (long)OssuaryConnection.GetFrameSize(0);
+        return (int)Math.Max(frame, Math.Min(all + 4096, MaxWriteBatch));
+    }
+
+    private async ValueTask ShutdownCoreAsync<TAdapter>(CancellationToken cancellationToken)
+        where TAdapter : IStreamAdapter
+    {
+        ThrowIfDisposed();
+        ThrowIfNotAuthenticated();
+        lock (_sync)
+        {
+            ThrowIfWriteBroken();
+            _connection!.Close();
+        }
+        await SendPendingAsync<TAdapter>(cancellationToken).ConfigureAwait(false);
+    }
+
+    /// <summary>Sends all queued frames of the connection, holding the write gate.</summary>
+    private async ValueTask SendPendingAsync<TAdapter>(CancellationToken cancellationToken)
+        where TAdapter : IStreamAdapter
+    {
+        await TAdapter.WaitAsync(_writeGate, cancellationToken).ConfigureAwait(false);
+        try
+        {
+            await DrainPendingAsync<TAdapter>(cancellationToken).ConfigureAwait(false);
+        }
+        finally
+        {
+            _writeGate.Release();
+        }
+    }
+
+    /// <summary>
+    /// The reader queued control frames (pongs). If a writer is active it drains them with its next records; the reader
+    /// sends them itself when the gate is free, and waits for the gate only when the connection refuses more input.
+    /// </summary>
+    private async ValueTask SendPendingFromReaderAsync<TAdapter>(bool mustSend, CancellationToken cancellationToken)
+        where TAdapter : IStreamAdapter
+    {
+        if (mustSend)
+        {
+            await SendPendingAsync<TAdapter>(cancellationToken).ConfigureAwait(false);
+            return;
+        }
+        await SendPendingIfIdleAsync<TAdapter>().ConfigureAwait(false);
+    }
+
+    private async ValueTask SendPendingIfIdleAsync<TAdapter>()
+        where TAdapter : IStreamAdapter
+    {
+        while (HasPendingOutput() && _writeGate.Wait(0))
+        {
+            try
+            {
+                await DrainPendingAsync<TAdapter>(CancellationToken.None).ConfigureAwait(false);
+            }
+            finally
+            {
+                _writeGate.Release();
+            }
+        }
+    }
+
+    private bool HasPendingOutput()
+    {
+        lock (_sync)
+        {
+            return _connection is { HasPendingOutput: true } && _disposed == 0;
+        }
+    }
+
+    private async ValueTask DrainPendingAsync<TAdapter>(CancellationToken cancellationToken)
+        where TAdapter : IStreamAdapter
+    {
+        byte[] buffer = ArrayPool<byte>.Shared.Rent(4096);
+        try
+        {
+            while (true)
+            {
+                int written;
+                lock (_sync)
+                {
+                    if (_connection is null || !_connection.HasPendingOutput)
+                    {
+                        return;
+                    }
+                    ThrowIfWriteBroken();
+                    _connection.Send(default, buffer, out _, out written);
+                }
+                await WriteInnerAsync<TAdapter>(buffer.AsMemory(0, written), cancellationToken).ConfigureAwait(false);
+                await TAdapter.FlushAsync(_inner, cancellationToken).ConfigureAwait(false);
+            }
+        }
+        finally
+        {
+            ArrayPool<byte>.Shared.Return(buffer, clearArray: true);
+        }
+    }
+
+    /// <summary>Writes sealed bytes. If this is interrupted, part of a record may be on the wire: the write side is closed for good.</summary>
+    private async ValueTask WriteInnerAsync<TAdapter>(ReadOnlyMemory<byte> bytes, CancellationToken cancellationToken)
+        where TAdapter : IStreamAdapter
+    {
+        if (bytes.IsEmpty)
+        {
+            return;
+        }
+        try
+        {
+            await TAdapter.WriteAsync(_inner, bytes, cancellationToken).ConfigureAwait(false);
+        }
+        catch
+        {
+            _writeBroken = true;
+            throw;
+        }
+    }
+
+    private async ValueTask TrySendAlertAsync<TAdapter>()
+        where TAdapter : IStreamAdapter
+    {
+        try
+        {
+            using var quick = new CancellationTokenSource(TimeSpan.FromSeconds(1));
+            await SendPendingAsync<TAdapter>(quick.Token).ConfigureAwait(false);
+        }
+        catch (Exception e) when (e is IOException or OperationCanceledException or ObjectDisposedException or OssuaryException or NotSupportedException)
+        {
+            // Best effort: the peer may already be gone, and the local error is what matters.
+        }
+    }
+
+    private void ReleaseReadBuffer()
+    {
+        if (_readBuffer is not null)
+        {
+            _readBuffer.AsSpan(0, _readEnd).Clear();
+            ArrayPool<byte>.Shared.Return(_readBuffer);
+            _readBuffer = null;
+        }
+        _readStart = _readEnd = 0;
+    }
+
+    private void ThrowIfNotAuthenticated()
+    {
+        if (!_authenticated)
+        {
+            throw new InvalidOperationException("The stream is not authenticated: call AuthenticateAsClientAsync or AuthenticateAsServerAsync first.");
+        }
+    }
+
+    private void ThrowIfWriteBroken()
+    {
+        if (_writeBroken)
+        {
+            throw new OssuaryException(OssuaryErrorCode.InvalidOperation, "An earlier write was interrupted in the middle of a record, so nothing more can be written to this stream.");
+        }
+    }
+}
