@@ -17,6 +17,9 @@ public sealed class IdentityTests : IDisposable
         OssuaryPublicKey key = TestKeys.Server.PublicKey;
         Assert.Equal(44, key.ToString().Length);
         Assert.Equal(key, OssuaryPublicKey.Parse(key.ToString()));
+        Assert.True(key == OssuaryPublicKey.Parse(key.ToString()));
+        Assert.True(key != TestKeys.Client.PublicKey);
+        Assert.False(key == null);
         Assert.Matches("^([a-z2-7]{4}-){7}[a-z2-7]{4}$", key.Fingerprint);
         Assert.NotEqual(key.Fingerprint, TestKeys.Client.PublicKey.Fingerprint);
         Assert.True(key.Matches(key.Fingerprint.ToUpperInvariant()));

@@ -74,6 +74,12 @@ public sealed class OssuaryPublicKey : IEquatable<OssuaryPublicKey>
     /// <inheritdoc/>
     public override bool Equals(object? obj) => Equals(obj as OssuaryPublicKey);
 
+    /// <summary>Whether two keys are equal (constant-time on the key bytes; null equals only null).</summary>
+    public static bool operator ==(OssuaryPublicKey? left, OssuaryPublicKey? right) => left is null ? right is null : left.Equals(right);
+
+    /// <summary>Whether two keys differ.</summary>
+    public static bool operator !=(OssuaryPublicKey? left, OssuaryPublicKey? right) => !(left == right);
+
     /// <inheritdoc/>
     public override int GetHashCode() => BitConverter.ToInt32(_bytes, 0);
 

@@ -1,0 +1,41 @@
+using System.Net;
+
+namespace OssuaryNet.Cli;
+
+/// <summary>Parsing of HOST:PORT and [IPv6]:PORT arguments.</summary>
+internal static class Endpoints
+{
+    public static (string Host, int Port) Parse(string text)
+    {
+        int colon = text.LastIndexOf(':');
+        if (colon <= 0 || !int.TryParse(text.AsSpan(colon + 1), out int port) || port is < 1 or > 65535)
+        {
+            throw new UsageException($"'{text}' is not HOST:PORT (e.g. example.com:7000 or [::1]:7000).");
+        }
+        string host = text[..colon];
+        if (host.StartsWith('[') && host.EndsWith(']'))
+        {
+            host = host[1..^1];
+        }
+        return (host, port);
+    }
+
+    public static IPEndPoint ParseLocal(string text)
+    {
+        if (int.TryParse(text, out int bare))
+        {
+            return new IPEndPoint(IPAddress.Any, CheckPort(bare));
+        }
+        (string host, int port) = Parse(text);
+        if (host is "localhost")
+        {
+            return new IPEndPoint(IPAddress.Loopback, port);
+        }
+        return IPAddress.TryParse(host, out IPAddress? address)
+            ? new IPEndPoint(address, port)
+            : throw new UsageException($"'{host}' is not an IP address to listen on.");
+    }
+
+    public static int CheckPort(int port) =>
+        port is >= 0 and <= 65535 ? port : throw new UsageException($"{port} is not a TCP port.");
+}

@@ -1,0 +1,59 @@
+using System.CommandLine;
+
+namespace OssuaryNet.Cli;
+
+/// <summary>The `ossuary` command: keys, secure netcat, tunnels, file transfer, trust management and a demo.</summary>
+internal static class Program
+{
+    private static async Task<int> Main(string[] args)
+    {
+        var root = new RootCommand("ossuary: secure channels over TCP with Noise handshakes and static keys, no certificates.\nRun `ossuary demo` for a tour; `ossuary COMMAND --help` for each command.")
+        {
+            Commands.Key, Commands.KnownHostsFile, Commands.Verbose,
+        };
+        root.Subcommands.Add(Commands.Keygen());
+        root.Subcommands.Add(Commands.Id());
+        root.Subcommands.Add(Commands.Listen());
+        root.Subcommands.Add(Commands.Connect());
+        root.Subcommands.Add(Commands.Forward());
+        root.Subcommands.Add(Commands.Serve());
+        root.Subcommands.Add(Commands.Send());
+        root.Subcommands.Add(Commands.Receive());
+        root.Subcommands.Add(Commands.KnownHosts());
+        root.Subcommands.Add(Commands.AuthorizedKeys());
+        root.Subcommands.Add(Demo.Command());
+
+        ParseResult parsed = root.Parse(args);
+        try
+        {
+            return await parsed.InvokeAsync(new InvocationConfiguration { EnableDefaultExceptionHandler = false });
+        }
+        catch (OperationCanceledException)
+        {
+            return 130; // interrupted (Ctrl-C), as shells report SIGINT
+        }
+        catch (Exception error)
+        {
+            (int code, string message) = ExitCodes.Classify(error);
+            if (code == ExitCodes.PeerKeyChanged)
+            {
+                PrintKeyChangedBanner(message);
+            }
+            Output.Error(message);
+            return code;
+        }
+    }
+
+    /// <summary>The warning ssh users know, for a server whose key differs from the recorded one.</summary>
+    public static void PrintKeyChangedBanner(string detail)
+    {
+        Console.Error.WriteLine("@@@@@@@@@@@@@@@@@@@@@@@@@@@@@@@@@@@@@@@@@@@@@@@@@@@@@@@@@@@");
+        Console.Error.WriteLine("@    WARNING: REMOTE HOST IDENTIFICATION HAS CHANGED!     @");
+        Console.Error.WriteLine("@@@@@@@@@@@@@@@@@@@@@@@@@@@@@@@@@@@@@@@@@@@@@@@@@@@@@@@@@@@");
+        Console.Error.WriteLine("IT IS POSSIBLE THAT SOMEONE IS DOING SOMETHING NASTY!");
+        Console.Error.WriteLine("Someone could be eavesdropping on you right now (man-in-the-middle attack)!");
+        Console.Error.WriteLine("It is also possible that the server's key has just been replaced.");
+        Console.Error.WriteLine(detail);
+        Console.Error.WriteLine("If the change is expected, run: ossuary known-hosts remove HOST:PORT");
+    }
+}
