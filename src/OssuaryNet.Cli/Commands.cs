@@ -89,8 +89,8 @@ internal static class Commands
         command.SetAction(async (result, cancellationToken) =>
         {
             var output = new Output(result.GetValue(Verbose));
-            using OssuaryKeyPair key = Identity.LoadOrCreate(result.GetValue(Key), output);
             (string host, int port) = Endpoints.Parse(result.GetValue(target)!);
+            using OssuaryKeyPair key = Identity.LoadOrCreate(result.GetValue(Key), output);
             var options = TrustSettings.Client(key, result.GetValue(Peer), result.GetValue(Tofu), result.GetValue(KnownHostsFile), PipeProtocol);
             await using OssuaryStream stream = await OssuaryClient.ConnectAsync(host, port, options, cancellationToken: cancellationToken);
             Describe(stream, output);
@@ -110,12 +110,13 @@ internal static class Commands
         command.SetAction(async (result, cancellationToken) =>
         {
             var output = new Output(result.GetValue(Verbose));
-            using OssuaryKeyPair key = Identity.LoadOrCreate(result.GetValue(Key), output);
             (string host, int port) = Endpoints.Parse(result.GetValue(to)!);
+            IPEndPoint local = Endpoints.ParseLocal(result.GetValue(listen)!);
+            using OssuaryKeyPair key = Identity.LoadOrCreate(result.GetValue(Key), output);
             var options = TrustSettings.Client(key, result.GetValue(Peer), result.GetValue(Tofu), result.GetValue(KnownHostsFile), TunnelProtocol);
-            using var plain = new Socket(SocketType.Stream, ProtocolType.Tcp);
+            using var plain = new Socket(local.AddressFamily, SocketType.Stream, ProtocolType.Tcp);
             plain.SetSocketOption(SocketOptionLevel.Socket, SocketOptionName.ReuseAddress, true);
-            plain.Bind(Endpoints.ParseLocal(result.GetValue(listen)!));
+            plain.Bind(local);
             plain.Listen(512);
             output.Note($"forwarding {plain.LocalEndPoint} to {host}:{port}");
             while (!cancellationToken.IsCancellationRequested)
@@ -158,9 +159,10 @@ internal static class Commands
         command.SetAction(async (result, cancellationToken) =>
         {
             var output = new Output(result.GetValue(Verbose));
-            using OssuaryKeyPair key = Identity.LoadOrCreate(result.GetValue(Key), output);
             (string host, int port) = Endpoints.Parse(result.GetValue(to)!);
-            await using var listener = new OssuaryListener(Endpoints.ParseLocal(result.GetValue(listen)!), TrustSettings.Server(key, result.GetValue(AuthorizedKeysFile), TunnelProtocol))
+            IPEndPoint local = Endpoints.ParseLocal(result.GetValue(listen)!);
+            using OssuaryKeyPair key = Identity.LoadOrCreate(result.GetValue(Key), output);
+            await using var listener = new OssuaryListener(local, TrustSettings.Server(key, result.GetValue(AuthorizedKeysFile), TunnelProtocol))
             {
                 HandshakeFailed = (e, client) => output.Note($"handshake with {client} failed: {e.Message}"),
             };
@@ -210,8 +212,8 @@ internal static class Commands
             {
                 throw new UsageException($"No such file: '{source.FullName}'.");
             }
-            using OssuaryKeyPair key = Identity.LoadOrCreate(result.GetValue(Key), output);
             (string host, int port) = Endpoints.Parse(result.GetValue(target)!);
+            using OssuaryKeyPair key = Identity.LoadOrCreate(result.GetValue(Key), output);
             var options = TrustSettings.Client(key, result.GetValue(Peer), result.GetValue(Tofu), result.GetValue(KnownHostsFile), FileTransfer.Protocol);
             await using OssuaryStream stream = await OssuaryClient.ConnectAsync(host, port, options, cancellationToken: cancellationToken);
             Describe(stream, output);

@@ -5,10 +5,10 @@ namespace OssuaryNet.Cli;
 /// <summary>Parsing of HOST:PORT and [IPv6]:PORT arguments.</summary>
 internal static class Endpoints
 {
-    public static (string Host, int Port) Parse(string text)
+    public static (string Host, int Port) Parse(string text, bool allowAnyPort = false)
     {
         int colon = text.LastIndexOf(':');
-        if (colon <= 0 || !int.TryParse(text.AsSpan(colon + 1), out int port) || port is < 1 or > 65535)
+        if (colon <= 0 || !int.TryParse(text.AsSpan(colon + 1), out int port) || port < (allowAnyPort ? 0 : 1) || port > 65535)
         {
             throw new UsageException($"'{text}' is not HOST:PORT (e.g. example.com:7000 or [::1]:7000).");
         }
@@ -26,7 +26,7 @@ internal static class Endpoints
         {
             return new IPEndPoint(IPAddress.Any, CheckPort(bare));
         }
-        (string host, int port) = Parse(text);
+        (string host, int port) = Parse(text, allowAnyPort: true);
         if (host is "localhost")
         {
             return new IPEndPoint(IPAddress.Loopback, port);

@@ -10,7 +10,9 @@ public static class OssuaryClient
     /// Opens a TCP connection to <paramref name="host"/>:<paramref name="port"/> and authenticates as the client.
     /// The endpoint name given to the peer verifier is "host:port" ("[host]:port" for IPv6 literals). When
     /// <see cref="OssuaryClientOptions.ServerKey"/> is not set and the verifier is a <see cref="KnownHosts"/> file that
-    /// already records this endpoint, that key is pinned, so repeat connections use the one-round-trip IK handshake.
+    /// already records this endpoint, that key is pinned, so repeat connections use the one-round-trip IK handshake;
+    /// if the server cannot prove it holds that key, the helper connects once more with XX so that the failure is
+    /// reported as <see cref="OssuaryErrorCode.PeerKeyChanged"/> with both fingerprints.
     /// </summary>
     /// <returns>An authenticated stream that owns the socket.</returns>
     /// <exception cref="OssuaryException">Handshake or trust failure, or <see cref="OssuaryErrorCode.HandshakeTimeout"/>.</exception>
@@ -21,6 +23,23 @@ public static class OssuaryClient
         ArgumentException.ThrowIfNullOrEmpty(host);
         ArgumentNullException.ThrowIfNull(options);
         string endpoint = host.Contains(':') ? $"[{host}]:{port}" : $"{host}:{port}";
+        OssuaryClientOptions pinned = PinKnownHost(options, endpoint);
+        try
+        {
+            return await ConnectOnceAsync(host, port, endpoint, pinned, handshakeTimeout, cancellationToken).ConfigureAwait(false);
+        }
+        catch (OssuaryException e) when (e.ErrorCode == OssuaryErrorCode.AuthenticationFailed && !ReferenceEquals(pinned, options))
+        {
+            // The server could not prove it holds the key recorded in known hosts. Connect once more with XX to learn
+            // the key it does hold: the known-hosts verifier then refuses it with PeerKeyChanged, naming both
+            // fingerprints. This is no downgrade: the XX handshake is judged by the same verifier.
+            return await ConnectOnceAsync(host, port, endpoint, options, handshakeTimeout, cancellationToken).ConfigureAwait(false);
+        }
+    }
+
+    private static async Task<OssuaryStream> ConnectOnceAsync(
+        string host, int port, string endpoint, OssuaryClientOptions options, TimeSpan? handshakeTimeout, CancellationToken cancellationToken)
+    {
         var socket = new Socket(SocketType.Stream, ProtocolType.Tcp) { NoDelay = true };
         OssuaryStream? stream = null;
         try
@@ -31,7 +50,7 @@ public static class OssuaryClient
             {
                 stream.HandshakeTimeout = timeout;
             }
-            await stream.AuthenticateAsClientAsync(PinKnownHost(options, endpoint), endpoint, cancellationToken).ConfigureAwait(false);
+            await stream.AuthenticateAsClientAsync(options, endpoint, cancellationToken).ConfigureAwait(false);
             return stream;
         }
         catch
