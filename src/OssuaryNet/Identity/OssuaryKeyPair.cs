@@ -67,6 +67,9 @@ public sealed class OssuaryKeyPair : IDisposable
         }
     }
 
+    /// <summary>Copies the private key out, for the C interface only (its callers own raw keys, as with libsodium).</summary>
+    internal void CopyPrivateKeyTo(Span<byte> destination) => PrivateKey.CopyTo(destination);
+
     /// <summary>Wipes the private key.</summary>
     public void Dispose()
     {

@@ -1,0 +1,160 @@
+using OssuaryNet.Identity;
+using OssuaryNet.Trust;
+
+namespace OssuaryNet.Native;
+
+/// <summary>
+/// What one C handle holds: the settings collected by the ossuary_set_* calls, then, from the first handshake call
+/// on, the <see cref="OssuaryConnection"/> built from them. Calls on one handle are serialised by its lock.
+/// </summary>
+internal sealed class NativeConnection : IDisposable
+{
+    private readonly List<OssuaryPublicKey> _authorizedKeys = [];
+    private OssuaryKeyPair? _key;
+    private OssuaryPublicKey? _serverKey;
+    private CallbackVerifier? _callback;
+    private KnownHosts? _knownHosts;
+    private bool _acceptAny;
+    private string _context = "";
+    private string? _endpoint;
+    private OssuarySuite _suite = OssuarySuite.ChaChaPolyBlake2b;
+    private OssuaryConnection? _connection;
+
+    public NativeConnection(bool isServer) => IsServer = isServer;
+
+    public bool IsServer { get; }
+
+    public OssuaryConnection? Started => _connection;
+
+    public void SetSecretKey(ReadOnlySpan<byte> secretKey)
+    {
+        RequireConfigurable();
+        _key?.Dispose();
+        _key = OssuaryKeyPair.FromPrivateKey(secretKey);
+    }
+
+    public void SetServerKey(OssuaryPublicKey key)
+    {
+        RequireConfigurable();
+        if (IsServer)
+        {
+            throw new OssuaryException(OssuaryErrorCode.InvalidOperation, "Only a client can pin a server key.");
+        }
+        _serverKey = key;
+    }
+
+    public void AddAuthorizedKey(OssuaryPublicKey key)
+    {
+        RequireConfigurable();
+        _authorizedKeys.Add(key);
+    }
+
+    public void SetCallback(nint callback, nint userData)
+    {
+        RequireConfigurable();
+        _callback = callback == 0 ? null : new CallbackVerifier(callback, userData);
+    }
+
+    public void SetKnownHosts(string path, TofuPolicy policy)
+    {
+        RequireConfigurable();
+        _knownHosts = new KnownHosts(path, policy);
+    }
+
+    public void SetAcceptAny()
+    {
+        RequireConfigurable();
+        _acceptAny = true;
+    }
+
+    public void SetContext(string context)
+    {
+        RequireConfigurable();
+        _context = context;
+    }
+
+    public void SetEndpoint(string endpoint)
+    {
+        RequireConfigurable();
+        _endpoint = endpoint;
+    }
+
+    public void SetSuite(OssuarySuite suite)
+    {
+        RequireConfigurable();
+        _suite = Enum.IsDefined(suite) ? suite : throw new BoundaryException(NativeStatus.InvalidArgument, $"Unknown suite {(int)suite}.");
+    }
+
+    /// <summary>The connection, built on first use from the settings.</summary>
+    public OssuaryConnection Start()
+    {
+        if (_connection is not null)
+        {
+            return _connection;
+        }
+        if (_key is null)
+        {
+            throw new OssuaryException(OssuaryErrorCode.InvalidOperation, "Set a secret key (ossuary_set_secret_key) before the handshake.");
+        }
+        PeerVerifier verifier = ChooseVerifier();
+        if (IsServer)
+        {
+            _connection = OssuaryConnection.CreateServer(new OssuaryServerOptions { StaticKeyPair = _key, PeerVerifier = verifier, ApplicationContext = _context }, _endpoint);
+        }
+        else
+        {
+            OssuaryPublicKey? pinned = _serverKey ?? (_endpoint is not null ? _knownHosts?.Lookup(_endpoint) : null);
+            _connection = OssuaryConnection.CreateClient(new OssuaryClientOptions
+            {
+                StaticKeyPair = _key,
+                PeerVerifier = verifier,
+                ServerKey = pinned,
+                Suite = _suite,
+                ApplicationContext = _context,
+            }, _endpoint);
+        }
+        return _connection;
+    }
+
+    /// <summary>A callback decides alone; otherwise known hosts, then authorized keys (plus a pinned server key), then accept-any.</summary>
+    private PeerVerifier ChooseVerifier()
+    {
+        if (_callback is not null)
+        {
+            return _callback;
+        }
+        if (_knownHosts is not null)
+        {
+            return _knownHosts;
+        }
+        List<OssuaryPublicKey> trusted = [.. _authorizedKeys];
+        if (_serverKey is not null)
+        {
+            trusted.Add(_serverKey);
+        }
+        if (trusted.Count > 0)
+        {
+            return new AuthorizedKeys(trusted);
+        }
+        if (_acceptAny)
+        {
+            return PeerVerifier.AcceptAny;
+        }
+        throw new OssuaryException(OssuaryErrorCode.InvalidOperation,
+            "No peer verification is configured: add authorized keys, pin the server key, set a callback or known hosts, or call ossuary_set_accept_any_peer.");
+    }
+
+    private void RequireConfigurable()
+    {
+        if (_connection is not null)
+        {
+            throw new OssuaryException(OssuaryErrorCode.InvalidOperation, "Settings cannot change once the handshake has started.");
+        }
+    }
+
+    public void Dispose()
+    {
+        _connection?.Dispose();
+        _key?.Dispose();
+    }
+}

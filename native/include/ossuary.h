@@ -1,0 +1,246 @@
+/*
+ * ossuary.h: the C interface of OssuaryNet (libossuary.so).
+ *
+ * A secure channel as a sans-I/O state machine: you move the bytes (TCP, a pipe, a serial line), the library
+ * turns them into plaintext and back. Handshakes are Noise XX (first contact) or IK (server key pinned), with
+ * X25519, ChaCha20-Poly1305 and BLAKE2b (or AES-256-GCM and SHA-256). The wire protocol is docs/PROTOCOL.md.
+ *
+ * Conventions (as in libsodium):
+ *   - Every size is both a macro and a function returning size_t (for bindings that cannot read macros).
+ *   - Functions return an int status: OSSUARY_OK (0) or another non-negative OSSUARY_* status saying what is
+ *     owed next, or a negative OSSUARY_ERR_* code. Output counts (written, consumed) are always set, to 0 on errors.
+ *   - A negative code -N is the .NET OssuaryErrorCode N; ossuary_last_error() gives the message of the last
+ *     failure on the calling thread (library-owned, valid until the next failing call on that thread). Messages
+ *     never contain keys or plaintext.
+ *   - Handles are opaque. A freed, never-created or made-up handle gives OSSUARY_ERR_INVALID_HANDLE, never a
+ *     crash. ossuary_connection_free(NULL) does nothing. Calls on one handle from several threads are serialised.
+ *   - The caller owns every buffer it passes; the library keeps no pointer to them after a call returns, except
+ *     the user_data of a verification callback.
+ *   - No exception or signal ever crosses this interface: every failure is a status.
+ *
+ * Counterparts of the functions of libossuary (the original Rust crate's C FFI):
+ *   ossuary_create_connection       -> ossuary_connection_new
+ *   ossuary_destroy_connection      -> ossuary_connection_free
+ *   ossuary_set_secret_key          -> ossuary_set_secret_key
+ *   ossuary_add_authorized_key(s)   -> ossuary_add_authorized_key, ossuary_add_authorized_keys
+ *   ossuary_generate_auth_keypair   -> ossuary_generate_keypair
+ *   ossuary_remote_public_key       -> ossuary_remote_public_key (and ossuary_remote_fingerprint)
+ *   ossuary_send_handshake          -> ossuary_handshake_send
+ *   ossuary_recv_handshake          -> ossuary_handshake_recv
+ *   ossuary_handshake_done          -> ossuary_handshake_done
+ *   ossuary_send_data               -> ossuary_send_data
+ *   ossuary_recv_data               -> ossuary_recv_data
+ *   ossuary_flush                   -> ossuary_flush
+ * Differences: lengths are size_t; every call reports bytes consumed and produced; a too-small output buffer is
+ * OSSUARY_BUFFER_TOO_SMALL with the size needed (ossuary_required_size), never truncation or a hang; the close is
+ * authenticated (ossuary_close / ossuary_end_of_input); trust is a callback, authorized keys or a known-hosts file.
+ *
+ * Typical loop (client; a server is the same with OSSUARY_ROLE_SERVER):
+ *   ossuary_connection *c = ossuary_connection_new(OSSUARY_ROLE_CLIENT);
+ *   ossuary_set_secret_key(c, my_secret); ossuary_set_server_key(c, server_public);   // IK; or a callback (XX)
+ *   while (ossuary_handshake_done(c) == 0) {
+ *       ossuary_handshake_send(c, out, sizeof out, &n);  send(fd, out, n)
+ *       if (ossuary_handshake_done(c) != 0) break;
+ *       len = recv(fd, in, sizeof in);                   ossuary_handshake_recv(c, in, len, &used)
+ *   }
+ *   ossuary_send_data(c, msg, msg_len, &used, out, sizeof out, &n);   send(fd, out, n)
+ *   ossuary_recv_data(c, in, len, &used, plain, sizeof plain, &n);     // n bytes of plaintext
+ *   ossuary_close(c); ossuary_flush(c, out, sizeof out, &n);           send(fd, out, n)
+ *   ossuary_connection_free(c);
+ */
+#ifndef OSSUARY_H
+#define OSSUARY_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#ifdef __cplusplus
+extern "C" {
+#endif
+
+#if defined(__GNUC__) || defined(__clang__)
+#  define OSSUARY_EXPORT __attribute__((visibility("default")))
+#  define OSSUARY_WARN_UNUSED_RESULT __attribute__((warn_unused_result))
+#else
+#  define OSSUARY_EXPORT
+#  define OSSUARY_WARN_UNUSED_RESULT
+#endif
+
+/* ---- statuses ------------------------------------------------------------------------------------------------ */
+
+#define OSSUARY_OK                      0  /* done */
+#define OSSUARY_NEED_MORE_INPUT         1  /* all input used; feed more received bytes */
+#define OSSUARY_BUFFER_TOO_SMALL        2  /* output full or too small; ossuary_required_size() says how much helps */
+#define OSSUARY_OUTPUT_PENDING          3  /* send what ossuary_flush() gives before feeding more input */
+#define OSSUARY_CLOSED                  4  /* the peer closed its direction (authenticated); all its data delivered */
+#define OSSUARY_HANDSHAKE_IN_PROGRESS   5  /* data cannot be sent before the handshake ends; nothing consumed */
+#define OSSUARY_FAILED_AFTER_DATA       6  /* the plaintext returned is genuine, but a later record failed: the next call reports the error */
+
+#define OSSUARY_ERR_MALFORMED_FRAME        (-1)
+#define OSSUARY_ERR_MALFORMED_HANDSHAKE    (-2)
+#define OSSUARY_ERR_AUTHENTICATION_FAILED  (-3)   /* tampered, replayed or foreign data; or a wrong pinned key */
+#define OSSUARY_ERR_UNEXPECTED_MESSAGE     (-4)
+#define OSSUARY_ERR_UNSUPPORTED_VERSION    (-5)
+#define OSSUARY_ERR_UNSUPPORTED_SUITE      (-6)
+#define OSSUARY_ERR_UNSUPPORTED_PATTERN    (-7)
+#define OSSUARY_ERR_UNSUPPORTED_EXTENSION  (-8)
+#define OSSUARY_ERR_PEER_REJECTED          (-9)   /* a verifier (ours or the peer's) refused a key */
+#define OSSUARY_ERR_PEER_KEY_CHANGED       (-10)  /* known-hosts mismatch: possible man in the middle */
+#define OSSUARY_ERR_TRUNCATED              (-11)  /* the input ended without the peer's authenticated close */
+#define OSSUARY_ERR_RECORD_TOO_LARGE       (-12)
+#define OSSUARY_ERR_CLOSED                 (-13)  /* sending after ossuary_close() */
+#define OSSUARY_ERR_NONCE_EXHAUSTED        (-14)
+#define OSSUARY_ERR_INVALID_KEY            (-15)
+#define OSSUARY_ERR_KEY_FILE_PERMISSIONS   (-16)  /* private key file readable or writable by group or others */
+#define OSSUARY_ERR_KEY_FILE_INVALID       (-17)
+#define OSSUARY_ERR_NO_APPLICATION_PROTOCOL (-18)
+#define OSSUARY_ERR_EARLY_DATA_REJECTED    (-19)
+#define OSSUARY_ERR_HANDSHAKE_TIMEOUT      (-20)
+#define OSSUARY_ERR_INVALID_OPERATION      (-21)  /* wrong call for the state, e.g. settings after the handshake began */
+#define OSSUARY_ERR_INTERNAL               (-22)
+#define OSSUARY_ERR_INVALID_HANDLE         (-100) /* not a live handle: never created, or freed */
+#define OSSUARY_ERR_NULL_POINTER           (-101)
+#define OSSUARY_ERR_INVALID_ARGUMENT       (-102) /* absurd length, unknown enum value, bad string */
+
+/* ---- sizes --------------------------------------------------------------------------------------------------- */
+
+#define OSSUARY_PUBLIC_KEY_BYTES        32U
+#define OSSUARY_SECRET_KEY_BYTES        32U
+#define OSSUARY_FINGERPRINT_BYTES       40U     /* "xxxx-xxxx-xxxx-xxxx-xxxx-xxxx-xxxx-xxxx" and a NUL */
+#define OSSUARY_PUBLIC_KEY_TEXT_BYTES   45U     /* 44 characters of base64 and a NUL */
+#define OSSUARY_MAX_FRAME_BYTES         65537U  /* the largest frame on the wire: a buffer this big always suffices */
+#define OSSUARY_RECORD_OVERHEAD_BYTES   19U     /* wire bytes added to each record's payload (without padding) */
+#define OSSUARY_HANDSHAKE_HASH_MAX_BYTES 64U
+
+OSSUARY_EXPORT size_t ossuary_public_key_bytes(void);
+OSSUARY_EXPORT size_t ossuary_secret_key_bytes(void);
+OSSUARY_EXPORT size_t ossuary_fingerprint_bytes(void);
+OSSUARY_EXPORT size_t ossuary_public_key_text_bytes(void);
+OSSUARY_EXPORT size_t ossuary_max_frame_bytes(void);
+OSSUARY_EXPORT size_t ossuary_record_overhead_bytes(void);
+OSSUARY_EXPORT size_t ossuary_handshake_hash_max_bytes(void);
+
+/* ---- library ------------------------------------------------------------------------------------------------- */
+
+/* "1.0.0"; library-owned, static. */
+OSSUARY_EXPORT const char *ossuary_version_string(void);
+OSSUARY_EXPORT int ossuary_library_version_major(void);
+OSSUARY_EXPORT int ossuary_library_version_minor(void);
+
+/* The message of the last failure on this thread, "" if none; library-owned until the next failure on the thread. */
+OSSUARY_EXPORT const char *ossuary_last_error(void);
+
+/* ---- keys ---------------------------------------------------------------------------------------------------- */
+
+/* A new X25519 identity from the system CSPRNG. Wipe secret_key when done (e.g. sodium_memzero or explicit_bzero). */
+OSSUARY_EXPORT OSSUARY_WARN_UNUSED_RESULT int ossuary_generate_keypair(uint8_t secret_key[32], uint8_t public_key[32]);
+OSSUARY_EXPORT OSSUARY_WARN_UNUSED_RESULT int ossuary_public_key_from_secret(const uint8_t secret_key[32], uint8_t public_key[32]);
+/* The human-readable fingerprint, NUL-terminated; out_len >= OSSUARY_FINGERPRINT_BYTES or OSSUARY_BUFFER_TOO_SMALL. */
+OSSUARY_EXPORT OSSUARY_WARN_UNUSED_RESULT int ossuary_fingerprint(const uint8_t public_key[32], char *out, size_t out_len);
+/* Public keys as 44 characters of base64 (what `ossuary id` prints), and back. */
+OSSUARY_EXPORT OSSUARY_WARN_UNUSED_RESULT int ossuary_public_key_to_text(const uint8_t public_key[32], char *out, size_t out_len);
+OSSUARY_EXPORT OSSUARY_WARN_UNUSED_RESULT int ossuary_public_key_from_text(const char *text, uint8_t public_key[32]);
+/* Key files as the ossuary tool writes them: saved with mode 0600; loading refuses files group or others can access
+ * (OSSUARY_ERR_KEY_FILE_PERMISSIONS). Saving over an existing file needs overwrite != 0. */
+OSSUARY_EXPORT OSSUARY_WARN_UNUSED_RESULT int ossuary_keypair_load(const char *path, uint8_t secret_key[32], uint8_t public_key[32]);
+OSSUARY_EXPORT OSSUARY_WARN_UNUSED_RESULT int ossuary_keypair_save(const char *path, const uint8_t secret_key[32], int overwrite);
+
+/* ---- connections --------------------------------------------------------------------------------------------- */
+
+typedef struct ossuary_connection ossuary_connection;
+
+#define OSSUARY_ROLE_CLIENT 0
+#define OSSUARY_ROLE_SERVER 1
+
+#define OSSUARY_SUITE_CHACHAPOLY_BLAKE2B 1
+#define OSSUARY_SUITE_AESGCM_SHA256      2
+
+#define OSSUARY_TOFU_ACCEPT 0   /* unknown endpoint: record its key and accept */
+#define OSSUARY_TOFU_REJECT 1   /* unknown endpoint: reject */
+
+#define OSSUARY_STATE_HANDSHAKING 0
+#define OSSUARY_STATE_ESTABLISHED 1
+#define OSSUARY_STATE_CLOSED      2   /* both directions closed */
+#define OSSUARY_STATE_FAILED      3
+
+/* A new connection for the given role, or NULL (see ossuary_last_error). Free it with ossuary_connection_free. */
+OSSUARY_EXPORT ossuary_connection *ossuary_connection_new(int role);
+/* Wipes the connection's keys and invalidates the handle. NULL is a no-op; a stale handle gives OSSUARY_ERR_INVALID_HANDLE. */
+OSSUARY_EXPORT int ossuary_connection_free(ossuary_connection *conn);
+
+/* Settings: allowed until the first handshake call, then OSSUARY_ERR_INVALID_OPERATION. Keys are copied. */
+OSSUARY_EXPORT OSSUARY_WARN_UNUSED_RESULT int ossuary_set_secret_key(ossuary_connection *conn, const uint8_t secret_key[32]);
+/* Client: pin the server's key. The handshake is then IK (one round trip) and fails unless the server holds it. */
+OSSUARY_EXPORT OSSUARY_WARN_UNUSED_RESULT int ossuary_set_server_key(ossuary_connection *conn, const uint8_t public_key[32]);
+/* Accept peers with these keys (a server's clients; or a client's possible servers). count * 32 bytes, count <= 65536. */
+OSSUARY_EXPORT OSSUARY_WARN_UNUSED_RESULT int ossuary_add_authorized_key(ossuary_connection *conn, const uint8_t public_key[32]);
+OSSUARY_EXPORT OSSUARY_WARN_UNUSED_RESULT int ossuary_add_authorized_keys(ossuary_connection *conn, const uint8_t *keys, size_t count);
+/* Decide trust yourself: called during the handshake, on the calling thread, once the peer has proven its key.
+ * Return 1 to accept, anything else to reject (OSSUARY_ERR_PEER_REJECTED). endpoint is NULL when none was set.
+ * The pointers are valid only during the call. A callback takes precedence over every other policy. */
+typedef int (*ossuary_verify_callback)(const uint8_t public_key[32], const char *fingerprint,
+                                       const char *endpoint, int peer_is_server, void *user_data);
+OSSUARY_EXPORT OSSUARY_WARN_UNUSED_RESULT int ossuary_set_verify_callback(ossuary_connection *conn, ossuary_verify_callback callback, void *user_data);
+/* Trust on first use with a known-hosts file keyed by the endpoint (ossuary_set_endpoint). A recorded key is pinned
+ * (IK); a different key is OSSUARY_ERR_PEER_KEY_CHANGED. Writes are atomic and safe between processes. */
+OSSUARY_EXPORT OSSUARY_WARN_UNUSED_RESULT int ossuary_set_known_hosts(ossuary_connection *conn, const char *path, int tofu_policy);
+/* Encryption without authentication: any peer is accepted. A man in the middle can defeat this. */
+OSSUARY_EXPORT OSSUARY_WARN_UNUSED_RESULT int ossuary_set_accept_any_peer(ossuary_connection *conn);
+/* The peer's name ("host:port" for a client; the client's address for a server), given to verifiers and known hosts. */
+OSSUARY_EXPORT OSSUARY_WARN_UNUSED_RESULT int ossuary_set_endpoint(ossuary_connection *conn, const char *endpoint);
+/* A string both sides must configure identically (bound into the handshake). Default "". */
+OSSUARY_EXPORT OSSUARY_WARN_UNUSED_RESULT int ossuary_set_application_context(ossuary_connection *conn, const char *context);
+/* Client: OSSUARY_SUITE_*; default ChaCha20-Poly1305 with BLAKE2b. */
+OSSUARY_EXPORT OSSUARY_WARN_UNUSED_RESULT int ossuary_set_suite(ossuary_connection *conn, int suite);
+
+/* ---- driving the connection ---------------------------------------------------------------------------------- */
+
+/* Takes the handshake bytes to send (the client's first message is ready at once). OSSUARY_OK when all were taken,
+ * OSSUARY_BUFFER_TOO_SMALL when more remain (call again). Same as ossuary_flush. */
+OSSUARY_EXPORT OSSUARY_WARN_UNUSED_RESULT int ossuary_handshake_send(ossuary_connection *conn, uint8_t *out, size_t out_len, size_t *written);
+/* Feeds received handshake bytes, in any chunking. OSSUARY_OUTPUT_PENDING: call ossuary_handshake_send;
+ * OSSUARY_NEED_MORE_INPUT: receive more; OSSUARY_OK: the handshake has finished (data that arrived with it waits for
+ * ossuary_recv_data). Unconsumed bytes (*consumed < in_len) must be passed again. */
+OSSUARY_EXPORT OSSUARY_WARN_UNUSED_RESULT int ossuary_handshake_recv(ossuary_connection *conn, const uint8_t *in, size_t in_len, size_t *consumed);
+/* 1 when the handshake is over and its last message has been taken out, 0 while it goes on, negative on failure. */
+OSSUARY_EXPORT int ossuary_handshake_done(ossuary_connection *conn);
+
+/* Seals plaintext into records, written to out (queued control frames first). Only whole records are produced:
+ * *consumed says how much plaintext went in. OSSUARY_BUFFER_TOO_SMALL: send *written bytes, then call again with the
+ * rest (ossuary_required_size() gives the size of the next record); OSSUARY_MAX_FRAME_BYTES always suffices. */
+OSSUARY_EXPORT OSSUARY_WARN_UNUSED_RESULT int ossuary_send_data(ossuary_connection *conn, const uint8_t *in, size_t in_len, size_t *consumed,
+                                                                 uint8_t *out, size_t out_len, size_t *written);
+/* Opens received records into plaintext. OSSUARY_NEED_MORE_INPUT: all input used; OSSUARY_BUFFER_TOO_SMALL: out is
+ * full and more plaintext or input remains (call again, with in_len 0 if all input was consumed);
+ * OSSUARY_OUTPUT_PENDING: flush first (a pong); OSSUARY_CLOSED: the peer closed; OSSUARY_FAILED_AFTER_DATA: see above.
+ * A record that fails authentication gives OSSUARY_ERR_AUTHENTICATION_FAILED, releases nothing, and the connection
+ * stays failed: every later call returns the same error. */
+OSSUARY_EXPORT OSSUARY_WARN_UNUSED_RESULT int ossuary_recv_data(ossuary_connection *conn, const uint8_t *in, size_t in_len, size_t *consumed,
+                                                                 uint8_t *out, size_t out_len, size_t *written);
+/* Takes queued frames (handshake messages, pongs, the close, alerts after a failure). */
+OSSUARY_EXPORT OSSUARY_WARN_UNUSED_RESULT int ossuary_flush(ossuary_connection *conn, uint8_t *out, size_t out_len, size_t *written);
+/* Queues the authenticated close of this side's sending direction (half-close); send it with ossuary_flush. */
+OSSUARY_EXPORT OSSUARY_WARN_UNUSED_RESULT int ossuary_close(ossuary_connection *conn);
+/* Tell the connection the transport ended (recv() returned 0): OSSUARY_OK after the peer's close, else
+ * OSSUARY_ERR_TRUNCATED, because an attacker can cut a stream but cannot forge the close. */
+OSSUARY_EXPORT OSSUARY_WARN_UNUSED_RESULT int ossuary_end_of_input(ossuary_connection *conn);
+/* Queues a ping of at most 64 bytes; the peer answers with a pong. */
+OSSUARY_EXPORT OSSUARY_WARN_UNUSED_RESULT int ossuary_ping(ossuary_connection *conn, const uint8_t *data, size_t len);
+/* After OSSUARY_BUFFER_TOO_SMALL: the output size that lets the call progress; 0 for an invalid handle. */
+OSSUARY_EXPORT size_t ossuary_required_size(ossuary_connection *conn);
+/* OSSUARY_STATE_*, or a negative error. */
+OSSUARY_EXPORT int ossuary_connection_state(ossuary_connection *conn);
+
+/* ---- identity of the session --------------------------------------------------------------------------------- */
+
+OSSUARY_EXPORT OSSUARY_WARN_UNUSED_RESULT int ossuary_remote_public_key(ossuary_connection *conn, uint8_t public_key[32]);
+OSSUARY_EXPORT OSSUARY_WARN_UNUSED_RESULT int ossuary_remote_fingerprint(ossuary_connection *conn, char *out, size_t out_len);
+OSSUARY_EXPORT OSSUARY_WARN_UNUSED_RESULT int ossuary_local_public_key(ossuary_connection *conn, uint8_t public_key[32]);
+/* The handshake hash (32 or 64 bytes; same on both sides, unique per session): for channel binding. */
+OSSUARY_EXPORT OSSUARY_WARN_UNUSED_RESULT int ossuary_handshake_hash(ossuary_connection *conn, uint8_t *out, size_t out_len, size_t *written);
+
+#ifdef __cplusplus
+}
+#endif
+
+#endif /* OSSUARY_H */
