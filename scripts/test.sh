@@ -1,6 +1,8 @@
 #!/usr/bin/env bash
-# Runs the whole OssuaryNet test suite on a fresh machine: installs what is missing, builds, tests, and prints a
-# closing "N passed, N failed" line. Exits non-zero if anything fails or if no test ran.
+# Runs the whole OssuaryNet test suite on a fresh machine: installs what is missing, runs the .NET tests (xunit and
+# FsCheck; the CLI end to end), then the C ABI's tests (interop/run-tests.sh: NativeAOT build, C, Python and
+# cross-language conversations), and prints a closing "N passed, N failed" line. Exits non-zero on any failure or
+# if no test ran.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
@@ -27,9 +29,25 @@ counters=$(grep -o '<Counters [^>]*>' "$trx")
 field() { sed -n "s/.* $1=\"\([0-9]*\)\".*/\1/p" <<<"$counters"; }
 passed=$(field passed); failed=$(field failed); total=$(field total); executed=$(field executed)
 skipped=$((total - executed))
-echo "$passed passed, $failed failed, $skipped skipped"
+echo "dotnet: $passed passed, $failed failed, $skipped skipped"
 if ((executed == 0)); then
   echo "error: no test was executed" >&2
   exit 1
 fi
-exit "$status"
+
+# The C ABI: NativeAOT library, C test program, Python binding, C/.NET/Python conversations over loopback.
+interop_log=artifacts/interop.log
+interop_status=0
+interop/run-tests.sh 2>&1 | tee "$interop_log" || interop_status=$?
+interop_line=$(grep -E '^[0-9]+ passed, [0-9]+ failed$' "$interop_log" | tail -1 || true)
+interop_passed=$(sed -n 's/^\([0-9]*\) passed.*/\1/p' <<<"$interop_line")
+interop_failed=$(sed -n 's/.* \([0-9]*\) failed$/\1/p' <<<"$interop_line")
+if [[ -z $interop_line ]]; then
+  echo "error: the interop tests did not report a result" >&2
+  interop_failed=1
+fi
+echo "interop: ${interop_passed:-0} passed, ${interop_failed:-1} failed"
+
+echo "$((passed + ${interop_passed:-0})) passed, $((failed + ${interop_failed:-1})) failed"
+if ((status != 0)); then exit "$status"; fi
+exit "$interop_status"
