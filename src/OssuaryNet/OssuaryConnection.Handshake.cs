@@ -47,7 +47,7 @@ public sealed partial class OssuaryConnection
         _handshake = new HandshakeState(
             Protocols[(Pattern.Value, Suite.Value)], initiator: true, Prologue.Build(header, options.ApplicationContext),
             options.StaticKeyPair!.PrivateKey, options.ServerKey is null ? default : options.ServerKey.Bytes,
-            ephemeralSource: options.EphemeralKeySource);
+            ephemeralSource: options.EphemeralKeySource, localStaticPublicKey: options.StaticKeyPair.PublicKey.Bytes);
 
         // XX's first message travels before any key exists, so its payload is empty: nothing is ever sent in clear.
         byte[] payload = [];
@@ -126,7 +126,8 @@ public sealed partial class OssuaryConnection
         Suite = suite;
         _handshake = new HandshakeState(
             Protocols[(pattern, suite)], initiator: false, Prologue.Build(header, options.ApplicationContext),
-            options.StaticKeyPair!.PrivateKey, default, ephemeralSource: options.EphemeralKeySource);
+            options.StaticKeyPair!.PrivateKey, default, ephemeralSource: options.EphemeralKeySource,
+            localStaticPublicKey: options.StaticKeyPair.PublicKey.Bytes);
         HandshakeExtensions extensions = ReadHandshakeMessage(body[ClearHeader.Size..]);
 
         HandshakeExtensions answer = OwnExtensions(offer: pattern == OssuaryHandshakePattern.XX);

@@ -45,6 +45,7 @@ internal sealed class HandshakeState : IDisposable
     /// <param name="remoteStaticPublicKey">Empty, or 32 bytes when a pre-message gives this side the peer's key.</param>
     /// <param name="psks">Pre-shared keys, in the order the psk tokens use them.</param>
     /// <param name="ephemeralSource">Overrides ephemeral key generation (test vectors only).</param>
+    /// <param name="localStaticPublicKey">The public half of <paramref name="localStaticPrivateKey"/> when the caller already has it (saves an X25519 operation); empty to derive it.</param>
     public HandshakeState(
         NoiseProtocol protocol,
         bool initiator,
@@ -52,7 +53,8 @@ internal sealed class HandshakeState : IDisposable
         ReadOnlySpan<byte> localStaticPrivateKey,
         ReadOnlySpan<byte> remoteStaticPublicKey,
         IReadOnlyList<byte[]>? psks = null,
-        EphemeralKeySource? ephemeralSource = null)
+        EphemeralKeySource? ephemeralSource = null,
+        ReadOnlySpan<byte> localStaticPublicKey = default)
     {
         LibSodium.EnsureInitialized();
         _protocol = protocol;
@@ -73,7 +75,14 @@ internal sealed class HandshakeState : IDisposable
                 throw new OssuaryException(OssuaryErrorCode.InvalidOperation, $"{protocol.Name} needs a local static key.");
             }
             localStaticPrivateKey.CopyTo(KeySpan(LocalStaticPrivate));
-            X25519.DerivePublicKey(localStaticPrivateKey, KeySpan(LocalStaticPublic));
+            if (localStaticPublicKey.Length == K)
+            {
+                localStaticPublicKey.CopyTo(KeySpan(LocalStaticPublic));
+            }
+            else
+            {
+                X25519.DerivePublicKey(localStaticPrivateKey, KeySpan(LocalStaticPublic));
+            }
             _hasLocalStatic = true;
         }
         NoiseToken[] remotePre = initiator ? pattern.ResponderPreMessage : pattern.InitiatorPreMessage;

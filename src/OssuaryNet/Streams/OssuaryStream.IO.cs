@@ -21,6 +21,7 @@ public sealed partial class OssuaryStream
     // is in progress, and is cleared when returned.
     private byte[]? _readBuffer;
     private int _readStart, _readEnd;
+    private readonly bool _zeroByteReads;
 
     /// <summary>Authenticates as the client (initiator).</summary>
     /// <param name="options">Client settings (key pair, verifier, pinned server key for IK, ...).</param>
@@ -181,6 +182,12 @@ public sealed partial class OssuaryStream
     private async ValueTask<bool> ReceiveMoreAsync<TAdapter>(CancellationToken cancellationToken)
         where TAdapter : IStreamAdapter
     {
+        if (_zeroByteReads && TAdapter.IsAsync && _readBuffer is null)
+        {
+            // Wait for data without holding a buffer (as SslStream does): an idle connection with a read pending then
+            // costs no 64 KiB buffer. Sockets complete a zero-byte read when data (or the end) arrives.
+            await TAdapter.ReadAsync(_inner, Memory<byte>.Empty, cancellationToken).ConfigureAwait(false);
+        }
         Memory<byte> free;
         lock (_sync)
         {
@@ -252,7 +259,7 @@ public sealed partial class OssuaryStream
             }
             finally
             {
-                buffer.AsSpan().Clear();
+                // No clearing: records are sealed in place, so once written the buffer holds only ciphertext.
                 ArrayPool<byte>.Shared.Return(buffer);
                 _writeGate.Release();
             }

@@ -40,6 +40,8 @@ public sealed partial class OssuaryStream : Stream
         }
         _inner = innerStream;
         _leaveInnerStreamOpen = leaveInnerStreamOpen;
+        // Only sockets are known to wait on a zero-byte read; other streams may return 0 at once, which reads as the end.
+        _zeroByteReads = innerStream is System.Net.Sockets.NetworkStream;
     }
 
     /// <summary>How long a handshake may take before it fails with <see cref="OssuaryErrorCode.HandshakeTimeout"/>. Default 30 seconds; <see cref="Timeout.InfiniteTimeSpan"/> disables it.</summary>

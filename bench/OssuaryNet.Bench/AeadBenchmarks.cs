@@ -1,0 +1,52 @@
+using System.Security.Cryptography;
+using BenchmarkDotNet.Attributes;
+using OssuaryNet.Crypto;
+
+namespace OssuaryNet.Bench;
+
+/// <summary>Raw AEAD seal + open of one buffer, per backend: the ceiling for the record path.</summary>
+[MemoryDiagnoser]
+public class AeadBenchmarks
+{
+    private readonly byte[] _key = RandomNumberGenerator.GetBytes(32);
+    private readonly byte[] _nonce = new byte[12];
+    private AeadKey _sodium = null!;
+    private ChaCha20Poly1305 _dotnetChaCha = null!;
+    private AesGcm _dotnetAes = null!;
+    private byte[] _plaintext = null!, _ciphertext = null!, _opened = null!;
+
+    [Params(64, 1024, 16384, 65536)]
+    public int Size { get; set; }
+
+    [GlobalSetup]
+    public void Setup()
+    {
+        _sodium = ChaChaPolyCipher.Instance.CreateKey(_key);
+        _dotnetChaCha = new ChaCha20Poly1305(_key);
+        _dotnetAes = new AesGcm(_key, 16);
+        _plaintext = RandomNumberGenerator.GetBytes(Size);
+        _ciphertext = new byte[Size + 16];
+        _opened = new byte[Size];
+    }
+
+    [Benchmark(Baseline = true, Description = "ChaCha20-Poly1305 (libsodium)")]
+    public bool LibsodiumChaChaPoly()
+    {
+        _sodium.Seal(1, default, _plaintext, _ciphertext);
+        return _sodium.Open(1, default, _ciphertext, _opened);
+    }
+
+    [Benchmark(Description = "ChaCha20-Poly1305 (.NET/OpenSSL)")]
+    public void DotNetChaChaPoly()
+    {
+        _dotnetChaCha.Encrypt(_nonce, _plaintext, _ciphertext.AsSpan(0, Size), _ciphertext.AsSpan(Size), default);
+        _dotnetChaCha.Decrypt(_nonce, _ciphertext.AsSpan(0, Size), _ciphertext.AsSpan(Size), _opened, default);
+    }
+
+    [Benchmark(Description = "AES-256-GCM (.NET/OpenSSL)")]
+    public void DotNetAesGcm()
+    {
+        _dotnetAes.Encrypt(_nonce, _plaintext, _ciphertext.AsSpan(0, Size), _ciphertext.AsSpan(Size), default);
+        _dotnetAes.Decrypt(_nonce, _ciphertext.AsSpan(0, Size), _ciphertext.AsSpan(Size), _opened, default);
+    }
+}

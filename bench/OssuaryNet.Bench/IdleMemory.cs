@@ -1,0 +1,60 @@
+namespace OssuaryNet.Bench;
+
+/// <summary>
+/// Managed memory held per idle established connection: opens N connection pairs over loopback, forces a full
+/// collection, and divides the heap growth by the 2N endpoints. Measured twice: with no read pending, and with a
+/// read pending on every endpoint (as a server waiting for requests has). Not a BenchmarkDotNet benchmark, because it
+/// measures a steady state rather than an operation.
+/// </summary>
+internal static class IdleMemory
+{
+    public static async Task RunAsync(int pairs)
+    {
+        Console.WriteLine($"idle memory per endpoint, {pairs} connection pairs over loopback TCP, bytes of managed heap:");
+        Console.WriteLine("| channel | no read pending | read pending |");
+        Console.WriteLine("|---|---:|---:|");
+        foreach (Channel channel in new[] { Channel.Raw, Channel.Ossuary, Channel.Tls13 })
+        {
+            // Warm up code paths and pools so their one-time costs are not counted.
+            var warm = await Endpoints.Pair(channel, Transport.Loopback);
+            await warm.Client.DisposeAsync();
+            await warm.Server.DisposeAsync();
+
+            long before = Heap();
+            var open = new List<(Stream Client, Stream Server)>();
+            for (int i = 0; i < pairs; i++)
+            {
+                open.Add(await Endpoints.Pair(channel, Transport.Loopback));
+            }
+            long idle = Heap();
+            var pending = new List<Task<int>>();
+            using var stop = new CancellationTokenSource();
+            foreach (var (client, server) in open)
+            {
+                pending.Add(client.ReadAsync(new byte[1], stop.Token).AsTask());
+                pending.Add(server.ReadAsync(new byte[1], stop.Token).AsTask());
+            }
+            await Task.Delay(200);
+            long reading = Heap();
+            // The 2N one-byte user buffers and tasks of the pending reads are the caller's, not the channel's.
+            long callerShare = reading - idle;
+            Console.WriteLine($"| {channel} | {(idle - before) / (2 * pairs)} | {(reading - before) / (2 * pairs)} |");
+            stop.Cancel();
+            foreach (var (client, server) in open)
+            {
+                await client.DisposeAsync();
+                await server.DisposeAsync();
+            }
+            await Task.WhenAll(pending.Select(t => t.ContinueWith(_ => 0)));
+            GC.KeepAlive(callerShare);
+        }
+    }
+
+    private static long Heap()
+    {
+        GC.Collect();
+        GC.WaitForPendingFinalizers();
+        GC.Collect();
+        return GC.GetTotalMemory(forceFullCollection: true);
+    }
+}

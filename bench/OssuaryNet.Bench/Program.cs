@@ -1,0 +1,27 @@
+using BenchmarkDotNet.Configs;
+using BenchmarkDotNet.Jobs;
+using BenchmarkDotNet.Running;
+using OssuaryNet.Bench;
+
+// dotnet run -c Release --project bench/OssuaryNet.Bench -- [--quick] [BenchmarkDotNet arguments, e.g. --filter '*Aead*']
+// dotnet run -c Release --project bench/OssuaryNet.Bench -- memory [PAIRS]
+if (args.Length > 0 && args[0] == "memory")
+{
+    await IdleMemory.RunAsync(args.Length > 1 ? int.Parse(args[1]) : 200);
+    return 0;
+}
+
+bool quick = args.Contains("--quick");
+string[] rest = args.Where(a => a != "--quick").ToArray();
+IConfig config = DefaultConfig.Instance;
+if (quick)
+{
+    // A smoke run: every benchmark executes a few times so none can rot; the figures mean nothing.
+    config = config.AddJob(Job.Dry.WithWarmupCount(1).WithIterationCount(1).WithId("Quick"));
+}
+if (!rest.Contains("--filter") && !rest.Contains("--list"))
+{
+    rest = [.. rest, "--filter", "*"]; // never stop at the interactive menu
+}
+var summaries = BenchmarkSwitcher.FromAssembly(typeof(AeadBenchmarks).Assembly).Run(rest, config);
+return summaries.Any(s => s.HasCriticalValidationErrors || s.Reports.Any(r => !r.Success)) ? 1 : 0;
