@@ -131,3 +131,38 @@ public sealed class NoiseStateTests
         Assert.Equal(OssuaryErrorCode.InvalidKey, error.ErrorCode);
     }
 }
+
+public sealed class CipherBackendTests
+{
+    /// <summary>libsodium and OpenSSL must produce the same bytes, so the size-based choice is invisible on the wire.</summary>
+    [Theory]
+    [InlineData(0)]
+    [InlineData(1)]
+    [InlineData(1023)]
+    [InlineData(1024)]
+    [InlineData(1025)]
+    [InlineData(16384)]
+    [InlineData(65519)]
+    public void LibsodiumAndOpenSslChaChaPolyAgreeByteForByte(int length)
+    {
+        Assert.True(System.Security.Cryptography.ChaCha20Poly1305.IsSupported, "OpenSSL's ChaCha20-Poly1305 should be available here");
+        byte[] key = System.Security.Cryptography.RandomNumberGenerator.GetBytes(32);
+        byte[] plaintext = System.Security.Cryptography.RandomNumberGenerator.GetBytes(length);
+        byte[] ad = "ad"u8.ToArray();
+        using AeadKey mixed = ChaChaPolyCipher.Instance.CreateKey(key);
+        using AeadKey sodium = ChaChaPolyCipher.CreateLibsodiumOnlyKey(key);
+        byte[] a = new byte[length + 16], b = new byte[length + 16];
+        mixed.Seal(42, ad, plaintext, a);
+        sodium.Seal(42, ad, plaintext, b);
+        Assert.Equal(b, a);
+        byte[] opened = new byte[length];
+        Assert.True(mixed.Open(42, ad, b, opened));
+        Assert.Equal(plaintext, opened);
+        Assert.True(sodium.Open(42, ad, a, opened));
+        a[^1] ^= 1;
+        Assert.False(mixed.Open(42, ad, a, opened));
+        Assert.All(opened, x => Assert.Equal(0, x));
+        mixed.Replace(System.Security.Cryptography.RandomNumberGenerator.GetBytes(32));
+        Assert.False(mixed.Open(42, ad, b, opened));
+    }
+}
