@@ -12,6 +12,8 @@ namespace OssuaryNet.Bench;
 public class HandshakeBenchmarks
 {
     private readonly byte[] _scalar = new byte[32], _point = new byte[32], _shared = new byte[32];
+    private static readonly OssuaryClientOptions XXOptions = Endpoints.ClientOptions(pin: false);
+    private static readonly OssuaryClientOptions IKOptions = Endpoints.ClientOptions(pin: true);
 
     [GlobalSetup]
     public void Setup()
@@ -52,7 +54,7 @@ public class HandshakeBenchmarks
 
     private static void CoreHandshake(bool pin)
     {
-        using var client = OssuaryConnection.CreateClient(Endpoints.ClientOptions(pin));
+        using var client = OssuaryConnection.CreateClient(pin ? IKOptions : XXOptions);
         using var server = OssuaryConnection.CreateServer(Endpoints.ServerOptions);
         Span<byte> buffer = stackalloc byte[512];
         while (client.State == OssuaryConnectionState.Handshaking || server.State == OssuaryConnectionState.Handshaking || client.HasPendingOutput)

@@ -23,8 +23,6 @@ public sealed partial class OssuaryConnection
 
     private HandshakeState? _handshake;
     private NoiseTransport? _transport;
-    private VerifiedPeer? _verifiedPeer;
-    private HandshakeExtensions? _peerExtensions;
 
     /// <summary>The Noise protocol name in use, e.g. "Noise_XX_25519_ChaChaPoly_BLAKE2b".</summary>
     public string? NoiseProtocolName => Pattern is { } p && Suite is { } s ? Protocols[(p, s)].Name : null;
@@ -44,8 +42,9 @@ public sealed partial class OssuaryConnection
             throw new OssuaryException(OssuaryErrorCode.InvalidOperation, "Early data needs the server's key in advance (ServerKey), i.e. an IK handshake.");
         }
         var header = new ClearHeader(WireFormat.Version, (byte)Pattern, (byte)Suite);
+        Span<byte> prologue = stackalloc byte[Prologue.MaxLength];
         _handshake = new HandshakeState(
-            Protocols[(Pattern.Value, Suite.Value)], initiator: true, Prologue.Build(header, options.ApplicationContext),
+            Protocols[(Pattern.Value, Suite.Value)], initiator: true, Prologue.Write(header, options.ApplicationContext, prologue),
             options.StaticKeyPair!.PrivateKey, options.ServerKey is null ? default : options.ServerKey.Bytes,
             ephemeralSource: options.EphemeralKeySource, localStaticPublicKey: options.StaticKeyPair.PublicKey.Bytes);
 
@@ -124,8 +123,9 @@ public sealed partial class OssuaryConnection
         }
         Pattern = pattern;
         Suite = suite;
+        Span<byte> prologue = stackalloc byte[Prologue.MaxLength];
         _handshake = new HandshakeState(
-            Protocols[(pattern, suite)], initiator: false, Prologue.Build(header, options.ApplicationContext),
+            Protocols[(pattern, suite)], initiator: false, Prologue.Write(header, options.ApplicationContext, prologue),
             options.StaticKeyPair!.PrivateKey, default, ephemeralSource: options.EphemeralKeySource,
             localStaticPublicKey: options.StaticKeyPair.PublicKey.Bytes);
         HandshakeExtensions extensions = ReadHandshakeMessage(body[ClearHeader.Size..]);
@@ -180,7 +180,6 @@ public sealed partial class OssuaryConnection
             {
                 throw SendAlert(e);
             }
-            _peerExtensions = extensions;
             return extensions;
         }
         finally
@@ -204,7 +203,7 @@ public sealed partial class OssuaryConnection
         var key = new OssuaryPublicKey(_handshake!.RemoteStaticPublicKey);
         try
         {
-            return _verifiedPeer = VerifiedPeer.Check(_options.PeerVerifier!, new PeerIdentity(key, _endpoint, PeerIsServer: IsClient));
+            return VerifiedPeer.Check(_options.PeerVerifier!, new PeerIdentity(key, _endpoint, PeerIsServer: IsClient));
         }
         catch (OssuaryException)
         {
@@ -216,13 +215,12 @@ public sealed partial class OssuaryConnection
 
     private void EnterTransport(VerifiedPeer peer, HandshakeExtensions peerExtensions)
     {
-        NoiseTransport transport = _handshake!.Split();
-        _handshake = null;
-        if (transport.RemoteStaticPublicKey is null || !peer.PublicKey.Bytes.SequenceEqual(transport.RemoteStaticPublicKey))
+        if (!peer.PublicKey.Bytes.SequenceEqual(_handshake!.RemoteStaticPublicKey))
         {
-            transport.Dispose();
             throw new OssuaryException(OssuaryErrorCode.InternalError, "The verified key is not the handshake's remote key.");
         }
+        NoiseTransport transport = _handshake.Split();
+        _handshake = null;
         _sendMaxPayload = Math.Min(peerExtensions.MaxRecordPayload ?? WireFormat.DefaultRecordPayload, WireFormat.MaxRecordPayload);
         RemotePublicKey = peer.PublicKey;
         _transport = transport;

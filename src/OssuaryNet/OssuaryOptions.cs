@@ -63,9 +63,13 @@ public abstract class OssuaryOptions
         {
             throw new OssuaryException(OssuaryErrorCode.InvalidOperation, "Key update limits must be positive.");
         }
-        if (ApplicationProtocols.Any(p => string.IsNullOrEmpty(p) || System.Text.Encoding.UTF8.GetByteCount(p) > 255))
+        for (int i = 0; i < ApplicationProtocols.Count; i++)
         {
-            throw new OssuaryException(OssuaryErrorCode.InvalidOperation, "Application protocol names must be 1 to 255 UTF-8 bytes.");
+            string name = ApplicationProtocols[i];
+            if (string.IsNullOrEmpty(name) || System.Text.Encoding.UTF8.GetByteCount(name) > 255)
+            {
+                throw new OssuaryException(OssuaryErrorCode.InvalidOperation, "Application protocol names must be 1 to 255 UTF-8 bytes.");
+            }
         }
     }
 }

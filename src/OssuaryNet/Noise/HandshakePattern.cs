@@ -15,6 +15,9 @@ internal sealed class HandshakePattern
         ResponderPreMessage = responderPreMessage;
         Messages = messages;
         HasPsk = messages.Any(m => m.Contains(NoiseToken.Psk));
+        PskCount = messages.Sum(m => m.Count(t => t == NoiseToken.Psk));
+        InitiatorHasStatic = initiatorPreMessage.Contains(NoiseToken.S) || Sent(even: true, NoiseToken.S);
+        ResponderHasStatic = responderPreMessage.Contains(NoiseToken.S) || Sent(even: false, NoiseToken.S);
     }
 
     /// <summary>The pattern's name as it appears in a protocol name.</summary>
@@ -33,13 +36,13 @@ internal sealed class HandshakePattern
     public bool HasPsk { get; }
 
     /// <summary>Whether the initiator has a static key in this pattern.</summary>
-    public bool InitiatorHasStatic => InitiatorPreMessage.Contains(NoiseToken.S) || Sent(even: true, NoiseToken.S);
+    public bool InitiatorHasStatic { get; }
 
     /// <summary>Whether the responder has a static key in this pattern.</summary>
-    public bool ResponderHasStatic => ResponderPreMessage.Contains(NoiseToken.S) || Sent(even: false, NoiseToken.S);
+    public bool ResponderHasStatic { get; }
 
     /// <summary>Number of psk tokens, i.e. how many pre-shared keys the handshake takes.</summary>
-    public int PskCount => Messages.Sum(m => m.Count(t => t == NoiseToken.Psk));
+    public int PskCount { get; }
 
     /// <summary>The interactive fundamental patterns of spec section 7.4, before psk modifiers.</summary>
     private static readonly Dictionary<string, (string Pre, string[] Messages)> Fundamentals = new()

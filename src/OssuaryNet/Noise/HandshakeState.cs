@@ -63,7 +63,12 @@ internal sealed class HandshakeState : IDisposable
         _ephemeralSource = ephemeralSource ?? LibSodium.RandomBytes;
         HandshakePattern pattern = protocol.Pattern;
 
-        if (_psks.Count != pattern.PskCount || _psks.Any(p => p.Length != 32))
+        bool psksValid = _psks.Count == pattern.PskCount;
+        for (int i = 0; i < _psks.Count; i++)
+        {
+            psksValid &= _psks[i].Length == 32;
+        }
+        if (!psksValid)
         {
             throw new OssuaryException(OssuaryErrorCode.InvalidOperation, $"{protocol.Name} needs {pattern.PskCount} pre-shared keys of 32 bytes.");
         }
@@ -86,7 +91,7 @@ internal sealed class HandshakeState : IDisposable
             _hasLocalStatic = true;
         }
         NoiseToken[] remotePre = initiator ? pattern.ResponderPreMessage : pattern.InitiatorPreMessage;
-        if (remotePre.Contains(NoiseToken.S))
+        if (Array.IndexOf(remotePre, NoiseToken.S) >= 0)
         {
             if (remoteStaticPublicKey.Length != K)
             {
@@ -260,8 +265,8 @@ internal sealed class HandshakeState : IDisposable
         }
         var (c1, c2) = _symmetric.Split();
         var transport = IsInitiator
-            ? new NoiseTransport(send: c1, receive: c2, _symmetric.HandshakeHash, RemoteStaticPublicKey)
-            : new NoiseTransport(send: c2, receive: c1, _symmetric.HandshakeHash, RemoteStaticPublicKey);
+            ? new NoiseTransport(send: c1, receive: c2, _symmetric.HandshakeHash)
+            : new NoiseTransport(send: c2, receive: c1, _symmetric.HandshakeHash);
         _spent = true;
         Dispose();
         return transport;

@@ -11,8 +11,8 @@ namespace OssuaryNet.Protocol;
 /// </summary>
 internal sealed class FrameReader : IDisposable
 {
-    private readonly byte[] _prefix = new byte[WireFormat.LengthPrefixSize];
     private byte[]? _body;
+    private int _prefix;
     private int _prefixCount;
     private int _bodyLength;
     private int _bodyCount;
@@ -53,7 +53,8 @@ internal sealed class FrameReader : IDisposable
         int used = 0;
         while (_prefixCount < WireFormat.LengthPrefixSize && used < source.Length)
         {
-            _prefix[_prefixCount++] = source[used++];
+            _prefix = (_prefix << 8) | source[used++];
+            _prefixCount++;
         }
         if (_prefixCount < WireFormat.LengthPrefixSize)
         {
@@ -61,7 +62,7 @@ internal sealed class FrameReader : IDisposable
         }
         if (_body is null)
         {
-            _bodyLength = BinaryPrimitives.ReadUInt16BigEndian(_prefix);
+            _bodyLength = _prefix;
             CheckLength(_bodyLength, maxBody);
             _body = ArrayPool<byte>.Shared.Rent(_bodyLength);
             _bodyCount = 0;
@@ -92,7 +93,7 @@ internal sealed class FrameReader : IDisposable
             ArrayPool<byte>.Shared.Return(_body);
             _body = null;
         }
-        _prefixCount = _bodyLength = _bodyCount = 0;
+        _prefixCount = _bodyLength = _bodyCount = _prefix = 0;
     }
 
     public void Dispose() => Reset();

@@ -26,39 +26,65 @@ internal sealed class HandshakeExtensions
     /// <summary>Early data (IK first message only; replayable).</summary>
     public byte[]? EarlyData { get; set; }
 
+    /// <summary>The payload: the extensions in ascending type order, in one exactly-sized array.</summary>
     public byte[] Encode()
     {
-        var output = new List<byte>();
+        Span<byte> number = stackalloc byte[8];
+        int maxLength = MaxRecordPayload is int max ? VarInt.Write((ulong)max, number) : 0;
+        int protocolsLength = 0;
+        for (int i = 0; ApplicationProtocols is not null && i < ApplicationProtocols.Count; i++)
+        {
+            int nameLength = Encoding.UTF8.GetByteCount(ApplicationProtocols[i]);
+            protocolsLength += VarInt.SizeOf((ulong)nameLength) + nameLength;
+        }
+        int selectedLength = SelectedApplicationProtocol is null ? 0 : Encoding.UTF8.GetByteCount(SelectedApplicationProtocol);
+        int total = (EarlyData is null ? 0 : Size(EarlyDataType, EarlyData.Length))
+            + (MaxRecordPayload is null ? 0 : Size(MaxRecordPayloadType, maxLength))
+            + (ApplicationProtocols is { Count: > 0 } ? Size(ApplicationProtocolsType, protocolsLength) : 0)
+            + (SelectedApplicationProtocol is null ? 0 : Size(SelectedApplicationProtocolType, selectedLength));
+        if (total == 0)
+        {
+            return [];
+        }
+        byte[] output = new byte[total];
+        Span<byte> rest = output;
         if (EarlyData is not null)
         {
-            Append(output, EarlyDataType, EarlyData);
+            rest = rest[WriteHeader(EarlyDataType, EarlyData.Length, rest)..];
+            EarlyData.CopyTo(rest);
+            rest = rest[EarlyData.Length..];
         }
-        if (MaxRecordPayload is int max)
+        if (MaxRecordPayload is not null)
         {
-            Span<byte> value = stackalloc byte[8];
-            Append(output, MaxRecordPayloadType, value[..VarInt.Write((ulong)max, value)]);
+            rest = rest[WriteHeader(MaxRecordPayloadType, maxLength, rest)..];
+            number[..maxLength].CopyTo(rest);
+            rest = rest[maxLength..];
         }
         if (ApplicationProtocols is { Count: > 0 })
         {
-            var list = new List<byte>();
+            rest = rest[WriteHeader(ApplicationProtocolsType, protocolsLength, rest)..];
             foreach (string protocol in ApplicationProtocols)
             {
-                AppendVarInt(list, (ulong)Encoding.UTF8.GetByteCount(protocol));
-                list.AddRange(Encoding.UTF8.GetBytes(protocol));
+                rest = rest[VarInt.Write((ulong)Encoding.UTF8.GetByteCount(protocol), rest)..];
+                rest = rest[Encoding.UTF8.GetBytes(protocol, rest)..];
             }
-            Append(output, ApplicationProtocolsType, list.ToArray());
         }
         if (SelectedApplicationProtocol is not null)
         {
-            Append(output, SelectedApplicationProtocolType, Encoding.UTF8.GetBytes(SelectedApplicationProtocol));
+            rest = rest[WriteHeader(SelectedApplicationProtocolType, selectedLength, rest)..];
+            Encoding.UTF8.GetBytes(SelectedApplicationProtocol, rest);
         }
-        return output.ToArray();
+        return output;
     }
+
+    /// <summary>The most extensions a payload may carry; more is <see cref="OssuaryErrorCode.MalformedHandshake"/>.</summary>
+    private const int MaxExtensions = 32;
 
     public static HandshakeExtensions Decode(ReadOnlySpan<byte> payload)
     {
         var result = new HandshakeExtensions();
-        var seen = new HashSet<ulong>();
+        Span<ulong> seen = stackalloc ulong[MaxExtensions];
+        int count = 0;
         while (!payload.IsEmpty)
         {
             if (!VarInt.TryRead(payload, out ulong type, out int typeLength)
@@ -69,10 +95,15 @@ internal sealed class HandshakeExtensions
             }
             ReadOnlySpan<byte> value = payload.Slice(typeLength + lengthLength, (int)length);
             payload = payload[(typeLength + lengthLength + (int)length)..];
-            if (!seen.Add(type))
+            if (seen[..count].Contains(type))
             {
                 throw Malformed($"extension {type} appears twice");
             }
+            if (count == MaxExtensions)
+            {
+                throw Malformed($"more than {MaxExtensions} extensions");
+            }
+            seen[count++] = type;
             switch (type)
             {
                 case EarlyDataType:
@@ -103,6 +134,14 @@ internal sealed class HandshakeExtensions
         return result;
     }
 
+    private static int Size(ulong type, int length) => VarInt.SizeOf(type) + VarInt.SizeOf((ulong)length) + length;
+
+    private static int WriteHeader(ulong type, int length, Span<byte> destination)
+    {
+        int used = VarInt.Write(type, destination);
+        return used + VarInt.Write((ulong)length, destination[used..]);
+    }
+
     private static List<string> DecodeProtocolList(ReadOnlySpan<byte> value)
     {
         var protocols = new List<string>();
@@ -128,19 +167,6 @@ internal sealed class HandshakeExtensions
         {
             throw Malformed("an application protocol name is not UTF-8");
         }
-    }
-
-    private static void Append(List<byte> output, ulong type, ReadOnlySpan<byte> value)
-    {
-        AppendVarInt(output, type);
-        AppendVarInt(output, (ulong)value.Length);
-        output.AddRange(value);
-    }
-
-    private static void AppendVarInt(List<byte> output, ulong value)
-    {
-        Span<byte> buffer = stackalloc byte[8];
-        output.AddRange(buffer[..VarInt.Write(value, buffer)]);
     }
 
     private static OssuaryException Malformed(string what) =>

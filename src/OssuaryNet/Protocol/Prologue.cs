@@ -13,19 +13,22 @@ internal static class Prologue
 {
     public const int MaxContextBytes = 1024;
 
-    public static byte[] Build(ClearHeader header, string applicationContext)
+    /// <summary>The largest prologue: label, header, length and the longest context.</summary>
+    public const int MaxLength = 19 + ClearHeader.Size + 2 + MaxContextBytes;
+
+    /// <summary>Writes the prologue into <paramref name="destination"/> (at least <see cref="MaxLength"/> bytes) and returns it.</summary>
+    public static ReadOnlySpan<byte> Write(ClearHeader header, string applicationContext, Span<byte> destination)
     {
-        byte[] context = Encoding.UTF8.GetBytes(applicationContext);
-        if (context.Length > MaxContextBytes)
+        ReadOnlySpan<byte> label = WireFormat.PrologueLabel;
+        if (Encoding.UTF8.GetByteCount(applicationContext) > MaxContextBytes)
         {
             throw new OssuaryException(OssuaryErrorCode.InvalidOperation, $"The application context is limited to {MaxContextBytes} bytes of UTF-8.");
         }
-        ReadOnlySpan<byte> label = WireFormat.PrologueLabel;
-        byte[] prologue = new byte[label.Length + ClearHeader.Size + 2 + context.Length];
-        label.CopyTo(prologue);
-        header.Write(prologue.AsSpan(label.Length));
-        BinaryPrimitives.WriteUInt16BigEndian(prologue.AsSpan(label.Length + ClearHeader.Size), (ushort)context.Length);
-        context.CopyTo(prologue, label.Length + ClearHeader.Size + 2);
-        return prologue;
+        label.CopyTo(destination);
+        header.Write(destination[label.Length..]);
+        int contextStart = label.Length + ClearHeader.Size + 2;
+        int contextLength = Encoding.UTF8.GetBytes(applicationContext, destination[contextStart..]);
+        BinaryPrimitives.WriteUInt16BigEndian(destination[(label.Length + ClearHeader.Size)..], (ushort)contextLength);
+        return destination[..(contextStart + contextLength)];
     }
 }
