@@ -11,6 +11,7 @@ public class AeadBenchmarks
     private readonly byte[] _key = RandomNumberGenerator.GetBytes(32);
     private readonly byte[] _nonce = new byte[12];
     private AeadKey _sodium = null!;
+    private AeadKey _chosen = null!;
     private ChaCha20Poly1305 _dotnetChaCha = null!;
     private AesGcm _dotnetAes = null!;
     private byte[] _plaintext = null!, _ciphertext = null!, _opened = null!;
@@ -21,7 +22,8 @@ public class AeadBenchmarks
     [GlobalSetup]
     public void Setup()
     {
-        _sodium = ChaChaPolyCipher.Instance.CreateKey(_key);
+        _sodium = ChaChaPolyCipher.CreateLibsodiumOnlyKey(_key);
+        _chosen = ChaChaPolyCipher.Instance.CreateKey(_key);
         _dotnetChaCha = new ChaCha20Poly1305(_key);
         _dotnetAes = new AesGcm(_key, 16);
         _plaintext = RandomNumberGenerator.GetBytes(Size);
@@ -34,6 +36,13 @@ public class AeadBenchmarks
     {
         _sodium.Seal(1, default, _plaintext, _ciphertext);
         return _sodium.Open(1, default, _ciphertext, _opened);
+    }
+
+    [Benchmark(Description = "ChaCha20-Poly1305 (OssuaryNet: chosen by size)")]
+    public bool ChosenChaChaPoly()
+    {
+        _chosen.Seal(1, default, _plaintext, _ciphertext);
+        return _chosen.Open(1, default, _ciphertext, _opened);
     }
 
     [Benchmark(Description = "ChaCha20-Poly1305 (.NET/OpenSSL)")]
