@@ -156,33 +156,19 @@ internal static unsafe partial class Exports
     }
 
     [UnmanagedCallersOnly(EntryPoint = "ossuary_send_data")]
-    public static int SendData(nint handle, byte* input, nuint inputLength, nuint* consumed, byte* output, nuint outputLength, nuint* written)
-    {
-        try
-        {
-            Boundary.Zero(consumed);
-            Boundary.Zero(written);
-            Boundary.Require(consumed, "consumed");
-            Boundary.Require(written, "written");
-            ReadOnlySpan<byte> source = Boundary.In(input, inputLength, "input");
-            Span<byte> destination = Boundary.Out(output, outputLength, "output");
-            NativeConnection native = HandleTable.Get(handle);
-            lock (native)
-            {
-                OssuaryStatus status = native.Start().Send(source, destination, out int used, out int wrote);
-                *consumed = (nuint)used;
-                *written = (nuint)wrote;
-                return NativeStatus.From(status);
-            }
-        }
-        catch (Exception e)
-        {
-            return LastError.From(e);
-        }
-    }
+    public static int SendData(nint handle, byte* input, nuint inputLength, nuint* consumed, byte* output, nuint outputLength, nuint* written) =>
+        Transfer(handle, input, inputLength, consumed, output, outputLength, written,
+            static (OssuaryConnection c, ReadOnlySpan<byte> source, Span<byte> destination, out int used, out int wrote) => c.Send(source, destination, out used, out wrote));
 
     [UnmanagedCallersOnly(EntryPoint = "ossuary_recv_data")]
-    public static int RecvData(nint handle, byte* input, nuint inputLength, nuint* consumed, byte* output, nuint outputLength, nuint* written)
+    public static int RecvData(nint handle, byte* input, nuint inputLength, nuint* consumed, byte* output, nuint outputLength, nuint* written) =>
+        Transfer(handle, input, inputLength, consumed, output, outputLength, written,
+            static (OssuaryConnection c, ReadOnlySpan<byte> source, Span<byte> destination, out int used, out int wrote) => c.Receive(source, destination, out used, out wrote));
+
+    private delegate OssuaryStatus TransferOperation(OssuaryConnection connection, ReadOnlySpan<byte> source, Span<byte> destination, out int consumed, out int written);
+
+    /// <summary>The shared body of send and receive: checks the arguments, runs the operation under the handle's lock, reports the counts.</summary>
+    private static int Transfer(nint handle, byte* input, nuint inputLength, nuint* consumed, byte* output, nuint outputLength, nuint* written, TransferOperation operation)
     {
         try
         {
@@ -196,12 +182,12 @@ internal static unsafe partial class Exports
             lock (native)
             {
                 OssuaryConnection connection = native.Start();
-                OssuaryStatus status = connection.Receive(source, destination, out int used, out int wrote);
+                OssuaryStatus status = operation(connection, source, destination, out int used, out int wrote);
                 *consumed = (nuint)used;
                 *written = (nuint)wrote;
                 if (status == OssuaryStatus.Failed)
                 {
-                    LastError.From(connection.Failure!);
+                    LastError.From(connection.Failure!); // the message of the error the next call will return
                 }
                 return NativeStatus.From(status);
             }
