@@ -133,27 +133,16 @@ internal static unsafe partial class Exports
     }
 
     [UnmanagedCallersOnly(EntryPoint = "ossuary_handshake_done")]
-    public static int HandshakeDone(nint handle)
+    public static int HandshakeDone(nint handle) => Query(handle, native =>
     {
-        try
+        OssuaryConnection connection = native.Start();
+        return connection.State switch
         {
-            NativeConnection native = HandleTable.Get(handle);
-            lock (native)
-            {
-                OssuaryConnection connection = native.Start();
-                return connection.State switch
-                {
-                    OssuaryConnectionState.Failed => LastError.From(connection.Failure!),
-                    OssuaryConnectionState.Handshaking => 0,
-                    _ => connection.HasPendingOutput ? 0 : 1, // done once the last handshake message has been taken out
-                };
-            }
-        }
-        catch (Exception e)
-        {
-            return LastError.From(e);
-        }
-    }
+            OssuaryConnectionState.Failed => LastError.From(connection.Failure!),
+            OssuaryConnectionState.Handshaking => 0,
+            _ => connection.HasPendingOutput ? 0 : 1, // done once the last handshake message has been taken out
+        };
+    }, onError: status => status);
 
     [UnmanagedCallersOnly(EntryPoint = "ossuary_send_data")]
     public static int SendData(nint handle, byte* input, nuint inputLength, nuint* consumed, byte* output, nuint outputLength, nuint* written) =>
@@ -205,58 +194,15 @@ internal static unsafe partial class Exports
     public static int EndOfInput(nint handle) => Use(handle, c => c.Start().CompleteInput());
 
     [UnmanagedCallersOnly(EntryPoint = "ossuary_ping")]
-    public static int Ping(nint handle, byte* data, nuint length)
-    {
-        try
-        {
-            ReadOnlySpan<byte> payload = Boundary.In(data, length, "data");
-            NativeConnection native = HandleTable.Get(handle);
-            lock (native)
-            {
-                native.Start().Ping(payload);
-                return NativeStatus.Ok;
-            }
-        }
-        catch (Exception e)
-        {
-            return LastError.From(e);
-        }
-    }
+    public static int Ping(nint handle, byte* data, nuint length) => Use(handle, c => c.Start().Ping(Boundary.In(data, length, "data")));
 
     [UnmanagedCallersOnly(EntryPoint = "ossuary_required_size")]
-    public static nuint RequiredSize(nint handle)
-    {
-        try
-        {
-            NativeConnection native = HandleTable.Get(handle);
-            lock (native)
-            {
-                return (nuint)(native.Started?.RequiredDestinationSize ?? 0);
-            }
-        }
-        catch (Exception e)
-        {
-            LastError.From(e);
-            return 0;
-        }
-    }
+    public static nuint RequiredSize(nint handle) =>
+        Query(handle, native => (nuint)(native.Started?.RequiredDestinationSize ?? 0), onError: _ => (nuint)0);
 
     [UnmanagedCallersOnly(EntryPoint = "ossuary_connection_state")]
-    public static int ConnectionState(nint handle)
-    {
-        try
-        {
-            NativeConnection native = HandleTable.Get(handle);
-            lock (native)
-            {
-                return (int)(native.Started?.State ?? OssuaryConnectionState.Handshaking);
-            }
-        }
-        catch (Exception e)
-        {
-            return LastError.From(e);
-        }
-    }
+    public static int ConnectionState(nint handle) =>
+        Query(handle, native => (int)(native.Started?.State ?? OssuaryConnectionState.Handshaking), onError: status => status);
 
     [UnmanagedCallersOnly(EntryPoint = "ossuary_remote_public_key")]
     public static int RemotePublicKey(nint handle, byte* publicKey) =>
@@ -331,6 +277,23 @@ internal static unsafe partial class Exports
     }
 
     private static int Configure(nint handle, Action<NativeConnection> configure) => Use(handle, configure);
+
+    /// <summary>Like <see cref="Use"/> for calls that return a value; <paramref name="onError"/> maps a failure's status to the value returned.</summary>
+    private static T Query<T>(nint handle, Func<NativeConnection, T> query, Func<int, T> onError)
+    {
+        try
+        {
+            NativeConnection native = HandleTable.Get(handle);
+            lock (native)
+            {
+                return query(native);
+            }
+        }
+        catch (Exception e)
+        {
+            return onError(LastError.From(e));
+        }
+    }
 
     private static int Use(nint handle, Action<NativeConnection> action)
     {
