@@ -253,16 +253,12 @@ internal static class Commands
             await using OssuaryStream stream = await listener.AcceptAsync(cancellationToken);
             Describe(stream, output);
             string outDirectory = result.GetValue(directory)!;
-            Action<long> report = _ => { };
-            string? fileName = null;
-            long size = 0;
-            string path = await FileTransfer.ReceiveAsync(stream, outDirectory, result.GetValue(force), (name, length) =>
-            {
-                fileName = name;
-                size = length;
-                output.Note($"receiving {name} ({length:N0} bytes) from {stream.RemotePublicKey!.Fingerprint}");
-            }, done => report(done), cancellationToken);
-            output.Note($"stored {path} ({size:N0} bytes, SHA-256 verified)");
+            bool overwrite = result.GetValue(force);
+            FileTransfer.Offer offer = await FileTransfer.ReadOfferAsync(stream, outDirectory, overwrite, cancellationToken);
+            output.Note($"receiving {offer.Name} ({offer.Size:N0} bytes) from {stream.RemotePublicKey!.Fingerprint}");
+            string path = await TransferProgress.RunAsync($"receiving {offer.Name}", offer.Size,
+                progress => FileTransfer.ReceiveAsync(stream, offer, outDirectory, overwrite, progress, cancellationToken));
+            output.Note($"stored {path} ({offer.Size:N0} bytes, SHA-256 verified)");
             return ExitCodes.Success;
         });
         return command;

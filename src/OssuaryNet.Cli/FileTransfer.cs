@@ -58,8 +58,11 @@ internal static class FileTransfer
         }
     }
 
-    /// <summary>Receives one file into <paramref name="directory"/>; returns the final path.</summary>
-    public static async Task<string> ReceiveAsync(OssuaryStream stream, string directory, bool overwrite, Action<string, long> started, Action<long> progress, CancellationToken cancellationToken)
+    /// <summary>What the sender announced: the file's name (checked: no directories) and size.</summary>
+    public readonly record struct Offer(string Name, long Size);
+
+    /// <summary>Reads the sender's header and refuses (answering the sender) a bad name or an existing file.</summary>
+    public static async Task<Offer> ReadOfferAsync(OssuaryStream stream, string directory, bool overwrite, CancellationToken cancellationToken)
     {
         byte[] fixedPart = new byte[6];
         await stream.ReadExactlyAsync(fixedPart, cancellationToken);
@@ -76,7 +79,7 @@ internal static class FileTransfer
         if (size < 0 || name.Length == 0 || name is "." or ".." || name.IndexOfAny(['/', '\\', '\0']) >= 0)
         {
             await RespondAsync(stream, Refused, cancellationToken);
-            throw new TransferException($"Refused a file with an unacceptable name or size.");
+            throw new TransferException("Refused a file with an unacceptable name or size.");
         }
         string final = Path.Combine(directory, name);
         if (File.Exists(final) && !overwrite)
@@ -84,8 +87,14 @@ internal static class FileTransfer
             await RespondAsync(stream, Refused, cancellationToken);
             throw new TransferException($"'{final}' exists; refusing to overwrite it (use --force).");
         }
-        started(name, size);
+        return new Offer(name, size);
+    }
 
+    /// <summary>Receives the announced file into <paramref name="directory"/>; returns the final path.</summary>
+    public static async Task<string> ReceiveAsync(OssuaryStream stream, Offer offer, string directory, bool overwrite, Action<long> progress, CancellationToken cancellationToken)
+    {
+        (string name, long size) = offer;
+        string final = Path.Combine(directory, name);
         Directory.CreateDirectory(directory);
         string temporary = Path.Combine(directory, $".{name}.{Convert.ToHexStringLower(RandomNumberGenerator.GetBytes(6))}.partial");
         try
