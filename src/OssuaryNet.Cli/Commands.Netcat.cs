@@ -1,0 +1,96 @@
+using System.CommandLine;
+using System.Net;
+using System.Net.Sockets;
+using OssuaryNet.Identity;
+using OssuaryNet.Trust;
+
+namespace OssuaryNet.Cli;
+
+/// <summary>`listen` and `connect`: a secure netcat between stdin/stdout and the peer, with half-close.</summary>
+internal static partial class Commands
+{
+    public static Command Listen()
+    {
+        var port = new Argument<int>("PORT") { Description = "TCP port to listen on." };
+        var bind = new Option<string>("--bind") { Description = "Address to listen on.", DefaultValueFactory = _ => "0.0.0.0" };
+        var command = new Command("listen", "A secure netcat server: accept one client, then copy stdin to it and its data to stdout.\nEnd of stdin sends the authenticated close; the other direction keeps flowing until the client closes.\n\nExamples:\n  ossuary listen 7000 > received.tar\n  ossuary listen 7000 --authorized-keys ~/.config/ossuary/authorized_keys")
+        {
+            port, bind, AuthorizedKeysFile,
+        };
+        command.SetAction(async (result, cancellationToken) =>
+        {
+            var output = new Output(result.GetValue(Verbose));
+            using OssuaryKeyPair key = Identity.LoadOrCreate(result.GetValue(Key), output);
+            var endpoint = new IPEndPoint(IPAddress.Parse(result.GetValue(bind)!), Endpoints.CheckPort(result.GetValue(port)));
+            await using var listener = new OssuaryListener(endpoint, TrustSettings.Server(key, result.GetValue(AuthorizedKeysFile), PipeProtocol))
+            {
+                HandshakeFailed = (e, client) => output.Note($"handshake with {client} failed: {e.Message}"),
+            };
+            listener.Start();
+            output.Note($"listening on {listener.LocalEndpoint}, fingerprint {key.PublicKey.Fingerprint}");
+            await using OssuaryStream stream = await listener.AcceptAsync(cancellationToken);
+            Describe(stream, output);
+            return await PipeStandardStreams(stream, output, cancellationToken);
+        });
+        return command;
+    }
+
+    public static Command Connect()
+    {
+        var target = new Argument<string>("HOST:PORT") { Description = "The server." };
+        var command = new Command("connect", "A secure netcat client: copy stdin to the server and its data to stdout, with proper half-close.\n\nExamples:\n  tar c dir | ossuary connect backup.example:7000\n  ossuary connect 10.0.0.5:7000 --peer D6poTtKIZ7l/Smot7l34zpdOdrcBjj8iocTPJnhXDyA=")
+        {
+            target, Peer, Tofu,
+        };
+        command.SetAction(async (result, cancellationToken) =>
+        {
+            var output = new Output(result.GetValue(Verbose));
+            (string host, int port) = Endpoints.Parse(result.GetValue(target)!);
+            using OssuaryKeyPair key = Identity.LoadOrCreate(result.GetValue(Key), output);
+            var options = TrustSettings.Client(key, result.GetValue(Peer), result.GetValue(Tofu), result.GetValue(KnownHostsFile), PipeProtocol);
+            await using OssuaryStream stream = await OssuaryClient.ConnectAsync(host, port, options, cancellationToken: cancellationToken);
+            Describe(stream, output);
+            return await PipeStandardStreams(stream, output, cancellationToken);
+        });
+        return command;
+    }
+
+    private static async Task<int> PipeStandardStreams(OssuaryStream stream, Output output, CancellationToken cancellationToken)
+    {
+        await using Stream stdin = Console.OpenStandardInput();
+        await using Stream stdout = Console.OpenStandardOutput();
+        Task<long> toPeer = Pump.OneWayAsync(stdin, stream, cancellationToken);
+        Task<long> fromPeer = Task.Run(async () =>
+        {
+            byte[] buffer = new byte[64 * 1024];
+            long total = 0;
+            int read;
+            while ((read = await stream.ReadAsync(buffer, cancellationToken)) > 0)
+            {
+                await stdout.WriteAsync(buffer.AsMemory(0, read), cancellationToken);
+                await stdout.FlushAsync(cancellationToken);
+                total += read;
+            }
+            return total;
+        }, cancellationToken);
+        long received, sent;
+        if (Console.IsInputRedirected)
+        {
+            // Piped input has an end: both directions run to their authenticated closes, whichever order they come in.
+            await Task.WhenAll(toPeer, fromPeer);
+            (received, sent) = (fromPeer.Result, toPeer.Result);
+        }
+        else
+        {
+            // An interactive terminal never ends by itself: once the peer has closed, close our side too and stop.
+            received = await fromPeer;
+            sent = -1;
+            if (!toPeer.IsCompleted)
+            {
+                await stream.ShutdownAsync(cancellationToken);
+            }
+        }
+        output.Detail($"received {received:N0} bytes{(sent >= 0 ? $", sent {sent:N0}" : "")}");
+        return ExitCodes.Success;
+    }
+}

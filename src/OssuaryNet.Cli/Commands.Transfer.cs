@@ -1,0 +1,79 @@
+using System.CommandLine;
+using System.Net;
+using System.Net.Sockets;
+using OssuaryNet.Identity;
+using OssuaryNet.Trust;
+
+namespace OssuaryNet.Cli;
+
+/// <summary>`send` and `receive`: one-off file transfer, verified end to end.</summary>
+internal static partial class Commands
+{
+    public static Command Send()
+    {
+        var file = new Argument<FileInfo>("FILE") { Description = "The file to send." };
+        var target = new Argument<string>("HOST:PORT") { Description = "The receiver (running `ossuary receive`)." };
+        var command = new Command("send", "Send one file to `ossuary receive`, verified end to end (SHA-256), with a progress bar on a terminal.\n\nExample:\n  ossuary send backup.tar nas.example:7001")
+        {
+            file, target, Peer, Tofu,
+        };
+        command.SetAction(async (result, cancellationToken) =>
+        {
+            var output = new Output(result.GetValue(Verbose));
+            FileInfo source = result.GetValue(file)!;
+            if (!source.Exists)
+            {
+                throw new UsageException($"No such file: '{source.FullName}'.");
+            }
+            (string host, int port) = Endpoints.Parse(result.GetValue(target)!);
+            using OssuaryKeyPair key = Identity.LoadOrCreate(result.GetValue(Key), output);
+            var options = TrustSettings.Client(key, result.GetValue(Peer), result.GetValue(Tofu), result.GetValue(KnownHostsFile), FileTransfer.Protocol);
+            await using OssuaryStream stream = await OssuaryClient.ConnectAsync(host, port, options, cancellationToken: cancellationToken);
+            Describe(stream, output);
+            var clock = System.Diagnostics.Stopwatch.StartNew();
+            await TransferProgress.RunAsync($"sending {source.Name}", source.Length, async progress =>
+            {
+                await FileTransfer.SendAsync(stream, source.FullName, progress, cancellationToken);
+                return 0;
+            });
+            output.Note($"sent {source.Name}: {source.Length:N0} bytes in {clock.Elapsed.TotalSeconds:0.00} s ({source.Length / Math.Max(clock.Elapsed.TotalSeconds, 1e-3) / 1e6:0.0} MB/s), verified by the receiver");
+            return ExitCodes.Success;
+        });
+        return command;
+    }
+
+    public static Command Receive()
+    {
+        var port = new Argument<int>("PORT") { Description = "TCP port to listen on." };
+        var directory = new Option<string>("--out", "-o") { Description = "Directory to store the file in.", DefaultValueFactory = _ => "." };
+        var bind = new Option<string>("--bind") { Description = "Address to listen on.", DefaultValueFactory = _ => "0.0.0.0" };
+        var force = new Option<bool>("--force", "-f") { Description = "Overwrite a file of the same name." };
+        var command = new Command("receive", "Receive one file from `ossuary send`. Nothing appears under the final name unless the whole file arrived and its hash matched.\n\nExample:\n  ossuary receive 7001 --out ~/incoming")
+        {
+            port, directory, bind, force, AuthorizedKeysFile,
+        };
+        command.SetAction(async (result, cancellationToken) =>
+        {
+            var output = new Output(result.GetValue(Verbose));
+            using OssuaryKeyPair key = Identity.LoadOrCreate(result.GetValue(Key), output);
+            var endpoint = new IPEndPoint(IPAddress.Parse(result.GetValue(bind)!), Endpoints.CheckPort(result.GetValue(port)));
+            await using var listener = new OssuaryListener(endpoint, TrustSettings.Server(key, result.GetValue(AuthorizedKeysFile), FileTransfer.Protocol))
+            {
+                HandshakeFailed = (e, client) => output.Note($"handshake with {client} failed: {e.Message}"),
+            };
+            listener.Start();
+            output.Note($"waiting for a file on {listener.LocalEndpoint}, fingerprint {key.PublicKey.Fingerprint}");
+            await using OssuaryStream stream = await listener.AcceptAsync(cancellationToken);
+            Describe(stream, output);
+            string outDirectory = result.GetValue(directory)!;
+            bool overwrite = result.GetValue(force);
+            FileTransfer.Offer offer = await FileTransfer.ReadOfferAsync(stream, outDirectory, overwrite, cancellationToken);
+            output.Note($"receiving {offer.Name} ({offer.Size:N0} bytes) from {stream.RemotePublicKey!.Fingerprint}");
+            string path = await TransferProgress.RunAsync($"receiving {offer.Name}", offer.Size,
+                progress => FileTransfer.ReceiveAsync(stream, offer, outDirectory, overwrite, progress, cancellationToken));
+            output.Note($"stored {path} ({offer.Size:N0} bytes, SHA-256 verified)");
+            return ExitCodes.Success;
+        });
+        return command;
+    }
+}

@@ -1,0 +1,108 @@
+using System.CommandLine;
+using System.Net;
+using System.Net.Sockets;
+using OssuaryNet.Identity;
+using OssuaryNet.Trust;
+
+namespace OssuaryNet.Cli;
+
+/// <summary>`forward` and `serve`: the two ends of an encrypted TCP tunnel, in the manner of spiped.</summary>
+internal static partial class Commands
+{
+    public static Command Forward()
+    {
+        var listen = new Option<string>("--listen") { Description = "Plaintext address to accept local connections on, e.g. 127.0.0.1:5432.", Required = true };
+        var to = new Option<string>("--to") { Description = "The ossuary server (running `ossuary serve`) to tunnel to.", Required = true };
+        var command = new Command("forward", "Tunnel entrance: accept plaintext TCP connections and carry each, encrypted, to an `ossuary serve` (like spiped -e).\n\nExample:\n  ossuary forward --listen 127.0.0.1:5432 --to db.example:7000")
+        {
+            listen, to, Peer, Tofu,
+        };
+        command.SetAction(async (result, cancellationToken) =>
+        {
+            var output = new Output(result.GetValue(Verbose));
+            (string host, int port) = Endpoints.Parse(result.GetValue(to)!);
+            IPEndPoint local = Endpoints.ParseLocal(result.GetValue(listen)!);
+            using OssuaryKeyPair key = Identity.LoadOrCreate(result.GetValue(Key), output);
+            var options = TrustSettings.Client(key, result.GetValue(Peer), result.GetValue(Tofu), result.GetValue(KnownHostsFile), TunnelProtocol);
+            using var plain = new Socket(local.AddressFamily, SocketType.Stream, ProtocolType.Tcp);
+            plain.SetSocketOption(SocketOptionLevel.Socket, SocketOptionName.ReuseAddress, true);
+            plain.Bind(local);
+            plain.Listen(512);
+            output.Note($"forwarding {plain.LocalEndPoint} to {host}:{port}");
+            while (!cancellationToken.IsCancellationRequested)
+            {
+                Socket client = await plain.AcceptAsync(cancellationToken);
+                client.NoDelay = true;
+                _ = Task.Run(async () =>
+                {
+                    await using var local = new NetworkStream(client, ownsSocket: true);
+                    try
+                    {
+                        await using OssuaryStream remote = await OssuaryClient.ConnectAsync(host, port, options, cancellationToken: cancellationToken);
+                        output.Detail($"{client.RemoteEndPoint} -> {host}:{port} ({remote.NoiseProtocolName})");
+                        var (up, down) = await Pump.BothWaysAsync(local, remote, cancellationToken);
+                        output.Detail($"{client.RemoteEndPoint} closed: {up:N0} bytes up, {down:N0} down");
+                    }
+                    catch (Exception e) when (e is not OperationCanceledException)
+                    {
+                        output.Note($"connection from {client.RemoteEndPoint}: {ExitCodes.Classify(e).Message}");
+                        if (e is OssuaryException { ErrorCode: OssuaryErrorCode.PeerKeyChanged })
+                        {
+                            Program.PrintKeyChangedBanner(e.Message);
+                        }
+                    }
+                }, CancellationToken.None);
+            }
+            return ExitCodes.Success;
+        });
+        return command;
+    }
+
+    public static Command Serve()
+    {
+        var listen = new Option<string>("--listen") { Description = "Address to accept encrypted connections on, e.g. 0.0.0.0:7000.", Required = true };
+        var to = new Option<string>("--to") { Description = "Plaintext service to deliver each connection to, e.g. 127.0.0.1:5432.", Required = true };
+        var command = new Command("serve", "Tunnel exit: accept encrypted connections from `ossuary forward` and deliver each, in plaintext, to a local service (like spiped -d).\n\nExample:\n  ossuary serve --listen 0.0.0.0:7000 --to 127.0.0.1:5432 --authorized-keys ~/.config/ossuary/authorized_keys")
+        {
+            listen, to, AuthorizedKeysFile,
+        };
+        command.SetAction(async (result, cancellationToken) =>
+        {
+            var output = new Output(result.GetValue(Verbose));
+            (string host, int port) = Endpoints.Parse(result.GetValue(to)!);
+            IPEndPoint local = Endpoints.ParseLocal(result.GetValue(listen)!);
+            using OssuaryKeyPair key = Identity.LoadOrCreate(result.GetValue(Key), output);
+            await using var listener = new OssuaryListener(local, TrustSettings.Server(key, result.GetValue(AuthorizedKeysFile), TunnelProtocol))
+            {
+                HandshakeFailed = (e, client) => output.Note($"handshake with {client} failed: {e.Message}"),
+            };
+            listener.Start();
+            output.Note($"serving {listener.LocalEndpoint} to {host}:{port}, fingerprint {key.PublicKey.Fingerprint}");
+            while (!cancellationToken.IsCancellationRequested)
+            {
+                OssuaryStream remote = await listener.AcceptAsync(cancellationToken);
+                _ = Task.Run(async () =>
+                {
+                    await using (remote)
+                    {
+                        try
+                        {
+                            using var socket = new Socket(SocketType.Stream, ProtocolType.Tcp) { NoDelay = true };
+                            await socket.ConnectAsync(host, port, cancellationToken);
+                            await using var local = new NetworkStream(socket, ownsSocket: false);
+                            output.Detail($"{remote.RemotePublicKey!.Fingerprint} -> {host}:{port}");
+                            var (up, down) = await Pump.BothWaysAsync(remote, local, cancellationToken);
+                            output.Detail($"{remote.RemotePublicKey.Fingerprint} closed: {up:N0} bytes in, {down:N0} out");
+                        }
+                        catch (Exception e) when (e is not OperationCanceledException)
+                        {
+                            output.Note($"tunnel for {remote.RemotePublicKey?.Fingerprint}: {ExitCodes.Classify(e).Message}");
+                        }
+                    }
+                }, CancellationToken.None);
+            }
+            return ExitCodes.Success;
+        });
+        return command;
+    }
+}
