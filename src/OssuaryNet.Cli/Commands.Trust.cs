@@ -1,8 +1,5 @@
 using System.CommandLine;
-using System.Net;
-using System.Net.Sockets;
 using OssuaryNet.Identity;
-using OssuaryNet.Trust;
 
 namespace OssuaryNet.Cli;
 

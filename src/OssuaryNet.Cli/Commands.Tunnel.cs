@@ -2,7 +2,6 @@ using System.CommandLine;
 using System.Net;
 using System.Net.Sockets;
 using OssuaryNet.Identity;
-using OssuaryNet.Trust;
 
 namespace OssuaryNet.Cli;
 
