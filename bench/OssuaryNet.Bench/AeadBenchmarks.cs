@@ -10,8 +10,7 @@ public class AeadBenchmarks
 {
     private readonly byte[] _key = RandomNumberGenerator.GetBytes(32);
     private readonly byte[] _nonce = new byte[12];
-    private AeadKey _sodium = null!;
-    private AeadKey _chosen = null!;
+    private IDisposable? _sodiumBackend, _chosenBackend; // what OssuaryNet's cipher states keep per key
     private ChaCha20Poly1305 _dotnetChaCha = null!;
     private AesGcm _dotnetAes = null!;
     private byte[] _plaintext = null!, _ciphertext = null!, _opened = null!;
@@ -22,8 +21,6 @@ public class AeadBenchmarks
     [GlobalSetup]
     public void Setup()
     {
-        _sodium = ChaChaPolyCipher.CreateLibsodiumOnlyKey(_key);
-        _chosen = ChaChaPolyCipher.Instance.CreateKey(_key);
         _dotnetChaCha = new ChaCha20Poly1305(_key);
         _dotnetAes = new AesGcm(_key, 16);
         _plaintext = RandomNumberGenerator.GetBytes(Size);
@@ -34,15 +31,15 @@ public class AeadBenchmarks
     [Benchmark(Baseline = true, Description = "ChaCha20-Poly1305 (libsodium)")]
     public bool LibsodiumChaChaPoly()
     {
-        _sodium.Seal(1, default, _plaintext, _ciphertext);
-        return _sodium.Open(1, default, _ciphertext, _opened);
+        ChaChaPolyCipher.LibsodiumOnly.Seal(_key, ref _sodiumBackend, 1, default, _plaintext, _ciphertext);
+        return ChaChaPolyCipher.LibsodiumOnly.Open(_key, ref _sodiumBackend, 1, default, _ciphertext, _opened);
     }
 
     [Benchmark(Description = "ChaCha20-Poly1305 (OssuaryNet: chosen by size)")]
     public bool ChosenChaChaPoly()
     {
-        _chosen.Seal(1, default, _plaintext, _ciphertext);
-        return _chosen.Open(1, default, _ciphertext, _opened);
+        ChaChaPolyCipher.Instance.Seal(_key, ref _chosenBackend, 1, default, _plaintext, _ciphertext);
+        return ChaChaPolyCipher.Instance.Open(_key, ref _chosenBackend, 1, default, _ciphertext, _opened);
     }
 
     [Benchmark(Description = "ChaCha20-Poly1305 (.NET/OpenSSL)")]

@@ -13,7 +13,9 @@ namespace OssuaryNet.Bench;
 public class RecordPathBenchmarks
 {
     private OssuaryConnection _client = null!, _server = null!;
-    private AeadKey _raw = null!;
+    private NoiseCipher _rawCipher = null!;
+    private byte[] _rawKey = null!;
+    private IDisposable? _rawBackend;
     private byte[] _plaintext = null!, _wire = null!, _opened = null!, _rawCiphertext = null!;
 
     [Params(64, 1024, 16384, 65518)]
@@ -42,8 +44,8 @@ public class RecordPathBenchmarks
         _server.Send(default, buffer, out _, out written);
         _client.Receive(buffer.AsSpan(0, written), default, out _, out _);
 
-        NoiseCipher cipher = Suite == OssuarySuite.ChaChaPolyBlake2b ? ChaChaPolyCipher.Instance : AesGcmCipher.Instance;
-        _raw = cipher.CreateKey(RandomNumberGenerator.GetBytes(32));
+        _rawCipher = Suite == OssuarySuite.ChaChaPolyBlake2b ? ChaChaPolyCipher.Instance : AesGcmCipher.Instance;
+        _rawKey = RandomNumberGenerator.GetBytes(32);
         _plaintext = RandomNumberGenerator.GetBytes(Size);
         _wire = new byte[OssuaryConnection.GetFrameSize(Size)];
         _opened = new byte[Size + 1];
@@ -54,8 +56,8 @@ public class RecordPathBenchmarks
     public bool RawAead()
     {
         // The record's inner plaintext is the payload plus its type byte.
-        _raw.Seal(1, default, _opened.AsSpan(0, Size + 1), _rawCiphertext);
-        return _raw.Open(1, default, _rawCiphertext, _opened);
+        _rawCipher.Seal(_rawKey, ref _rawBackend, 1, default, _opened.AsSpan(0, Size + 1), _rawCiphertext);
+        return _rawCipher.Open(_rawKey, ref _rawBackend, 1, default, _rawCiphertext, _opened);
     }
 
     [Benchmark(Description = "OssuaryConnection Send+Receive")]

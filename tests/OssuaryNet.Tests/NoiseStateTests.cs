@@ -149,20 +149,27 @@ public sealed class CipherBackendTests
         byte[] key = System.Security.Cryptography.RandomNumberGenerator.GetBytes(32);
         byte[] plaintext = System.Security.Cryptography.RandomNumberGenerator.GetBytes(length);
         byte[] ad = "ad"u8.ToArray();
-        using AeadKey mixed = ChaChaPolyCipher.Instance.CreateKey(key);
-        using AeadKey sodium = ChaChaPolyCipher.CreateLibsodiumOnlyKey(key);
+        using var mixed = new CipherState(ChaChaPolyCipher.Instance);
+        using var sodium = new CipherState(ChaChaPolyCipher.LibsodiumOnly);
+        mixed.InitializeKey(key);
+        sodium.InitializeKey(key);
         byte[] a = new byte[length + 16], b = new byte[length + 16];
-        mixed.Seal(42, ad, plaintext, a);
-        sodium.Seal(42, ad, plaintext, b);
+        mixed.Nonce = sodium.Nonce = 42;
+        mixed.EncryptWithAd(ad, plaintext, a);
+        sodium.EncryptWithAd(ad, plaintext, b);
         Assert.Equal(b, a);
         byte[] opened = new byte[length];
-        Assert.True(mixed.Open(42, ad, b, opened));
+        mixed.Nonce = sodium.Nonce = 42;
+        Assert.True(mixed.TryDecryptWithAd(ad, b, opened, out _));
         Assert.Equal(plaintext, opened);
-        Assert.True(sodium.Open(42, ad, a, opened));
+        Assert.True(sodium.TryDecryptWithAd(ad, a, opened, out _));
         a[^1] ^= 1;
-        Assert.False(mixed.Open(42, ad, a, opened));
+        mixed.Nonce = 42;
+        Assert.False(mixed.TryDecryptWithAd(ad, a, opened, out _));
         Assert.All(opened, x => Assert.Equal(0, x));
-        mixed.Replace(System.Security.Cryptography.RandomNumberGenerator.GetBytes(32));
-        Assert.False(mixed.Open(42, ad, b, opened));
+        // A new key must not reuse the OpenSSL context built from the old one.
+        mixed.InitializeKey(System.Security.Cryptography.RandomNumberGenerator.GetBytes(32));
+        mixed.Nonce = 42;
+        Assert.False(mixed.TryDecryptWithAd(ad, b, opened, out _));
     }
 }

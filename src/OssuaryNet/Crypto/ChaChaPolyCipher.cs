@@ -13,87 +13,67 @@ namespace OssuaryNet.Crypto;
 /// is faster for small messages (its per-call cost is lower), OpenSSL through .NET's <see cref="ChaCha20Poly1305"/>
 /// is about three times faster from <see cref="OpenSslThreshold"/> bytes up (vectorised). Their outputs are
 /// identical (a test checks it byte for byte). Where OpenSSL's ChaCha20-Poly1305 is unavailable, libsodium does all.
+/// The OpenSSL context is the backend state, created on the first large message under a key.
 /// </remarks>
 internal sealed class ChaChaPolyCipher : NoiseCipher
 {
-    public static readonly ChaChaPolyCipher Instance = new();
+    /// <summary>The cipher OssuaryNet uses: libsodium for small messages, OpenSSL for large ones where available.</summary>
+    public static readonly ChaChaPolyCipher Instance = new(ChaCha20Poly1305.IsSupported);
+
+    /// <summary>libsodium for every size, for tests and benchmarks that compare the two backends.</summary>
+    internal static readonly ChaChaPolyCipher LibsodiumOnly = new(useOpenSsl: false);
 
     /// <summary>Messages of at least this many bytes go to OpenSSL; smaller ones to libsodium.</summary>
     public const int OpenSslThreshold = 1024;
 
+    private readonly bool _useOpenSsl;
+
+    private ChaChaPolyCipher(bool useOpenSsl) => _useOpenSsl = useOpenSsl;
+
     public override string Name => "ChaChaPoly";
 
-    public override AeadKey CreateKey(ReadOnlySpan<byte> key) => new Key(key, ChaCha20Poly1305.IsSupported);
-
-    /// <summary>A key that uses only libsodium, for tests that compare the two backends.</summary>
-    internal static AeadKey CreateLibsodiumOnlyKey(ReadOnlySpan<byte> key) => new Key(key, useOpenSsl: false);
-
-    private sealed class Key : AeadKey
+    public override void Seal(ReadOnlySpan<byte> key, ref IDisposable? backend, ulong nonce,
+        ReadOnlySpan<byte> associatedData, ReadOnlySpan<byte> plaintext, Span<byte> ciphertext)
     {
-        private readonly byte[] _key = SecretMemory.Allocate(KeySize);
-        private readonly bool _useOpenSsl;
-        private ChaCha20Poly1305? _openSsl;
-
-        public Key(ReadOnlySpan<byte> key, bool useOpenSsl)
+        Span<byte> n = stackalloc byte[LibSodium.ChaChaPolyNonceSize];
+        Encode(nonce, n);
+        if (plaintext.Length >= OpenSslThreshold && _useOpenSsl)
         {
-            key.CopyTo(_key);
-            _useOpenSsl = useOpenSsl;
+            int length = plaintext.Length;
+            OpenSsl(key, ref backend).Encrypt(n, plaintext, ciphertext[..length], ciphertext.Slice(length, TagSize), associatedData);
+            return;
         }
+        LibSodium.ChaChaPolySeal(key, n, associatedData, plaintext, ciphertext);
+    }
 
-        public override void Seal(ulong nonce, ReadOnlySpan<byte> associatedData, ReadOnlySpan<byte> plaintext, Span<byte> ciphertext)
+    public override bool Open(ReadOnlySpan<byte> key, ref IDisposable? backend, ulong nonce,
+        ReadOnlySpan<byte> associatedData, ReadOnlySpan<byte> ciphertext, Span<byte> plaintext)
+    {
+        Span<byte> n = stackalloc byte[LibSodium.ChaChaPolyNonceSize];
+        Encode(nonce, n);
+        int length = ciphertext.Length - TagSize;
+        if (length >= OpenSslThreshold && _useOpenSsl)
         {
-            Span<byte> n = stackalloc byte[LibSodium.ChaChaPolyNonceSize];
-            Encode(nonce, n);
-            if (plaintext.Length >= OpenSslThreshold && _useOpenSsl)
+            try
             {
-                int length = plaintext.Length;
-                OpenSsl().Encrypt(n, plaintext, ciphertext[..length], ciphertext.Slice(length, TagSize), associatedData);
-                return;
+                OpenSsl(key, ref backend).Decrypt(n, ciphertext[..length], ciphertext.Slice(length, TagSize), plaintext[..length], associatedData);
+                return true;
             }
-            LibSodium.ChaChaPolySeal(_key, n, associatedData, plaintext, ciphertext);
-        }
-
-        public override bool Open(ulong nonce, ReadOnlySpan<byte> associatedData, ReadOnlySpan<byte> ciphertext, Span<byte> plaintext)
-        {
-            Span<byte> n = stackalloc byte[LibSodium.ChaChaPolyNonceSize];
-            Encode(nonce, n);
-            int length = ciphertext.Length - TagSize;
-            if (length >= OpenSslThreshold && _useOpenSsl)
+            catch (CryptographicException)
             {
-                try
-                {
-                    OpenSsl().Decrypt(n, ciphertext[..length], ciphertext.Slice(length, TagSize), plaintext[..length], associatedData);
-                    return true;
-                }
-                catch (CryptographicException)
-                {
-                    // .NET clears the plaintext before throwing: nothing unauthenticated is released.
-                    return false;
-                }
+                // .NET clears the plaintext before throwing: nothing unauthenticated is released.
+                return false;
             }
-            return LibSodium.ChaChaPolyOpen(_key, n, associatedData, ciphertext, plaintext);
         }
+        return LibSodium.ChaChaPolyOpen(key, n, associatedData, ciphertext, plaintext);
+    }
 
-        public override void Replace(ReadOnlySpan<byte> newKey)
-        {
-            newKey[..KeySize].CopyTo(_key);
-            _openSsl?.Dispose();
-            _openSsl = null; // recreated from the new key on next use
-        }
+    private static ChaCha20Poly1305 OpenSsl(ReadOnlySpan<byte> key, ref IDisposable? backend) =>
+        (ChaCha20Poly1305)(backend ??= new ChaCha20Poly1305(key));
 
-        public override void Dispose()
-        {
-            CryptographicOperations.ZeroMemory(_key);
-            _openSsl?.Dispose();
-            _openSsl = null;
-        }
-
-        private ChaCha20Poly1305 OpenSsl() => _openSsl ??= new ChaCha20Poly1305(_key);
-
-        private static void Encode(ulong nonce, Span<byte> n)
-        {
-            n[..4].Clear();
-            BinaryPrimitives.WriteUInt64LittleEndian(n[4..], nonce);
-        }
+    private static void Encode(ulong nonce, Span<byte> n)
+    {
+        n[..4].Clear();
+        BinaryPrimitives.WriteUInt64LittleEndian(n[4..], nonce);
     }
 }

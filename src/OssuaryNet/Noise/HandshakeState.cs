@@ -24,12 +24,16 @@ internal sealed class HandshakeState : IDisposable
 {
     private const int K = X25519.KeySize;
     // One pinned block for every private and public key, so that one wipe clears them all.
+    // The SymmetricState's chaining key, hash and cipher key follow in the same block.
     private const int LocalStaticPrivate = 0, LocalStaticPublic = K, EphemeralPrivate = 2 * K, EphemeralPublic = 3 * K,
-        RemoteStatic = 4 * K, RemoteEphemeral = 5 * K, KeyBlockSize = 6 * K;
+        RemoteStatic = 4 * K, RemoteEphemeral = 5 * K, SymmetricOffset = 6 * K;
+
+    // Fails to compile (a constant that overflows) if the pooled block is too small for this layout.
+    private const uint UnusedBlockBytes = SecretBlockPool.BlockSize - (uint)(SymmetricOffset + SymmetricState.MemorySize);
 
     private readonly NoiseProtocol _protocol;
     private readonly SymmetricState _symmetric;
-    private readonly byte[] _keys = SecretMemory.Allocate(KeyBlockSize);
+    private byte[]? _memory = SecretBlockPool.Rent(); // back to the pool (wiped) when the handshake is spent
     private readonly IReadOnlyList<byte[]> _psks;
     private readonly EphemeralKeySource _ephemeralSource;
     private bool _hasLocalStatic, _hasRemoteStatic;
@@ -57,54 +61,62 @@ internal sealed class HandshakeState : IDisposable
         ReadOnlySpan<byte> localStaticPublicKey = default)
     {
         LibSodium.EnsureInitialized();
-        _protocol = protocol;
-        IsInitiator = initiator;
-        _psks = psks ?? [];
-        _ephemeralSource = ephemeralSource ?? LibSodium.RandomBytes;
-        HandshakePattern pattern = protocol.Pattern;
+        try
+        {
+            _protocol = protocol;
+            IsInitiator = initiator;
+            _psks = psks ?? [];
+            _ephemeralSource = ephemeralSource ?? LibSodium.RandomBytes;
+            HandshakePattern pattern = protocol.Pattern;
 
-        bool psksValid = _psks.Count == pattern.PskCount;
-        for (int i = 0; i < _psks.Count; i++)
-        {
-            psksValid &= _psks[i].Length == 32;
-        }
-        if (!psksValid)
-        {
-            throw new OssuaryException(OssuaryErrorCode.InvalidOperation, $"{protocol.Name} needs {pattern.PskCount} pre-shared keys of 32 bytes.");
-        }
-        bool needsLocalStatic = initiator ? pattern.InitiatorHasStatic : pattern.ResponderHasStatic;
-        if (needsLocalStatic)
-        {
-            if (localStaticPrivateKey.Length != K)
+            bool psksValid = _psks.Count == pattern.PskCount;
+            for (int i = 0; i < _psks.Count; i++)
             {
-                throw new OssuaryException(OssuaryErrorCode.InvalidOperation, $"{protocol.Name} needs a local static key.");
+                psksValid &= _psks[i].Length == 32;
             }
-            localStaticPrivateKey.CopyTo(KeySpan(LocalStaticPrivate));
-            if (localStaticPublicKey.Length == K)
+            if (!psksValid)
             {
-                localStaticPublicKey.CopyTo(KeySpan(LocalStaticPublic));
+                throw new OssuaryException(OssuaryErrorCode.InvalidOperation, $"{protocol.Name} needs {pattern.PskCount} pre-shared keys of 32 bytes.");
             }
-            else
+            bool needsLocalStatic = initiator ? pattern.InitiatorHasStatic : pattern.ResponderHasStatic;
+            if (needsLocalStatic)
             {
-                X25519.DerivePublicKey(localStaticPrivateKey, KeySpan(LocalStaticPublic));
+                if (localStaticPrivateKey.Length != K)
+                {
+                    throw new OssuaryException(OssuaryErrorCode.InvalidOperation, $"{protocol.Name} needs a local static key.");
+                }
+                localStaticPrivateKey.CopyTo(KeySpan(LocalStaticPrivate));
+                if (localStaticPublicKey.Length == K)
+                {
+                    localStaticPublicKey.CopyTo(KeySpan(LocalStaticPublic));
+                }
+                else
+                {
+                    X25519.DerivePublicKey(localStaticPrivateKey, KeySpan(LocalStaticPublic));
+                }
+                _hasLocalStatic = true;
             }
-            _hasLocalStatic = true;
-        }
-        NoiseToken[] remotePre = initiator ? pattern.ResponderPreMessage : pattern.InitiatorPreMessage;
-        if (Array.IndexOf(remotePre, NoiseToken.S) >= 0)
-        {
-            if (remoteStaticPublicKey.Length != K)
+            NoiseToken[] remotePre = initiator ? pattern.ResponderPreMessage : pattern.InitiatorPreMessage;
+            if (Array.IndexOf(remotePre, NoiseToken.S) >= 0)
             {
-                throw new OssuaryException(OssuaryErrorCode.InvalidOperation, $"{protocol.Name} needs the peer's static key in advance.");
+                if (remoteStaticPublicKey.Length != K)
+                {
+                    throw new OssuaryException(OssuaryErrorCode.InvalidOperation, $"{protocol.Name} needs the peer's static key in advance.");
+                }
+                remoteStaticPublicKey.CopyTo(KeySpan(RemoteStatic));
+                _hasRemoteStatic = true;
             }
-            remoteStaticPublicKey.CopyTo(KeySpan(RemoteStatic));
-            _hasRemoteStatic = true;
-        }
 
-        _symmetric = new SymmetricState(protocol);
-        _symmetric.MixHash(prologue);
-        MixPreMessage(pattern.InitiatorPreMessage, initiatorSide: true);
-        MixPreMessage(pattern.ResponderPreMessage, initiatorSide: false);
+            _symmetric = new SymmetricState(protocol, _memory!, SymmetricOffset);
+            _symmetric.MixHash(prologue);
+            MixPreMessage(pattern.InitiatorPreMessage, initiatorSide: true);
+            MixPreMessage(pattern.ResponderPreMessage, initiatorSide: false);
+        }
+        catch
+        {
+            Dispose();
+            throw;
+        }
     }
 
     public bool IsInitiator { get; }
@@ -142,14 +154,14 @@ internal sealed class HandshakeState : IDisposable
                     keyed |= _protocol.Pattern.HasPsk;
                     break;
                 case NoiseToken.S:
-                    length += K + (keyed ? AeadKey.TagSize : 0);
+                    length += K + (keyed ? NoiseCipher.TagSize : 0);
                     break;
                 default:
                     keyed = true;
                     break;
             }
         }
-        return length + payloadLength + (keyed ? AeadKey.TagSize : 0);
+        return length + payloadLength + (keyed ? NoiseCipher.TagSize : 0);
     }
 
     /// <summary>WriteMessage(payload, message_buffer): returns the number of bytes written to <paramref name="message"/>.</summary>
@@ -263,23 +275,36 @@ internal sealed class HandshakeState : IDisposable
         {
             throw new OssuaryException(OssuaryErrorCode.InvalidOperation, "The handshake is not complete.");
         }
-        var (c1, c2) = _symmetric.Split();
-        var transport = IsInitiator
-            ? new NoiseTransport(send: c1, receive: c2, _symmetric.HandshakeHash)
-            : new NoiseTransport(send: c2, receive: c1, _symmetric.HandshakeHash);
-        _spent = true;
-        Dispose();
-        return transport;
+        Span<byte> k1 = stackalloc byte[NoiseCipher.KeySize];
+        Span<byte> k2 = stackalloc byte[NoiseCipher.KeySize];
+        try
+        {
+            _symmetric.Split(k1, k2);
+            return IsInitiator
+                ? new NoiseTransport(_protocol.Cipher, sendKey: k1, receiveKey: k2, _symmetric.HandshakeHash)
+                : new NoiseTransport(_protocol.Cipher, sendKey: k2, receiveKey: k1, _symmetric.HandshakeHash);
+        }
+        finally
+        {
+            CryptographicOperations.ZeroMemory(k1);
+            CryptographicOperations.ZeroMemory(k2);
+            Dispose();
+        }
     }
 
+    /// <summary>Wipes every key and returns the memory to the pool; the state is spent.</summary>
     public void Dispose()
     {
-        CryptographicOperations.ZeroMemory(_keys);
-        _symmetric.Dispose();
         _spent = true;
+        if (_memory is { } memory)
+        {
+            _symmetric?.Dispose(); // null when the constructor failed before creating it
+            _memory = null;
+            SecretBlockPool.Return(memory); // wipes the whole block
+        }
     }
 
-    private Span<byte> KeySpan(int offset) => _keys.AsSpan(offset, K);
+    private Span<byte> KeySpan(int offset) => (_memory ?? throw new ObjectDisposedException(nameof(HandshakeState))).AsSpan(offset, K);
 
     private void MixPreMessage(NoiseToken[] tokens, bool initiatorSide)
     {

@@ -8,33 +8,46 @@ namespace OssuaryNet.Noise;
 /// </summary>
 internal sealed class SymmetricState : IDisposable
 {
-    private readonly NoiseProtocol _protocol;
+    /// <summary>Bytes of pinned memory a SymmetricState keeps its chaining key, hash and cipher key in.</summary>
+    public const int MemorySize = 2 * NoiseHash.MaxHashLength + NoiseCipher.KeySize;
+
+    private const int ChainingKeyOffset = 0, HandshakeHashOffset = NoiseHash.MaxHashLength, CipherKeyOffset = 2 * NoiseHash.MaxHashLength;
+
     private readonly NoiseHash _hash;
-    private readonly byte[] _chainingKey;
-    private readonly byte[] _handshakeHash;
+    private readonly byte[] _memory;
+    private readonly int _offset;
     private readonly CipherState _cipher;
 
-    /// <summary>InitializeSymmetric(protocol_name).</summary>
-    public SymmetricState(NoiseProtocol protocol)
+    /// <summary>
+    /// InitializeSymmetric(protocol_name), keeping ck, h and k in <see cref="MemorySize"/> bytes of
+    /// <paramref name="memory"/> from <paramref name="offset"/> (pinned and zeroed; the caller owns and wipes it).
+    /// </summary>
+    public SymmetricState(NoiseProtocol protocol, byte[] memory, int offset)
     {
-        _protocol = protocol;
+        ArgumentOutOfRangeException.ThrowIfGreaterThan(offset, memory.Length - MemorySize);
         _hash = protocol.Hash;
-        _chainingKey = SecretMemory.Allocate(_hash.HashLength);
-        _handshakeHash = SecretMemory.Allocate(_hash.HashLength);
-        _cipher = new CipherState(protocol.Cipher);
+        _memory = memory;
+        _offset = offset;
+        _cipher = new CipherState(protocol.Cipher, memory, offset + CipherKeyOffset);
 
         // h = protocol_name padded with zeros to HASHLEN if it fits, else HASH(protocol_name); ck = h.
+        Span<byte> handshakeHash = HandshakeHashSpan;
         ReadOnlySpan<byte> name = protocol.NameBytes;
+        handshakeHash.Clear();
         if (name.Length <= _hash.HashLength)
         {
-            name.CopyTo(_handshakeHash);
+            name.CopyTo(handshakeHash);
         }
         else
         {
-            _hash.Hash(name, default, default, _handshakeHash);
+            _hash.Hash(name, default, default, handshakeHash);
         }
-        _handshakeHash.CopyTo(_chainingKey, 0);
+        handshakeHash.CopyTo(ChainingKey);
     }
+
+    private Span<byte> ChainingKey => _memory.AsSpan(_offset + ChainingKeyOffset, _hash.HashLength);
+
+    private Span<byte> HandshakeHashSpan => _memory.AsSpan(_offset + HandshakeHashOffset, _hash.HashLength);
 
     public bool HasKey => _cipher.HasKey;
 
@@ -42,7 +55,7 @@ internal sealed class SymmetricState : IDisposable
     public int Overhead => _cipher.Overhead;
 
     /// <summary>GetHandshakeHash(): h.</summary>
-    public ReadOnlySpan<byte> HandshakeHash => _handshakeHash;
+    public ReadOnlySpan<byte> HandshakeHash => HandshakeHashSpan;
 
     /// <summary>MixKey(input_key_material): ck, temp_k = HKDF(ck, ikm, 2); InitializeKey(temp_k truncated to 32).</summary>
     public void MixKey(ReadOnlySpan<byte> inputKeyMaterial)
@@ -51,8 +64,8 @@ internal sealed class SymmetricState : IDisposable
         tempKey = tempKey[.._hash.HashLength];
         try
         {
-            _hash.Hkdf(_chainingKey, inputKeyMaterial, _chainingKey, tempKey, default);
-            _cipher.InitializeKey(tempKey[..AeadKey.KeySize]);
+            _hash.Hkdf(ChainingKey, inputKeyMaterial, ChainingKey, tempKey, default);
+            _cipher.InitializeKey(tempKey[..NoiseCipher.KeySize]);
         }
         finally
         {
@@ -61,7 +74,7 @@ internal sealed class SymmetricState : IDisposable
     }
 
     /// <summary>MixHash(data): h = HASH(h || data).</summary>
-    public void MixHash(ReadOnlySpan<byte> data) => _hash.Hash(_handshakeHash, data, default, _handshakeHash);
+    public void MixHash(ReadOnlySpan<byte> data) => _hash.Hash(HandshakeHashSpan, data, default, HandshakeHashSpan);
 
     /// <summary>MixKeyAndHash(input_key_material): ck, temp_h, temp_k = HKDF(ck, ikm, 3); MixHash(temp_h); InitializeKey(temp_k).</summary>
     public void MixKeyAndHash(ReadOnlySpan<byte> inputKeyMaterial)
@@ -71,9 +84,9 @@ internal sealed class SymmetricState : IDisposable
         Span<byte> tempKey = stackalloc byte[NoiseHash.MaxHashLength];
         try
         {
-            _hash.Hkdf(_chainingKey, inputKeyMaterial, _chainingKey, tempHash[..n], tempKey[..n]);
+            _hash.Hkdf(ChainingKey, inputKeyMaterial, ChainingKey, tempHash[..n], tempKey[..n]);
             MixHash(tempHash[..n]);
-            _cipher.InitializeKey(tempKey[..AeadKey.KeySize]);
+            _cipher.InitializeKey(tempKey[..NoiseCipher.KeySize]);
         }
         finally
         {
@@ -85,7 +98,7 @@ internal sealed class SymmetricState : IDisposable
     /// <summary>EncryptAndHash(plaintext): ciphertext = EncryptWithAd(h, plaintext); MixHash(ciphertext).</summary>
     public int EncryptAndHash(ReadOnlySpan<byte> plaintext, Span<byte> ciphertext)
     {
-        int written = _cipher.EncryptWithAd(_handshakeHash, plaintext, ciphertext);
+        int written = _cipher.EncryptWithAd(HandshakeHashSpan, plaintext, ciphertext);
         MixHash(ciphertext[..written]);
         return written;
     }
@@ -93,7 +106,7 @@ internal sealed class SymmetricState : IDisposable
     /// <summary>DecryptAndHash(ciphertext): plaintext = DecryptWithAd(h, ciphertext); MixHash(ciphertext). Fails with AuthenticationFailed.</summary>
     public int DecryptAndHash(ReadOnlySpan<byte> ciphertext, Span<byte> plaintext)
     {
-        if (!_cipher.TryDecryptWithAd(_handshakeHash, ciphertext, plaintext, out int written))
+        if (!_cipher.TryDecryptWithAd(HandshakeHashSpan, ciphertext, plaintext, out int written))
         {
             throw new OssuaryException(OssuaryErrorCode.AuthenticationFailed, "A handshake message failed authentication.");
         }
@@ -101,20 +114,17 @@ internal sealed class SymmetricState : IDisposable
         return written;
     }
 
-    /// <summary>Split(): temp_k1, temp_k2 = HKDF(ck, empty, 2); returns (c1, c2) keyed with their first 32 bytes.</summary>
-    public (CipherState InitiatorToResponder, CipherState ResponderToInitiator) Split()
+    /// <summary>Split(): temp_k1, temp_k2 = HKDF(ck, empty, 2); writes their first 32 bytes (the two transport keys) for the caller to key its CipherStates with and wipe.</summary>
+    public void Split(Span<byte> initiatorToResponderKey, Span<byte> responderToInitiatorKey)
     {
         int n = _hash.HashLength;
         Span<byte> k1 = stackalloc byte[NoiseHash.MaxHashLength];
         Span<byte> k2 = stackalloc byte[NoiseHash.MaxHashLength];
         try
         {
-            _hash.Hkdf(_chainingKey, default, k1[..n], k2[..n], default);
-            var c1 = new CipherState(_protocol.Cipher);
-            var c2 = new CipherState(_protocol.Cipher);
-            c1.InitializeKey(k1[..AeadKey.KeySize]);
-            c2.InitializeKey(k2[..AeadKey.KeySize]);
-            return (c1, c2);
+            _hash.Hkdf(ChainingKey, default, k1[..n], k2[..n], default);
+            k1[..NoiseCipher.KeySize].CopyTo(initiatorToResponderKey);
+            k2[..NoiseCipher.KeySize].CopyTo(responderToInitiatorKey);
         }
         finally
         {
@@ -125,8 +135,7 @@ internal sealed class SymmetricState : IDisposable
 
     public void Dispose()
     {
-        CryptographicOperations.ZeroMemory(_chainingKey);
-        CryptographicOperations.ZeroMemory(_handshakeHash);
+        CryptographicOperations.ZeroMemory(_memory.AsSpan(_offset, MemorySize));
         _cipher.Dispose();
     }
 }
