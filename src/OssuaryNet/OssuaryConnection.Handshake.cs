@@ -49,18 +49,16 @@ public sealed partial class OssuaryConnection
             ephemeralSource: options.EphemeralKeySource, localStaticPublicKey: options.StaticKeyPair.PublicKey.Bytes);
 
         // XX's first message travels before any key exists, so its payload is empty: nothing is ever sent in clear.
-        byte[] payload = [];
+        HandshakeExtensions extensions = default;
         if (Pattern == OssuaryHandshakePattern.IK)
         {
-            HandshakeExtensions extensions = OwnExtensions(offer: true);
-            extensions.EarlyData = options.EarlyData.IsEmpty ? null : options.EarlyData.ToArray();
-            payload = extensions.Encode();
+            extensions = OwnExtensions(offer: true);
+            if (!options.EarlyData.IsEmpty)
+            {
+                extensions.EarlyData = options.EarlyData;
+            }
         }
-        int messageLength = _handshake.GetMessageLength(payload.Length);
-        Span<byte> frame = ReserveFrame(ClearHeader.Size + messageLength);
-        header.Write(frame);
-        _handshake.WriteMessage(payload, frame[ClearHeader.Size..]);
-        _inputBlockedByOutput = true;
+        header.Write(QueueHandshakeMessage(extensions, ClearHeader.Size));
     }
 
     private void ProcessHandshakeFrame(ReadOnlySpan<byte> body)
@@ -86,7 +84,7 @@ public sealed partial class OssuaryConnection
             // XX: the server offered application protocols; the client selects and answers with message 3.
             HandshakeExtensions answer = OwnExtensions(offer: false);
             answer.SelectedApplicationProtocol = SelectApplicationProtocol(extensions.ApplicationProtocols);
-            WriteHandshakeFrame(answer.Encode());
+            WriteHandshakeFrame(answer);
         }
         else
         {
@@ -137,7 +135,7 @@ public sealed partial class OssuaryConnection
             {
                 throw SendAlert(new OssuaryException(OssuaryErrorCode.MalformedHandshake, "The client sent extensions in the clear first message of XX."));
             }
-            WriteHandshakeFrame(answer.Encode());
+            WriteHandshakeFrame(answer);
             return;
         }
 
@@ -148,10 +146,10 @@ public sealed partial class OssuaryConnection
             {
                 throw SendAlert(new OssuaryException(OssuaryErrorCode.EarlyDataRejected, "The client sent early data, which this server does not accept."));
             }
-            EarlyData = extensions.EarlyData;
+            EarlyData = extensions.EarlyData.Value;
         }
         answer.SelectedApplicationProtocol = SelectApplicationProtocol(extensions.ApplicationProtocols);
-        WriteHandshakeFrame(answer.Encode());
+        WriteHandshakeFrame(answer);
         EnterTransport(peer, extensions);
     }
 
@@ -189,13 +187,36 @@ public sealed partial class OssuaryConnection
         }
     }
 
-    private void WriteHandshakeFrame(ReadOnlySpan<byte> payload)
+    private void WriteHandshakeFrame(in HandshakeExtensions extensions) =>
+        QueueHandshakeMessage(extensions, 1)[0] = WireFormat.HandshakeMessageKind;
+
+    /// <summary>
+    /// Queues a frame of <paramref name="prefixLength"/> bytes followed by the next handshake message, whose payload
+    /// is <paramref name="extensions"/>; returns the prefix for the caller to fill.
+    /// </summary>
+    private Span<byte> QueueHandshakeMessage(in HandshakeExtensions extensions, int prefixLength)
     {
-        int messageLength = _handshake!.GetMessageLength(payload.Length);
-        Span<byte> frame = ReserveFrame(1 + messageLength);
-        frame[0] = WireFormat.HandshakeMessageKind;
-        _handshake.WriteMessage(payload, frame[1..]);
-        _inputBlockedByOutput = true;
+        const int StackLimit = 256;
+        int payloadLength = extensions.EncodedLength;
+        byte[]? rented = null;
+        Span<byte> payload = payloadLength <= StackLimit ? stackalloc byte[StackLimit] : (rented = ArrayPool<byte>.Shared.Rent(payloadLength));
+        payload = payload[..payloadLength];
+        try
+        {
+            extensions.Encode(payload);
+            Span<byte> frame = ReserveFrame(prefixLength + _handshake!.GetMessageLength(payloadLength));
+            _handshake.WriteMessage(payload, frame[prefixLength..]);
+            _inputBlockedByOutput = true;
+            return frame[..prefixLength];
+        }
+        finally
+        {
+            payload.Clear(); // early data is application data: leave no copy behind
+            if (rented is not null)
+            {
+                ArrayPool<byte>.Shared.Return(rented);
+            }
+        }
     }
 
     private VerifiedPeer VerifyPeer()
@@ -215,7 +236,7 @@ public sealed partial class OssuaryConnection
 
     private void EnterTransport(VerifiedPeer peer, HandshakeExtensions peerExtensions)
     {
-        if (!peer.PublicKey.Bytes.SequenceEqual(_handshake!.RemoteStaticPublicKey))
+        if (peer.PublicKey is null || !peer.PublicKey.Bytes.SequenceEqual(_handshake!.RemoteStaticPublicKey))
         {
             throw new OssuaryException(OssuaryErrorCode.InternalError, "The verified key is not the handshake's remote key.");
         }
@@ -229,11 +250,11 @@ public sealed partial class OssuaryConnection
     private HandshakeExtensions OwnExtensions(bool offer) => new()
     {
         MaxRecordPayload = _options.MaxRecordPayload,
-        ApplicationProtocols = offer && _options.ApplicationProtocols.Count > 0 ? _options.ApplicationProtocols.ToList() : null,
+        ApplicationProtocols = offer && _options.ApplicationProtocols.Count > 0 ? _options.ApplicationProtocols : null,
     };
 
     /// <summary>The selector picks its most preferred protocol that the offerer offered (as TLS ALPN).</summary>
-    private string? SelectApplicationProtocol(List<string>? offered)
+    private string? SelectApplicationProtocol(IList<string>? offered)
     {
         if (offered is null || _options.ApplicationProtocols.Count == 0)
         {

@@ -42,13 +42,15 @@ public sealed class WireFormatTests
             MaxRecordPayload = 4096,
             ApplicationProtocols = ["h2", "chat/1"],
             SelectedApplicationProtocol = "chat/1",
-            EarlyData = [1, 2, 3],
+            EarlyData = new byte[] { 1, 2, 3 },
         };
-        HandshakeExtensions decoded = HandshakeExtensions.Decode(extensions.Encode());
+        byte[] encoded = new byte[extensions.EncodedLength];
+        extensions.Encode(encoded);
+        HandshakeExtensions decoded = HandshakeExtensions.Decode(encoded);
         Assert.Equal(4096, decoded.MaxRecordPayload);
         Assert.Equal(["h2", "chat/1"], decoded.ApplicationProtocols);
         Assert.Equal("chat/1", decoded.SelectedApplicationProtocol);
-        Assert.Equal(new byte[] { 1, 2, 3 }, decoded.EarlyData);
+        Assert.Equal(new byte[] { 1, 2, 3 }, decoded.EarlyData?.ToArray());
     }
 
     [Fact]

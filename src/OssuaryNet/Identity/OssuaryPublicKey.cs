@@ -14,7 +14,7 @@ public sealed class OssuaryPublicKey : IEquatable<OssuaryPublicKey>
     public const int Size = 32;
 
     private static readonly byte[] FingerprintDomain = Encoding.ASCII.GetBytes("OssuaryNet fingerprint v1");
-    private readonly byte[] _bytes;
+    private readonly KeyBytes _bytes; // inline: a key is one object, not an object and an array
     private string? _fingerprint;
 
     /// <summary>Wraps a copy of the 32 key bytes.</summary>
@@ -25,7 +25,7 @@ public sealed class OssuaryPublicKey : IEquatable<OssuaryPublicKey>
         {
             throw new OssuaryException(OssuaryErrorCode.InvalidKey, $"A public key is {Size} bytes, not {key.Length}.");
         }
-        _bytes = key.ToArray();
+        key.CopyTo(_bytes);
     }
 
     /// <summary>The key bytes.</summary>
@@ -36,7 +36,7 @@ public sealed class OssuaryPublicKey : IEquatable<OssuaryPublicKey>
     /// base32, as eight groups of four characters joined by '-', e.g. <c>mzxw-6ytb-oi3d-...</c>. 160 bits keep a
     /// second preimage out of reach while staying short enough to read aloud.
     /// </summary>
-    public string Fingerprint => _fingerprint ??= ComputeFingerprint(_bytes);
+    public string Fingerprint => _fingerprint ??= ComputeFingerprint(Bytes);
 
     /// <summary>Parses the base64 text form.</summary>
     /// <exception cref="OssuaryException"><see cref="OssuaryErrorCode.InvalidKey"/> when the text is not a 32-byte base64 key.</exception>
@@ -66,10 +66,10 @@ public sealed class OssuaryPublicKey : IEquatable<OssuaryPublicKey>
     }
 
     /// <summary>The base64 text form.</summary>
-    public override string ToString() => Convert.ToBase64String(_bytes);
+    public override string ToString() => Convert.ToBase64String(Bytes);
 
     /// <summary>Constant-time comparison of the key bytes.</summary>
-    public bool Equals(OssuaryPublicKey? other) => other is not null && CryptographicOperations.FixedTimeEquals(_bytes, other._bytes);
+    public bool Equals(OssuaryPublicKey? other) => other is not null && CryptographicOperations.FixedTimeEquals(Bytes, other.Bytes);
 
     /// <inheritdoc/>
     public override bool Equals(object? obj) => Equals(obj as OssuaryPublicKey);
@@ -81,7 +81,7 @@ public sealed class OssuaryPublicKey : IEquatable<OssuaryPublicKey>
     public static bool operator !=(OssuaryPublicKey? left, OssuaryPublicKey? right) => !(left == right);
 
     /// <inheritdoc/>
-    public override int GetHashCode() => BitConverter.ToInt32(_bytes, 0);
+    public override int GetHashCode() => BitConverter.ToInt32(Bytes);
 
     private static string ComputeFingerprint(ReadOnlySpan<byte> key)
     {
@@ -101,5 +101,11 @@ public sealed class OssuaryPublicKey : IEquatable<OssuaryPublicKey>
             text.Append(alphabet[value]);
         }
         return text.ToString();
+    }
+
+    [System.Runtime.CompilerServices.InlineArray(Size)]
+    private struct KeyBytes
+    {
+        private byte _first;
     }
 }

@@ -5,9 +5,10 @@ namespace OssuaryNet.Protocol;
 /// <summary>
 /// The extensions carried in encrypted handshake payloads: a sequence of (varint type, varint length, value).
 /// Odd types are critical: a receiver that does not know one fails with <see cref="OssuaryErrorCode.UnsupportedExtension"/>;
-/// unknown even types are ignored. A type may appear once.
+/// unknown even types are ignored. A type may appear once. A value type, so that writing and reading the
+/// extensions of a handshake allocates nothing beyond the values that the connection keeps.
 /// </summary>
-internal sealed class HandshakeExtensions
+internal struct HandshakeExtensions
 {
     public const ulong EarlyDataType = 0x01;
     public const ulong MaxRecordPayloadType = 0x02;
@@ -18,41 +19,40 @@ internal sealed class HandshakeExtensions
     public int? MaxRecordPayload { get; set; }
 
     /// <summary>Application protocols the sender offers, most preferred first.</summary>
-    public List<string>? ApplicationProtocols { get; set; }
+    public IList<string>? ApplicationProtocols { get; set; }
 
     /// <summary>The application protocol the sender selected from the peer's offer.</summary>
     public string? SelectedApplicationProtocol { get; set; }
 
     /// <summary>Early data (IK first message only; replayable).</summary>
-    public byte[]? EarlyData { get; set; }
+    public ReadOnlyMemory<byte>? EarlyData { get; set; }
 
-    /// <summary>The payload: the extensions in ascending type order, in one exactly-sized array.</summary>
-    public byte[] Encode()
+    /// <summary>The size of the encoded extensions.</summary>
+    public readonly int EncodedLength
+    {
+        get
+        {
+            int maxLength = MaxRecordPayload is int max ? VarInt.SizeOf((ulong)max) : 0;
+            int selectedLength = SelectedApplicationProtocol is null ? 0 : Encoding.UTF8.GetByteCount(SelectedApplicationProtocol);
+            return (EarlyData is { } early ? Size(EarlyDataType, early.Length) : 0)
+                + (MaxRecordPayload is null ? 0 : Size(MaxRecordPayloadType, maxLength))
+                + (ApplicationProtocols is { Count: > 0 } ? Size(ApplicationProtocolsType, ProtocolListLength()) : 0)
+                + (SelectedApplicationProtocol is null ? 0 : Size(SelectedApplicationProtocolType, selectedLength));
+        }
+    }
+
+    /// <summary>Writes the extensions in ascending type order into exactly <see cref="EncodedLength"/> bytes of <paramref name="output"/>.</summary>
+    public readonly void Encode(Span<byte> output)
     {
         Span<byte> number = stackalloc byte[8];
         int maxLength = MaxRecordPayload is int max ? VarInt.Write((ulong)max, number) : 0;
-        int protocolsLength = 0;
-        for (int i = 0; ApplicationProtocols is not null && i < ApplicationProtocols.Count; i++)
-        {
-            int nameLength = Encoding.UTF8.GetByteCount(ApplicationProtocols[i]);
-            protocolsLength += VarInt.SizeOf((ulong)nameLength) + nameLength;
-        }
         int selectedLength = SelectedApplicationProtocol is null ? 0 : Encoding.UTF8.GetByteCount(SelectedApplicationProtocol);
-        int total = (EarlyData is null ? 0 : Size(EarlyDataType, EarlyData.Length))
-            + (MaxRecordPayload is null ? 0 : Size(MaxRecordPayloadType, maxLength))
-            + (ApplicationProtocols is { Count: > 0 } ? Size(ApplicationProtocolsType, protocolsLength) : 0)
-            + (SelectedApplicationProtocol is null ? 0 : Size(SelectedApplicationProtocolType, selectedLength));
-        if (total == 0)
-        {
-            return [];
-        }
-        byte[] output = new byte[total];
         Span<byte> rest = output;
-        if (EarlyData is not null)
+        if (EarlyData is { } early)
         {
-            rest = rest[WriteHeader(EarlyDataType, EarlyData.Length, rest)..];
-            EarlyData.CopyTo(rest);
-            rest = rest[EarlyData.Length..];
+            rest = rest[WriteHeader(EarlyDataType, early.Length, rest)..];
+            early.Span.CopyTo(rest);
+            rest = rest[early.Length..];
         }
         if (MaxRecordPayload is not null)
         {
@@ -62,9 +62,10 @@ internal sealed class HandshakeExtensions
         }
         if (ApplicationProtocols is { Count: > 0 })
         {
-            rest = rest[WriteHeader(ApplicationProtocolsType, protocolsLength, rest)..];
-            foreach (string protocol in ApplicationProtocols)
+            rest = rest[WriteHeader(ApplicationProtocolsType, ProtocolListLength(), rest)..];
+            for (int i = 0; i < ApplicationProtocols.Count; i++)
             {
+                string protocol = ApplicationProtocols[i];
                 rest = rest[VarInt.Write((ulong)Encoding.UTF8.GetByteCount(protocol), rest)..];
                 rest = rest[Encoding.UTF8.GetBytes(protocol, rest)..];
             }
@@ -74,7 +75,17 @@ internal sealed class HandshakeExtensions
             rest = rest[WriteHeader(SelectedApplicationProtocolType, selectedLength, rest)..];
             Encoding.UTF8.GetBytes(SelectedApplicationProtocol, rest);
         }
-        return output;
+    }
+
+    private readonly int ProtocolListLength()
+    {
+        int length = 0;
+        for (int i = 0; ApplicationProtocols is not null && i < ApplicationProtocols.Count; i++)
+        {
+            int nameLength = Encoding.UTF8.GetByteCount(ApplicationProtocols[i]);
+            length += VarInt.SizeOf((ulong)nameLength) + nameLength;
+        }
+        return length;
     }
 
     /// <summary>The most extensions a payload may carry; more is <see cref="OssuaryErrorCode.MalformedHandshake"/>.</summary>
@@ -82,7 +93,7 @@ internal sealed class HandshakeExtensions
 
     public static HandshakeExtensions Decode(ReadOnlySpan<byte> payload)
     {
-        var result = new HandshakeExtensions();
+        var result = default(HandshakeExtensions);
         Span<ulong> seen = stackalloc ulong[MaxExtensions];
         int count = 0;
         while (!payload.IsEmpty)

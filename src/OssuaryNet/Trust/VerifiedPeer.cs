@@ -3,14 +3,16 @@ using OssuaryNet.Identity;
 namespace OssuaryNet.Trust;
 
 /// <summary>
-/// Proof that a peer verifier accepted a key. Only <see cref="Check"/> creates one, and the connection cannot enter
-/// its transport phase without one, so no code path can skip verification.
+/// Proof that a peer verifier accepted a key. Only <see cref="Check"/> creates one with a key, and the connection
+/// cannot enter its transport phase without one, so no code path can skip verification. A value type so that the
+/// proof costs no allocation; its default value carries no key and is refused where a proof is required.
 /// </summary>
-internal sealed class VerifiedPeer
+internal readonly struct VerifiedPeer
 {
     private VerifiedPeer(OssuaryPublicKey publicKey) => PublicKey = publicKey;
 
-    public OssuaryPublicKey PublicKey { get; }
+    /// <summary>The accepted key; null only in the default value, which proves nothing.</summary>
+    public OssuaryPublicKey? PublicKey { get; }
 
     /// <summary>Runs the verifier; a rejection, or an exception thrown by the verifier, becomes an <see cref="OssuaryException"/>.</summary>
     public static VerifiedPeer Check(PeerVerifier verifier, PeerIdentity peer)
