@@ -62,21 +62,24 @@ public sealed partial class OssuaryStream
         }
 
         using var timer = HandshakeTimeout == Timeout.InfiniteTimeSpan ? new CancellationTokenSource() : new CancellationTokenSource(HandshakeTimeout, TimeProvider);
-        using var timeout = CancellationTokenSource.CreateLinkedTokenSource(cancellationToken, timer.Token);
+        // Linked only when the caller's token can fire: sockets keep the token of their last pending read, so an
+        // unneeded linked source would stay reachable from an idle connection.
+        using CancellationTokenSource? linked = cancellationToken.CanBeCanceled ? CancellationTokenSource.CreateLinkedTokenSource(cancellationToken, timer.Token) : null;
+        CancellationToken timeout = linked?.Token ?? timer.Token;
         // The handshake uses the read buffer; marking it as a read keeps Dispose from returning that buffer mid-read.
         Volatile.Write(ref _reading, 1);
         // A blocking read cannot observe a token, so on timeout the sync path closes the inner stream to unblock it.
-        using CancellationTokenRegistration unblock = TAdapter.IsAsync ? default : timeout.Token.Register(() => _inner.Dispose());
+        using CancellationTokenRegistration unblock = TAdapter.IsAsync ? default : timeout.Register(() => _inner.Dispose());
         try
         {
             while (true)
             {
-                await SendPendingAsync<TAdapter>(timeout.Token).ConfigureAwait(false);
+                await SendPendingAsync<TAdapter>(timeout).ConfigureAwait(false);
                 if (connection.State != OssuaryConnectionState.Handshaking)
                 {
                     break;
                 }
-                await ReceiveMoreAsync<TAdapter>(timeout.Token).ConfigureAwait(false);
+                await ReceiveMoreAsync<TAdapter>(timeout).ConfigureAwait(false);
                 lock (_sync)
                 {
                     // Records that arrive with the last handshake message are kept inside the connection.
@@ -411,7 +414,7 @@ public sealed partial class OssuaryStream
     {
         if (_readBuffer is not null)
         {
-            _readBuffer.AsSpan(0, _readEnd).Clear();
+            // Not cleared: it holds only ciphertext (the connection decrypts into the caller's buffer or its own).
             ArrayPool<byte>.Shared.Return(_readBuffer);
             _readBuffer = null;
         }
