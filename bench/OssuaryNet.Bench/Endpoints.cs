@@ -20,6 +20,8 @@ public enum Channel
 {
     Raw,
     Ossuary,
+    /// <summary>OssuaryStream with the AES-256-GCM / SHA-256 suite (the default is ChaCha20-Poly1305 / BLAKE2b).</summary>
+    OssuaryAesGcm,
     Tls13,
 }
 
@@ -75,10 +77,15 @@ internal static class Endpoints
         var (client, server) = await RawPair(transport);
         switch (channel)
         {
-            case Channel.Ossuary:
+            case Channel.Ossuary or Channel.OssuaryAesGcm:
                 var secureClient = new OssuaryStream(client);
                 var secureServer = new OssuaryStream(server);
-                await Task.WhenAll(secureClient.AuthenticateAsClientAsync(ClientOptions(pin)), secureServer.AuthenticateAsServerAsync(ServerOptions));
+                OssuaryClientOptions clientOptions = ClientOptions(pin);
+                if (channel == Channel.OssuaryAesGcm)
+                {
+                    clientOptions.Suite = OssuarySuite.AesGcmSha256;
+                }
+                await Task.WhenAll(secureClient.AuthenticateAsClientAsync(clientOptions), secureServer.AuthenticateAsServerAsync(ServerOptions));
                 return (secureClient, secureServer);
             case Channel.Tls13:
                 var tlsClient = new SslStream(client);

@@ -17,6 +17,7 @@ internal static class IdleMemory
         {
             // Warm up code paths and pools so their one-time costs are not counted.
             var warm = await Endpoints.Pair(channel, Transport.Loopback);
+            await ExchangeOneByteEachWay(warm.Client, warm.Server);
             await warm.Client.DisposeAsync();
             await warm.Server.DisposeAsync();
 
@@ -24,7 +25,9 @@ internal static class IdleMemory
             var open = new List<(Stream Client, Stream Server)>();
             for (int i = 0; i < pairs; i++)
             {
-                open.Add(await Endpoints.Pair(channel, Transport.Loopback));
+                var pair = await Endpoints.Pair(channel, Transport.Loopback);
+                await ExchangeOneByteEachWay(pair.Client, pair.Server);
+                open.Add(pair);
             }
             long idle = Heap();
             var pending = new List<Task<int>>();
@@ -47,6 +50,22 @@ internal static class IdleMemory
             }
             await Task.WhenAll(pending.Select(t => t.ContinueWith(_ => 0)));
         }
+    }
+
+    /// <summary>
+    /// Uses the connection once in each direction, as an established connection has been. Without this, the raw row
+    /// would be a socket that never did asynchronous I/O, and the caches a socket keeps after its first asynchronous
+    /// read and write (two SocketAsyncEventArgs, about 650 B) would be charged to the secure channels, whose
+    /// handshakes did I/O.
+    /// </summary>
+    private static async Task ExchangeOneByteEachWay(Stream client, Stream server)
+    {
+        byte[] one = [42];
+        byte[] received = new byte[1];
+        await client.WriteAsync(one);
+        await server.ReadExactlyAsync(received);
+        await server.WriteAsync(one);
+        await client.ReadExactlyAsync(received);
     }
 
     private static long Heap()

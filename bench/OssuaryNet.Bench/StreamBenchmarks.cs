@@ -4,7 +4,7 @@ namespace OssuaryNet.Bench;
 
 /// <summary>
 /// Bulk throughput of one connection (16 MiB per operation in 16 KiB writes, one direction, the peer draining) and
-/// 64-byte ping-pong round trips, for a raw stream, OssuaryStream and SslStream (TLS 1.3, default suite, ECDSA P-256),
+/// 64-byte ping-pong round trips, for a raw stream, OssuaryStream (both suites) and SslStream (TLS 1.3, default suite, ECDSA P-256),
 /// over loopback TCP and an in-memory duplex pipe.
 /// </summary>
 [MemoryDiagnoser]
@@ -23,7 +23,7 @@ public class StreamBenchmarks
     [Params(Transport.Loopback, Transport.Memory)]
     public Transport Transport { get; set; }
 
-    [Params(Channel.Raw, Channel.Ossuary, Channel.Tls13)]
+    [Params(Channel.Raw, Channel.Ossuary, Channel.OssuaryAesGcm, Channel.Tls13)]
     public Channel Channel { get; set; }
 
     [GlobalSetup]
