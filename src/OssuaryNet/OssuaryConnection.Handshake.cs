@@ -46,7 +46,8 @@ public sealed partial class OssuaryConnection
         _handshake = new HandshakeState(
             Protocols[(Pattern.Value, Suite.Value)], initiator: true, Prologue.Write(header, options.ApplicationContext, prologue),
             options.StaticKeyPair!.PrivateKey, options.ServerKey is null ? default : options.ServerKey.Bytes,
-            ephemeralSource: options.EphemeralKeySource, localStaticPublicKey: options.StaticKeyPair.PublicKey.Bytes);
+            ephemeralSource: options.EphemeralKeySource, localStaticPublicKey: options.StaticKeyPair.PublicKey.Bytes,
+            staticAgreement: options.StaticKeyPair); // initiator only: see StaticAgreementCache
 
         // XX's first message travels before any key exists, so its payload is empty: nothing is ever sent in clear.
         HandshakeExtensions extensions = default;

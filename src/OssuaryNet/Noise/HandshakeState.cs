@@ -36,6 +36,7 @@ internal sealed class HandshakeState : IDisposable
     private byte[]? _memory = SecretBlockPool.Rent(); // back to the pool (wiped) when the handshake is spent
     private readonly IReadOnlyList<byte[]> _psks;
     private readonly EphemeralKeySource _ephemeralSource;
+    private readonly IStaticKeyAgreement? _staticAgreement;
     private bool _hasLocalStatic, _hasRemoteStatic;
     private int _pskIndex;
     private int _messageIndex;
@@ -50,6 +51,7 @@ internal sealed class HandshakeState : IDisposable
     /// <param name="psks">Pre-shared keys, in the order the psk tokens use them.</param>
     /// <param name="ephemeralSource">Overrides ephemeral key generation (test vectors only).</param>
     /// <param name="localStaticPublicKey">The public half of <paramref name="localStaticPrivateKey"/> when the caller already has it (saves an X25519 operation); empty to derive it.</param>
+    /// <param name="staticAgreement">Computes the "ss" DH in place of this state (it must hold the same private key), so that its owner can reuse earlier results; null to compute it here.</param>
     public HandshakeState(
         NoiseProtocol protocol,
         bool initiator,
@@ -58,7 +60,8 @@ internal sealed class HandshakeState : IDisposable
         ReadOnlySpan<byte> remoteStaticPublicKey,
         IReadOnlyList<byte[]>? psks = null,
         EphemeralKeySource? ephemeralSource = null,
-        ReadOnlySpan<byte> localStaticPublicKey = default)
+        ReadOnlySpan<byte> localStaticPublicKey = default,
+        IStaticKeyAgreement? staticAgreement = null)
     {
         LibSodium.EnsureInitialized();
         try
@@ -67,6 +70,7 @@ internal sealed class HandshakeState : IDisposable
             IsInitiator = initiator;
             _psks = psks ?? [];
             _ephemeralSource = ephemeralSource ?? LibSodium.RandomBytes;
+            _staticAgreement = staticAgreement;
             HandshakePattern pattern = protocol.Pattern;
 
             bool psksValid = _psks.Count == pattern.PskCount;
@@ -340,7 +344,14 @@ internal sealed class HandshakeState : IDisposable
         Span<byte> shared = stackalloc byte[K];
         try
         {
-            X25519.Agree(KeySpan(local), KeySpan(remote), shared);
+            if (token == NoiseToken.SS && _staticAgreement is not null)
+            {
+                _staticAgreement.Agree(KeySpan(remote), shared);
+            }
+            else
+            {
+                X25519.Agree(KeySpan(local), KeySpan(remote), shared);
+            }
             _symmetric.MixKey(shared);
         }
         finally
