@@ -17,7 +17,7 @@ command -v dotnet >/dev/null || { echo "error: the .NET SDK (dotnet) is not inst
 results=artifacts/test-results
 rm -rf "$results"
 status=0
-dotnet test OssuaryNet.sln --logger "console;verbosity=normal" --logger "trx;LogFileName=results.trx" \
+dotnet test OssuaryNet.sln -c Release --logger "console;verbosity=normal" --logger "trx;LogFileName=results.trx" \
   --results-directory "$results" || status=$?
 
 trx="$results/results.trx"

@@ -1,9 +1,12 @@
 using System.Buffers;
+using System.Runtime.CompilerServices;
 using OssuaryNet.Streams;
 
 namespace OssuaryNet;
 
 // The I/O loops of OssuaryStream, written once for sync and async callers (TAdapter).
+// The methods a read or write goes through in steady state use pooled async builders (as SslStream does): a call
+// that has to wait for the inner stream then reuses a state-machine box instead of allocating one.
 // Locking: _sync guards every call into the connection (CPU only, never held across I/O); _writeGate serialises
 // writes to the inner stream (the writer's records, and handshake or pong frames sent on behalf of the reader).
 public sealed partial class OssuaryStream
@@ -117,6 +120,7 @@ public sealed partial class OssuaryStream
         }
     }
 
+    [AsyncMethodBuilder(typeof(PoolingAsyncValueTaskMethodBuilder<>))]
     private async ValueTask<int> ReadCoreAsync<TAdapter>(Memory<byte> destination, CancellationToken cancellationToken)
         where TAdapter : IStreamAdapter
     {
@@ -182,6 +186,7 @@ public sealed partial class OssuaryStream
     }
 
     /// <summary>Reads more bytes from the inner stream into the read buffer; false at the inner end of stream.</summary>
+    [AsyncMethodBuilder(typeof(PoolingAsyncValueTaskMethodBuilder<>))]
     private async ValueTask<bool> ReceiveMoreAsync<TAdapter>(CancellationToken cancellationToken)
         where TAdapter : IStreamAdapter
     {
@@ -227,6 +232,7 @@ public sealed partial class OssuaryStream
         return true;
     }
 
+    [AsyncMethodBuilder(typeof(PoolingAsyncValueTaskMethodBuilder))]
     private async ValueTask WriteCoreAsync<TAdapter>(ReadOnlyMemory<byte> source, CancellationToken cancellationToken)
         where TAdapter : IStreamAdapter
     {
@@ -296,6 +302,7 @@ public sealed partial class OssuaryStream
     }
 
     /// <summary>Sends all queued frames of the connection, holding the write gate.</summary>
+    [AsyncMethodBuilder(typeof(PoolingAsyncValueTaskMethodBuilder))]
     private async ValueTask SendPendingAsync<TAdapter>(CancellationToken cancellationToken)
         where TAdapter : IStreamAdapter
     {
@@ -314,6 +321,7 @@ public sealed partial class OssuaryStream
     /// The reader queued control frames (pongs). If a writer is active it drains them with its next records; the reader
     /// sends them itself when the gate is free, and waits for the gate only when the connection refuses more input.
     /// </summary>
+    [AsyncMethodBuilder(typeof(PoolingAsyncValueTaskMethodBuilder))]
     private async ValueTask SendPendingFromReaderAsync<TAdapter>(bool mustSend, CancellationToken cancellationToken)
         where TAdapter : IStreamAdapter
     {
@@ -325,6 +333,7 @@ public sealed partial class OssuaryStream
         await SendPendingIfIdleAsync<TAdapter>().ConfigureAwait(false);
     }
 
+    [AsyncMethodBuilder(typeof(PoolingAsyncValueTaskMethodBuilder))]
     private async ValueTask SendPendingIfIdleAsync<TAdapter>()
         where TAdapter : IStreamAdapter
     {
@@ -349,6 +358,7 @@ public sealed partial class OssuaryStream
         }
     }
 
+    [AsyncMethodBuilder(typeof(PoolingAsyncValueTaskMethodBuilder))]
     private async ValueTask DrainPendingAsync<TAdapter>(CancellationToken cancellationToken)
         where TAdapter : IStreamAdapter
     {
@@ -378,6 +388,7 @@ public sealed partial class OssuaryStream
     }
 
     /// <summary>Writes sealed bytes. If this is interrupted, part of a record may be on the wire: the write side is closed for good.</summary>
+    [AsyncMethodBuilder(typeof(PoolingAsyncValueTaskMethodBuilder))]
     private async ValueTask WriteInnerAsync<TAdapter>(ReadOnlyMemory<byte> bytes, CancellationToken cancellationToken)
         where TAdapter : IStreamAdapter
     {
