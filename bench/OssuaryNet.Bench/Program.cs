@@ -5,9 +5,15 @@ using OssuaryNet.Bench;
 
 // dotnet run -c Release --project bench/OssuaryNet.Bench -- [--quick] [BenchmarkDotNet arguments, e.g. --filter '*Aead*']
 // dotnet run -c Release --project bench/OssuaryNet.Bench -- memory [PAIRS]
+// dotnet run -c Release --project bench/OssuaryNet.Bench -- cpu [TRANSFERS]
 if (args.Length > 0 && args[0] == "memory")
 {
     await IdleMemory.RunAsync(args.Length > 1 ? int.Parse(args[1]) : 200);
+    return 0;
+}
+if (args.Length > 0 && args[0] == "cpu")
+{
+    await BulkCpu.RunAsync(args.Length > 1 ? int.Parse(args[1]) : 100);
     return 0;
 }
 
