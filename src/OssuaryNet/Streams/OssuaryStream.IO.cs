@@ -233,10 +233,7 @@ public sealed partial class OssuaryStream
         {
             while (true)
             {
-                OssuaryStatus status;
-                int written;
-                bool owesOutput;
-                status = ReceiveBuffered(destination.Span, out written, out owesOutput);
+                OssuaryStatus status = ReceiveBuffered(destination.Span, out int written, out bool owesOutput);
                 if (owesOutput)
                 {
                     await SendPendingFromReaderAsync<TAdapter>(mustSend: status == OssuaryStatus.OutputPending, cancellationToken).ConfigureAwait(false);
@@ -323,8 +320,7 @@ public sealed partial class OssuaryStream
                 while (!source.IsEmpty)
                 {
                     cancellationToken.ThrowIfCancellationRequested();
-                    int consumed, written;
-                    Seal(source.Span, buffer, out consumed, out written);
+                    Seal(source.Span, buffer, out int consumed, out int written);
                     source = source[consumed..];
                     await WriteInnerAsync<TAdapter>(buffer.AsMemory(0, written), cancellationToken).ConfigureAwait(false);
                 }
