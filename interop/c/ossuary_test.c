@@ -3,6 +3,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/mman.h>
 #include <sys/stat.h>
 #include <unistd.h>
 
@@ -368,6 +369,47 @@ static void test_known_hosts(void) {
     rmdir(dir);
 }
 
+/* A NUL-terminated string whose terminator is the last byte before an unmapped page: any read past the NUL faults.
+ * Every function that takes a string must accept it (or refuse it) without reading beyond the terminator. */
+static char *string_before_guard_page(const char *text) {
+    long page = sysconf(_SC_PAGESIZE);
+    uint8_t *pages = mmap(NULL, 2 * (size_t)page, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+    if (pages == MAP_FAILED || mprotect(pages + page, (size_t)page, PROT_NONE) != 0) return NULL;
+    size_t length = strlen(text) + 1;
+    char *placed = (char *)pages + page - length;
+    memcpy(placed, text, length);
+    return placed;
+}
+
+static void free_guarded(char *text) {
+    long page = sysconf(_SC_PAGESIZE);
+    munmap((void *)((uintptr_t)text & ~(uintptr_t)(page - 1)), 2 * (size_t)page);
+}
+
+static void test_strings_before_guard_page(void) {
+    char key_text[OSSUARY_PUBLIC_KEY_TEXT_BYTES];
+    CHECK(ossuary_public_key_to_text(client_public, key_text, sizeof key_text) == OSSUARY_OK);
+    uint8_t parsed[32], secret[32], public_key[32];
+    const char *samples[] = { "", "x", "db.example:7000", key_text };
+    for (size_t i = 0; i < sizeof samples / sizeof samples[0]; i++) {
+        char *text = string_before_guard_page(samples[i]);
+        CHECK(text != NULL);
+        if (!text) continue;
+        int rc = ossuary_public_key_from_text(text, parsed);
+        CHECK(rc == (i == 3 ? OSSUARY_OK : OSSUARY_ERR_INVALID_KEY));
+        rc = ossuary_keypair_load(text, secret, public_key);
+        CHECK(rc == (i == 0 ? OSSUARY_ERR_INVALID_ARGUMENT : OSSUARY_ERR_KEY_FILE_INVALID));
+        ossuary_connection *c = ossuary_connection_new(OSSUARY_ROLE_CLIENT);
+        CHECK(c != NULL);
+        CHECK(ossuary_set_endpoint(c, text) == OSSUARY_OK);
+        CHECK(ossuary_set_application_context(c, text) == OSSUARY_OK);
+        rc = ossuary_set_known_hosts(c, text, OSSUARY_TOFU_ACCEPT);
+        CHECK(rc == (i == 0 ? OSSUARY_ERR_INVALID_ARGUMENT : OSSUARY_OK));
+        CHECK(ossuary_connection_free(c) == OSSUARY_OK);
+        free_guarded(text);
+    }
+}
+
 int main(void) {
     test_library_and_sizes();
     test_keys();
@@ -375,6 +417,7 @@ int main(void) {
     test_conversations();
     test_failures();
     test_known_hosts();
+    test_strings_before_guard_page();
     printf("%d passed, %d failed\n", passed, failed);
     return failed == 0 ? 0 : 1;
 }

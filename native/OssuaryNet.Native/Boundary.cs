@@ -51,7 +51,7 @@ internal static unsafe class Boundary
     public static string Utf8(byte* text, string name)
     {
         Require(text, name);
-        int length = new ReadOnlySpan<byte>(text, MaxStringBytes + 1).IndexOf((byte)0);
+        int length = BoundedLength(text);
         if (length < 0)
         {
             throw new BoundaryException(NativeStatus.InvalidArgument, $"{name} is longer than {MaxStringBytes} bytes or not NUL-terminated.");
@@ -64,6 +64,30 @@ internal static unsafe class Boundary
         {
             throw new BoundaryException(NativeStatus.InvalidArgument, $"{name} is not UTF-8.");
         }
+    }
+
+    /// <summary>A file path: a non-empty string (an empty one names no file).</summary>
+    public static string Path(byte* text, string name)
+    {
+        string path = Utf8(text, name);
+        return path.Length == 0 ? throw new BoundaryException(NativeStatus.InvalidArgument, $"{name} is empty.") : path;
+    }
+
+    /// <summary>
+    /// The length of a NUL-terminated string, or -1 when no NUL comes within <see cref="MaxStringBytes"/> bytes.
+    /// Reads one byte at a time and never past the terminator: a string may end just before an unmapped page, so a
+    /// vectorised search over a fixed-size span (which reads whole blocks beyond the NUL) would fault.
+    /// </summary>
+    private static int BoundedLength(byte* text)
+    {
+        for (int i = 0; i <= MaxStringBytes; i++)
+        {
+            if (text[i] == 0)
+            {
+                return i;
+            }
+        }
+        return -1;
     }
 
     /// <summary>Writes ASCII text and a NUL into a caller buffer of <paramref name="capacity"/> bytes.</summary>

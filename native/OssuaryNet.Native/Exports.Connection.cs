@@ -83,7 +83,7 @@ internal static unsafe partial class Exports
             1 => TofuPolicy.Reject,
             _ => throw new BoundaryException(NativeStatus.InvalidArgument, "tofu_policy must be OSSUARY_TOFU_ACCEPT (0) or OSSUARY_TOFU_REJECT (1)."),
         };
-        c.SetKnownHosts(Boundary.Utf8(path, "path"), policy);
+        c.SetKnownHosts(Boundary.Path(path, "path"), policy);
     });
 
     [UnmanagedCallersOnly(EntryPoint = "ossuary_set_accept_any_peer")]

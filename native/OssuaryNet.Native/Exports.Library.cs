@@ -136,7 +136,7 @@ internal static unsafe partial class Exports
         {
             Span<byte> secret = Boundary.KeyOut(secretKey, "secret_key");
             Span<byte> pub = Boundary.KeyOut(publicKey, "public_key");
-            using OssuaryKeyPair key = OssuaryKeyPair.Load(Boundary.Utf8(path, "path"));
+            using OssuaryKeyPair key = OssuaryKeyPair.Load(Boundary.Path(path, "path"));
             key.CopyPrivateKeyTo(secret);
             key.PublicKey.Bytes.CopyTo(pub);
             return NativeStatus.Ok;
@@ -153,7 +153,7 @@ internal static unsafe partial class Exports
         try
         {
             using OssuaryKeyPair key = OssuaryKeyPair.FromPrivateKey(Boundary.Key(secretKey, "secret_key"));
-            key.Save(Boundary.Utf8(path, "path"), overwrite != 0);
+            key.Save(Boundary.Path(path, "path"), overwrite != 0);
             return NativeStatus.Ok;
         }
         catch (Exception e)

@@ -33,6 +33,7 @@ internal static unsafe class LastError
         BoundaryException b => Set(b.Status, b.Message),
         OssuaryException o => Set(NativeStatus.From(o.ErrorCode), o.Message),
         ObjectDisposedException => Set(NativeStatus.InvalidHandle, "The connection has been freed."),
+        ArgumentException a => Set(NativeStatus.InvalidArgument, $"Invalid argument: {a.Message}"),
         _ => Set(NativeStatus.From(OssuaryErrorCode.InternalError), $"Internal error: {error.GetType().Name}: {error.Message}"),
     };
 }
