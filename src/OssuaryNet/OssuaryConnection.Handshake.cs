@@ -24,6 +24,9 @@ public sealed partial class OssuaryConnection
     private HandshakeState? _handshake;
     private NoiseTransport? _transport;
 
+    /// <summary>The transport keys, for tests that must reach states no peer can force quickly (nonce exhaustion).</summary>
+    internal NoiseTransport? TransportForTesting => _transport;
+
     /// <summary>The Noise protocol name in use, e.g. "Noise_XX_25519_ChaChaPoly_BLAKE2b".</summary>
     public string? NoiseProtocolName => Pattern is { } p && Suite is { } s ? Protocols[(p, s)].Name : null;
 
@@ -77,8 +80,10 @@ public sealed partial class OssuaryConnection
         {
             throw new OssuaryException(OssuaryErrorCode.MalformedHandshake, $"Unknown handshake frame kind {body[0]}.");
         }
-        HandshakeExtensions extensions = ReadHandshakeMessage(body[1..]);
         bool clientReadsXXSecond = IsClient && Pattern == OssuaryHandshakePattern.XX;
+        HandshakeExtensions extensions = ReadHandshakeMessage(body[1..],
+            ExtensionSet.MaxRecordPayload | (clientReadsXXSecond ? ExtensionSet.ApplicationProtocols : ExtensionSet.SelectedApplicationProtocol),
+            IsClient ? $"{Pattern} message 2" : "XX message 3");
         VerifiedPeer peer = VerifyPeer();
         if (clientReadsXXSecond)
         {
@@ -97,28 +102,20 @@ public sealed partial class OssuaryConnection
     private void ProcessClientHello(ReadOnlySpan<byte> body)
     {
         var options = (OssuaryServerOptions)_options;
-        ClearHeader header;
-        try
-        {
-            header = ClearHeader.Parse(body);
-        }
-        catch (OssuaryException e)
-        {
-            throw SendAlert(e);
-        }
+        ClearHeader header = ClearHeader.Parse(body);
         if (header.Version != WireFormat.Version)
         {
-            throw SendAlert(new OssuaryException(OssuaryErrorCode.UnsupportedVersion, $"The client speaks protocol version {header.Version}; this server speaks version {WireFormat.Version}."));
+            throw new OssuaryException(OssuaryErrorCode.UnsupportedVersion, $"The client speaks protocol version {header.Version}; this server speaks version {WireFormat.Version}.");
         }
         var pattern = (OssuaryHandshakePattern)header.Pattern;
         var suite = (OssuarySuite)header.Suite;
         if (!Enum.IsDefined(pattern) || !options.AllowedPatterns.Contains(pattern))
         {
-            throw SendAlert(new OssuaryException(OssuaryErrorCode.UnsupportedPattern, $"The client asked for handshake pattern {header.Pattern}, which this server does not allow."));
+            throw new OssuaryException(OssuaryErrorCode.UnsupportedPattern, $"The client asked for handshake pattern {header.Pattern}, which this server does not allow.");
         }
         if (!Enum.IsDefined(suite) || !options.AllowedSuites.Contains(suite))
         {
-            throw SendAlert(new OssuaryException(OssuaryErrorCode.UnsupportedSuite, $"The client asked for cipher suite {header.Suite}, which this server does not allow."));
+            throw new OssuaryException(OssuaryErrorCode.UnsupportedSuite, $"The client asked for cipher suite {header.Suite}, which this server does not allow.");
         }
         Pattern = pattern;
         Suite = suite;
@@ -127,25 +124,30 @@ public sealed partial class OssuaryConnection
             Protocols[(pattern, suite)], initiator: false, Prologue.Write(header, options.ApplicationContext, prologue),
             options.StaticKeyPair!.PrivateKey, default, ephemeralSource: options.EphemeralKeySource,
             localStaticPublicKey: options.StaticKeyPair.PublicKey.Bytes);
-        HandshakeExtensions extensions = ReadHandshakeMessage(body[ClearHeader.Size..]);
-
+        ReadOnlySpan<byte> message = body[ClearHeader.Size..];
         HandshakeExtensions answer = OwnExtensions(offer: pattern == OssuaryHandshakePattern.XX);
         if (pattern == OssuaryHandshakePattern.XX)
         {
-            if (extensions.EarlyData is not null || extensions.ApplicationProtocols is not null || extensions.MaxRecordPayload is not null)
+            // XX message 1 is the client's ephemeral key and nothing else: a payload there would travel in clear.
+            if (message.Length != _handshake.GetMessageLength(0))
             {
-                throw SendAlert(new OssuaryException(OssuaryErrorCode.MalformedHandshake, "The client sent extensions in the clear first message of XX."));
+                throw new OssuaryException(OssuaryErrorCode.MalformedHandshake,
+                    $"XX message 1 must be exactly the {_handshake.GetMessageLength(0)}-byte ephemeral key (its payload is empty); it has {message.Length} bytes.");
             }
+            ReadHandshakeMessage(message, ExtensionSet.None, "XX message 1");
             WriteHandshakeFrame(answer);
             return;
         }
+
+        HandshakeExtensions extensions = ReadHandshakeMessage(message,
+            ExtensionSet.MaxRecordPayload | ExtensionSet.ApplicationProtocols | ExtensionSet.EarlyData, "IK message 1");
 
         VerifiedPeer peer = VerifyPeer();
         if (extensions.EarlyData is not null)
         {
             if (!options.AcceptEarlyData)
             {
-                throw SendAlert(new OssuaryException(OssuaryErrorCode.EarlyDataRejected, "The client sent early data, which this server does not accept."));
+                throw new OssuaryException(OssuaryErrorCode.EarlyDataRejected, "The client sent early data, which this server does not accept.");
             }
             EarlyData = extensions.EarlyData.Value;
         }
@@ -154,7 +156,11 @@ public sealed partial class OssuaryConnection
         EnterTransport(peer, extensions);
     }
 
-    private HandshakeExtensions ReadHandshakeMessage(ReadOnlySpan<byte> message)
+    /// <summary>
+    /// Reads the next Noise message and decodes its payload, which may carry only the <paramref name="allowed"/>
+    /// known extensions (docs/PROTOCOL.md 4.3: each has its one place; unknown even types are ignored anywhere).
+    /// </summary>
+    private HandshakeExtensions ReadHandshakeMessage(ReadOnlySpan<byte> message, ExtensionSet allowed, string where)
     {
         byte[] payload = ArrayPool<byte>.Shared.Rent(Math.Max(message.Length, 1));
         try
@@ -166,18 +172,15 @@ public sealed partial class OssuaryConnection
             }
             catch (OssuaryException e) when (e.ErrorCode == OssuaryErrorCode.AuthenticationFailed && !IsClient && Pattern == OssuaryHandshakePattern.IK && _handshake!.MessageIndex == 0)
             {
-                // Tell the client: the usual cause is that it pinned a key this server does not hold.
-                throw SendAlert(new OssuaryException(OssuaryErrorCode.AuthenticationFailed,
-                    "The client's IK first message failed authentication: it was tampered with, or the client pinned a key this server does not hold."));
+                // The usual cause is that the client pinned a key this server does not hold.
+                throw new OssuaryException(OssuaryErrorCode.AuthenticationFailed,
+                    "The client's IK first message failed authentication: it was tampered with, or the client pinned a key this server does not hold.");
             }
-            HandshakeExtensions extensions;
-            try
+            HandshakeExtensions extensions = HandshakeExtensions.Decode(payload.AsSpan(0, length));
+            ExtensionSet misplaced = extensions.Present & ~allowed;
+            if (misplaced != ExtensionSet.None)
             {
-                extensions = HandshakeExtensions.Decode(payload.AsSpan(0, length));
-            }
-            catch (OssuaryException e)
-            {
-                throw SendAlert(e);
+                throw new OssuaryException(OssuaryErrorCode.MalformedHandshake, $"The peer sent {misplaced} in {where}, where it is not allowed.");
             }
             return extensions;
         }
@@ -193,7 +196,9 @@ public sealed partial class OssuaryConnection
 
     /// <summary>
     /// Queues a frame of <paramref name="prefixLength"/> bytes followed by the next handshake message, whose payload
-    /// is <paramref name="extensions"/>; returns the prefix for the caller to fill.
+    /// is <paramref name="extensions"/>; returns the prefix for the caller to fill (before it drains anything). The
+    /// frame is committed only once the Noise message is completely written: a message that fails (a low-order peer
+    /// key) leaves nothing to send.
     /// </summary>
     private Span<byte> QueueHandshakeMessage(in HandshakeExtensions extensions, int prefixLength)
     {
@@ -205,8 +210,9 @@ public sealed partial class OssuaryConnection
         try
         {
             extensions.Encode(payload);
-            Span<byte> frame = ReserveFrame(prefixLength + _handshake!.GetMessageLength(payloadLength));
+            Span<byte> frame = BeginFrame(prefixLength + _handshake!.GetMessageLength(payloadLength));
             _handshake.WriteMessage(payload, frame[prefixLength..]);
+            _output.CommitFrame();
             _inputBlockedByOutput = true;
             return frame[..prefixLength];
         }
@@ -223,16 +229,7 @@ public sealed partial class OssuaryConnection
     private VerifiedPeer VerifyPeer()
     {
         var key = new OssuaryPublicKey(_handshake!.RemoteStaticPublicKey);
-        try
-        {
-            return VerifiedPeer.Check(_options.PeerVerifier!, new PeerIdentity(key, _endpoint, PeerIsServer: IsClient));
-        }
-        catch (OssuaryException)
-        {
-            // The peer learns only that it was rejected; the local reason (file names, fingerprints) stays here.
-            QueueAlert(OssuaryErrorCode.PeerRejected);
-            throw;
-        }
+        return VerifiedPeer.Check(_options.PeerVerifier!, new PeerIdentity(key, _endpoint, PeerIsServer: IsClient));
     }
 
     private void EnterTransport(VerifiedPeer peer, HandshakeExtensions peerExtensions)
@@ -264,8 +261,8 @@ public sealed partial class OssuaryConnection
         string? selected = _options.ApplicationProtocols.FirstOrDefault(offered.Contains);
         if (selected is null)
         {
-            throw SendAlert(new OssuaryException(OssuaryErrorCode.NoApplicationProtocol,
-                $"No common application protocol: the peer offers [{string.Join(", ", offered)}], this side speaks [{string.Join(", ", _options.ApplicationProtocols)}]."));
+            throw new OssuaryException(OssuaryErrorCode.NoApplicationProtocol,
+                $"No common application protocol: the peer offers [{string.Join(", ", offered)}], this side speaks [{string.Join(", ", _options.ApplicationProtocols)}].");
         }
         ApplicationProtocol = selected;
         return selected;
@@ -275,45 +272,66 @@ public sealed partial class OssuaryConnection
     {
         if (selected is not null && !_options.ApplicationProtocols.Contains(selected))
         {
-            throw SendAlert(new OssuaryException(OssuaryErrorCode.MalformedHandshake, "The peer selected an application protocol that was not offered."));
+            throw new OssuaryException(OssuaryErrorCode.MalformedHandshake, "The peer selected an application protocol that was not offered.");
         }
         ApplicationProtocol = selected;
     }
 
-    private Span<byte> ReserveFrame(int bodyLength)
+    /// <summary>Begins a handshake frame in the output queue and returns its body; see <see cref="OutputQueue"/>.</summary>
+    private Span<byte> BeginFrame(int bodyLength)
     {
         if (bodyLength > WireFormat.MaxFrameBody)
         {
             throw new OssuaryException(OssuaryErrorCode.InvalidOperation, "A handshake message would exceed the 65535-byte frame limit (early data too large?).");
         }
-        Span<byte> frame = _output.Reserve(WireFormat.LengthPrefixSize + bodyLength);
-        BinaryPrimitives.WriteUInt16BigEndian(frame, (ushort)bodyLength);
-        return frame[WireFormat.LengthPrefixSize..];
+        return _output.BeginFrame(bodyLength)[WireFormat.LengthPrefixSize..];
     }
 
-    /// <summary>Queues a clear alert frame [0x15, code] for the peer and returns the local error to throw.</summary>
-    private OssuaryException SendAlert(OssuaryException error)
+    /// <summary>
+    /// The alert a side sends when it fails during its handshake (docs/PROTOCOL.md section 6), or null: none once
+    /// this side is in the transport phase (its peer reads records by then, except as 4.4 says), none in answer to
+    /// the peer's own alert, and none for failures that are local (the transport ended, a timer, a caller's mistake).
+    /// A rejected or changed key is reported as <see cref="OssuaryErrorCode.PeerRejected"/>: the local reason, with
+    /// file names and fingerprints, stays local.
+    /// </summary>
+    private OssuaryErrorCode? AlertFor(OssuaryException error)
     {
-        QueueAlert(error.ErrorCode);
-        return error;
+        if (_transport is not null || error.IsPeerAlert)
+        {
+            return null;
+        }
+        return error.ErrorCode switch
+        {
+            OssuaryErrorCode.PeerKeyChanged => OssuaryErrorCode.PeerRejected,
+            OssuaryErrorCode.MalformedFrame or OssuaryErrorCode.MalformedHandshake or OssuaryErrorCode.AuthenticationFailed
+                or OssuaryErrorCode.UnexpectedMessage or OssuaryErrorCode.UnsupportedVersion or OssuaryErrorCode.UnsupportedSuite
+                or OssuaryErrorCode.UnsupportedPattern or OssuaryErrorCode.UnsupportedExtension or OssuaryErrorCode.PeerRejected
+                or OssuaryErrorCode.InvalidKey or OssuaryErrorCode.NoApplicationProtocol or OssuaryErrorCode.EarlyDataRejected => error.ErrorCode,
+            _ => null,
+        };
     }
 
     private void QueueAlert(OssuaryErrorCode code)
     {
-        // Alerts are sent only during the handshake, when the peer has not switched to records yet.
-        if (_transport is null)
-        {
-            Span<byte> frame = ReserveFrame(2);
-            frame[0] = WireFormat.AlertKind;
-            frame[1] = (byte)code;
-        }
+        Span<byte> frame = BeginFrame(2);
+        frame[0] = WireFormat.AlertKind;
+        frame[1] = (byte)code;
+        _output.CommitFrame();
     }
+
+    /// <summary>
+    /// Whether a two-byte body starting with 0x15 in record position is the peer's clear alert (docs/PROTOCOL.md
+    /// 4.4): only for the side that finished its handshake before the peer verified it (the XX client, the IK server),
+    /// and only until its first record arrives. For the others such a body is simply a malformed record.
+    /// </summary>
+    private bool MayReceiveAlertAsRecord =>
+        !_receivedRecord && (IsClient ? Pattern == OssuaryHandshakePattern.XX : Pattern == OssuaryHandshakePattern.IK);
 
     private static OssuaryException AlertReceived(ReadOnlySpan<byte> body)
     {
         if (body.Length != 2 || !Enum.IsDefined((OssuaryErrorCode)body[1]))
         {
-            return new OssuaryException(OssuaryErrorCode.MalformedHandshake, "The peer sent a malformed alert.");
+            return new OssuaryException(OssuaryErrorCode.MalformedHandshake, "The peer sent a malformed alert.") { IsPeerAlert = true };
         }
         var code = (OssuaryErrorCode)body[1];
         string message = code switch
@@ -328,6 +346,6 @@ public sealed partial class OssuaryConnection
             _ => $"The peer aborted the handshake ({code}).",
         };
         // Alerts are unauthenticated: anyone on the path can forge one, but all it can do is end the handshake.
-        return new OssuaryException(code, message);
+        return new OssuaryException(code, message) { IsPeerAlert = true };
     }
 }

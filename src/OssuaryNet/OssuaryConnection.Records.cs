@@ -89,7 +89,16 @@ public sealed partial class OssuaryConnection
         content.CopyTo(record);
         record[content.Length] = (byte)type;
         record[(content.Length + 1)..inner].Clear();
-        _transport!.Send.EncryptWithAd(default, record[..inner], record);
+        try
+        {
+            _transport!.Send.EncryptWithAd(default, record[..inner], record);
+        }
+        catch
+        {
+            // The content was copied in to be encrypted in place: never leave it in clear where output goes.
+            destination[..(WireFormat.LengthPrefixSize + body)].Clear();
+            throw;
+        }
         _recordsOnSendKey++;
         _bytesOnSendKey += content.Length;
         return WireFormat.LengthPrefixSize + body;
@@ -99,7 +108,8 @@ public sealed partial class OssuaryConnection
     {
         try
         {
-            SealRecord(type, content, _output.Reserve(SealedFrameSize(content.Length)));
+            SealRecord(type, content, _output.BeginFrame(SealedFrameSize(content.Length) - WireFormat.LengthPrefixSize));
+            _output.CommitFrame();
         }
         catch (OssuaryException e)
         {
@@ -127,7 +137,7 @@ public sealed partial class OssuaryConnection
     /// </summary>
     private void OpenRecord(ReadOnlySpan<byte> body, Span<byte> writableBody, Span<byte> destination, ref int written)
     {
-        if (!_receivedRecord && body.Length == 2 && body[0] == WireFormat.AlertKind)
+        if (body.Length == 2 && body[0] == WireFormat.AlertKind && MayReceiveAlertAsRecord)
         {
             // The peer failed the handshake after this side had already finished it (XX client, IK server): its
             // clear alert arrives where the first record would. Two bytes can never be a record, so this is unambiguous.

@@ -190,9 +190,10 @@ public sealed partial class OssuaryConnection : IDisposable
                 ProcessFrame(body, body, destination, ref written);
             }
         }
-        catch (OssuaryException e)
+        catch (Exception e)
         {
-            OssuaryException error = Fail(e);
+            OssuaryException error = Fail(e as OssuaryException
+                ?? new OssuaryException(OssuaryErrorCode.InternalError, $"Internal error while processing input: {e.GetType().Name}.", e));
             if (written > 0)
             {
                 // Plaintext from earlier, authentic records of this call is already in the caller's span: hand it over
@@ -392,9 +393,23 @@ public sealed partial class OssuaryConnection : IDisposable
         }
     }
 
+    /// <summary>
+    /// Fails the connection for good. Invariant: from here on the connection emits nothing but the rest of a frame
+    /// already partly drained and at most one clear alert (<see cref="AlertFor"/>); every frame queued or half-built
+    /// before the failure is wiped, never sent.
+    /// </summary>
     private OssuaryException Fail(OssuaryException error)
     {
-        _failure ??= error;
+        if (_failure is not null)
+        {
+            return error;
+        }
+        _failure = error;
+        _output.DiscardUnsent();
+        if (AlertFor(error) is OssuaryErrorCode alert)
+        {
+            QueueAlert(alert);
+        }
         _reader.Reset();
         _plaintextStart = _plaintextEnd = 0;
         _handshake?.Dispose();

@@ -22,4 +22,7 @@ public sealed class OssuaryException : Exception
 
     /// <summary>Why the operation failed.</summary>
     public OssuaryErrorCode ErrorCode { get; }
+
+    /// <summary>True when the failure is the peer's clear alert (which is never answered with one).</summary>
+    internal bool IsPeerAlert { get; init; }
 }

@@ -108,33 +108,3 @@ public sealed class WireFormatTests
         }).Check(Config.QuickThrowOnFailure.WithMaxTest(2000));
     }
 }
-
-public sealed class OutputQueueTests
-{
-    [Fact]
-    public void QueuedBytesSurviveGrowthAndDrainInOrder()
-    {
-        using var queue = new OutputQueue();
-        var expected = new List<byte>();
-        for (int i = 0; i < 300; i++)
-        {
-            Span<byte> reserved = queue.Reserve(1 + i % 97);
-            for (int j = 0; j < reserved.Length; j++)
-            {
-                reserved[j] = (byte)(i + j);
-            }
-            expected.AddRange(reserved.ToArray());
-            if (i % 50 == 49)
-            {
-                byte[] part = new byte[137];
-                int drained = queue.Drain(part);
-                Assert.Equal(expected.Take(drained), part.Take(drained));
-                expected.RemoveRange(0, drained);
-            }
-        }
-        byte[] rest = new byte[expected.Count + 10];
-        Assert.Equal(expected.Count, queue.Drain(rest));
-        Assert.Equal(expected, rest.Take(expected.Count));
-        Assert.Equal(0, queue.Count);
-    }
-}

@@ -15,6 +15,9 @@ internal struct HandshakeExtensions
     public const ulong ApplicationProtocolsType = 0x04;
     public const ulong SelectedApplicationProtocolType = 0x06;
 
+    /// <summary>The known extensions that <see cref="Decode"/> found.</summary>
+    public ExtensionSet Present { get; private set; }
+
     /// <summary>The largest record payload the sender accepts.</summary>
     public int? MaxRecordPayload { get; set; }
 
@@ -118,9 +121,11 @@ internal struct HandshakeExtensions
             switch (type)
             {
                 case EarlyDataType:
+                    result.Present |= ExtensionSet.EarlyData;
                     result.EarlyData = value.ToArray();
                     break;
                 case MaxRecordPayloadType:
+                    result.Present |= ExtensionSet.MaxRecordPayload;
                     if (!VarInt.TryRead(value, out ulong max, out int used) || used != value.Length
                         || max < WireFormat.MinRecordPayload || max > WireFormat.MaxRecordPayload)
                     {
@@ -129,9 +134,11 @@ internal struct HandshakeExtensions
                     result.MaxRecordPayload = (int)max;
                     break;
                 case ApplicationProtocolsType:
+                    result.Present |= ExtensionSet.ApplicationProtocols;
                     result.ApplicationProtocols = DecodeProtocolList(value);
                     break;
                 case SelectedApplicationProtocolType:
+                    result.Present |= ExtensionSet.SelectedApplicationProtocol;
                     result.SelectedApplicationProtocol = DecodeName(value);
                     break;
                 default:
