@@ -98,6 +98,7 @@ extern "C" {
 #define OSSUARY_ERR_HANDSHAKE_TIMEOUT      (-20)
 #define OSSUARY_ERR_INVALID_OPERATION      (-21)  /* wrong call for the state, e.g. settings after the handshake began */
 #define OSSUARY_ERR_INTERNAL               (-22)
+#define OSSUARY_ERR_IDLE_TIMEOUT           (-23)  /* OssuaryStream only: nothing received for too long */
 #define OSSUARY_ERR_INVALID_HANDLE         (-100) /* not a live handle: never created, or freed */
 #define OSSUARY_ERR_NULL_POINTER           (-101)
 #define OSSUARY_ERR_INVALID_ARGUMENT       (-102) /* absurd length, unknown enum value, bad string */

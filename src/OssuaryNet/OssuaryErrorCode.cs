@@ -50,4 +50,6 @@ public enum OssuaryErrorCode
     InvalidOperation = 21,
     /// <summary>An unexpected internal failure (e.g. libsodium could not be initialised).</summary>
     InternalError = 22,
+    /// <summary>Nothing was received from the peer for longer than the stream's idle timeout (local only).</summary>
+    IdleTimeout = 23,
 }

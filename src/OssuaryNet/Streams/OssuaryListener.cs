@@ -1,24 +1,46 @@
 using System.Net;
 using System.Net.Sockets;
 using System.Threading.Channels;
+using OssuaryNet.Interop;
+using OssuaryNet.Streams;
 
 namespace OssuaryNet;
 
 /// <summary>
-/// Accepts TCP connections and yields them once authenticated. Handshakes run in the background, at most
-/// <see cref="MaxPendingHandshakes"/> at a time and each for at most <see cref="HandshakeTimeout"/>, so slow or silent
-/// clients (slowloris) cannot hold more than that; while the cap is reached, no new connection is accepted and the
-/// kernel's backlog holds them.
+/// Accepts TCP connections and yields them once authenticated, built to stay up under floods and slow clients.
 /// </summary>
+/// <remarks>
+/// <para>Handshakes in progress are bounded in all (<see cref="MaxPendingHandshakes"/>) and per client address
+/// (<see cref="MaxPendingHandshakesPerSource"/>). A pending handshake that has not delivered its whole first frame
+/// 100 ms after it was accepted is <em>stalled</em>; when a bound is reached, the listener makes room by dropping a
+/// stalled handshake (the oldest, from the address with the most pending) rather than refusing the newcomer, and
+/// while none is stalled it waits, so that a burst of real clients is served in turn and never evicts itself.
+/// A client must deliver its whole first frame within <see cref="FirstFrameTimeout"/> and finish within
+/// <see cref="HandshakeTimeout"/>.</para>
+/// <para>Connections (from the moment the socket is accepted until the application disposes the stream, handshakes
+/// included) are capped by <see cref="MaxConnections"/>, by default derived from the process's descriptor limit; at
+/// the cap the listener stops accepting and the kernel's backlog holds newcomers. Accept errors (such as running out of
+/// descriptors) back off exponentially from 5 ms to 1 s instead of spinning. Each connection gets
+/// <see cref="IdleTimeout"/> and <see cref="KeepAliveInterval"/>.</para>
+/// </remarks>
 public sealed class OssuaryListener : IAsyncDisposable, IDisposable
 {
+    private static readonly TimeSpan FirstBackoff = TimeSpan.FromMilliseconds(5);
+    private static readonly TimeSpan LastBackoff = TimeSpan.FromSeconds(1);
+
+    // How long a pending handshake may go without its whole first frame before it counts as stalled and may be
+    // dropped for a newcomer (see PendingHandshakes): far above the milliseconds a real client needs.
+    private static readonly TimeSpan StallGrace = TimeSpan.FromMilliseconds(100);
+
     private readonly OssuaryServerOptions _options;
     private readonly Socket _socket;
     private readonly CancellationTokenSource _stopping = new();
-    private SemaphoreSlim? _handshakeSlots;
+    private PendingHandshakes? _pending;
     private Channel<OssuaryStream>? _accepted;
+    private ITimer? _sweeper;
     private Task? _acceptLoop;
-    private long _failedHandshakes;
+    private long _failedHandshakes, _acceptErrors;
+    private int _activeConnections;
 
     /// <summary>Creates a listener on <paramref name="localEndpoint"/> (port 0 picks a free port); call <see cref="Start"/>.</summary>
     public OssuaryListener(IPEndPoint localEndpoint, OssuaryServerOptions options)
@@ -32,11 +54,32 @@ public sealed class OssuaryListener : IAsyncDisposable, IDisposable
         _socket.Bind(localEndpoint);
     }
 
-    /// <summary>How many handshakes may be in progress at once. Default 64.</summary>
-    public int MaxPendingHandshakes { get; init; } = 64;
+    /// <summary>How many handshakes may be in progress at once. Default 256.</summary>
+    public int MaxPendingHandshakes { get; init; } = 256;
+
+    /// <summary>How many handshakes one client address may have in progress at once. Default 8.</summary>
+    public int MaxPendingHandshakesPerSource { get; init; } = 8;
+
+    /// <summary>How long a client has to deliver its whole first handshake frame, whatever the load. Default 3 seconds.</summary>
+    public TimeSpan FirstFrameTimeout { get; init; } = TimeSpan.FromSeconds(3);
 
     /// <summary>How long one handshake may take. Default 10 seconds.</summary>
     public TimeSpan HandshakeTimeout { get; init; } = TimeSpan.FromSeconds(10);
+
+    /// <summary>
+    /// How many connections may exist at once: handshaking, authenticated and waiting for <see cref="AcceptAsync"/>,
+    /// or handed out and not yet disposed. Default: <see cref="DefaultMaxConnections"/>.
+    /// </summary>
+    public int MaxConnections { get; init; } = DefaultMaxConnections(256);
+
+    /// <summary>Given to each connection: see <see cref="OssuaryStream.IdleTimeout"/>. Default none.</summary>
+    public TimeSpan IdleTimeout { get; init; } = Timeout.InfiniteTimeSpan;
+
+    /// <summary>Given to each connection: see <see cref="OssuaryStream.KeepAliveInterval"/>. Default none.</summary>
+    public TimeSpan KeepAliveInterval { get; init; } = Timeout.InfiniteTimeSpan;
+
+    /// <summary>The clock for the listener's deadlines (tests may use a fake one).</summary>
+    public TimeProvider TimeProvider { get; init; } = TimeProvider.System;
 
     /// <summary>Called (on a pool thread) for every handshake that fails, with the error and the client's address.</summary>
     public Action<Exception, EndPoint?>? HandshakeFailed { get; init; }
@@ -44,23 +87,52 @@ public sealed class OssuaryListener : IAsyncDisposable, IDisposable
     /// <summary>The bound address (with the actual port when 0 was requested).</summary>
     public IPEndPoint LocalEndpoint => (IPEndPoint)_socket.LocalEndPoint!;
 
-    /// <summary>Handshakes that failed or timed out so far.</summary>
+    /// <summary>Handshakes that failed or timed out so far (dropped ones are counted in <see cref="DroppedHandshakes"/>).</summary>
     public long FailedHandshakes => Interlocked.Read(ref _failedHandshakes);
 
+    /// <summary>Pending handshakes dropped to make room for newcomers or for missing their first-frame deadline.</summary>
+    public long DroppedHandshakes => _pending?.Evicted ?? 0;
+
+    /// <summary>Errors from accepting sockets (each followed by a back-off).</summary>
+    public long AcceptErrors => Interlocked.Read(ref _acceptErrors);
+
+    /// <summary>Handshakes in progress now.</summary>
+    public int PendingHandshakes => _pending?.Count ?? 0;
+
+    /// <summary>Connections accepted and not yet disposed (handshakes in progress included), the quantity <see cref="MaxConnections"/> caps.</summary>
+    public int ActiveConnections => Volatile.Read(ref _activeConnections);
+
+    /// <summary>
+    /// The default <see cref="MaxConnections"/>: half of what the descriptor limit leaves after 64 descriptors for the
+    /// rest of the process and <paramref name="maxPendingHandshakes"/> for handshakes, since an application that
+    /// forwards each connection (a tunnel) holds two descriptors per connection; at least 16, and 10,000 where the
+    /// limit cannot be read.
+    /// </summary>
+    public static int DefaultMaxConnections(int maxPendingHandshakes)
+    {
+        long? limit = DescriptorLimit.Current();
+        return limit is long l ? (int)Math.Clamp((l - 64 - maxPendingHandshakes) / 2, 16, int.MaxValue) : 10_000;
+    }
+
     /// <summary>Starts listening and handshaking in the background.</summary>
+    /// <exception cref="InvalidOperationException">Already started.</exception>
+    /// <exception cref="ArgumentOutOfRangeException">A limit is not positive.</exception>
     public void Start(int backlog = 512)
     {
         if (_acceptLoop is not null)
         {
             throw new InvalidOperationException("The listener is already started.");
         }
-        _handshakeSlots = new SemaphoreSlim(MaxPendingHandshakes, MaxPendingHandshakes);
-        _accepted = Channel.CreateBounded<OssuaryStream>(new BoundedChannelOptions(MaxPendingHandshakes) { SingleWriter = false });
+        ArgumentOutOfRangeException.ThrowIfLessThan(MaxConnections, 1, nameof(MaxConnections));
+        _pending = new PendingHandshakes(MaxPendingHandshakes, MaxPendingHandshakesPerSource, FirstFrameTimeout, StallGrace);
+        _accepted = Channel.CreateUnbounded<OssuaryStream>(new UnboundedChannelOptions { SingleReader = false, SingleWriter = false });
+        TimeSpan sweep = TimeSpan.FromTicks(Math.Clamp(FirstFrameTimeout.Ticks / 5, TimeSpan.FromMilliseconds(20).Ticks, TimeSpan.FromSeconds(1).Ticks));
+        _sweeper = TimeProvider.CreateTimer(static state => ((OssuaryListener)state!).Sweep(), this, sweep, sweep);
         _socket.Listen(backlog);
         _acceptLoop = Task.Run(AcceptLoopAsync);
     }
 
-    /// <summary>Waits for the next authenticated connection.</summary>
+    /// <summary>Waits for the next authenticated connection; dispose it when done, which frees its place under <see cref="MaxConnections"/>.</summary>
     /// <exception cref="ObjectDisposedException">The listener was stopped.</exception>
     public async ValueTask<OssuaryStream> AcceptAsync(CancellationToken cancellationToken = default)
     {
@@ -77,65 +149,138 @@ public sealed class OssuaryListener : IAsyncDisposable, IDisposable
 
     private async Task AcceptLoopAsync()
     {
+        TimeSpan backoff = FirstBackoff;
         while (!_stopping.IsCancellationRequested)
         {
             try
             {
-                await _handshakeSlots!.WaitAsync(_stopping.Token).ConfigureAwait(false);
+                // At the connection cap, or with every pending handshake young or progressing, accept nothing: the
+                // kernel's backlog holds newcomers until a connection is disposed or a pending handshake stalls.
+                while (ActiveConnections >= MaxConnections || !_pending!.HasRoom(TimeProvider.GetElapsedTime(0)))
+                {
+                    await Task.Delay(TimeSpan.FromMilliseconds(5), TimeProvider, _stopping.Token).ConfigureAwait(false);
+                }
+                Socket client = await _socket.AcceptAsync(_stopping.Token).ConfigureAwait(false);
+                // Only this loop adds, after checking the cap above, and others only remove: the cap holds.
+                Interlocked.Increment(ref _activeConnections);
+                backoff = FirstBackoff;
+                Admit(client);
             }
-            catch (OperationCanceledException)
+            catch (Exception) when (_stopping.IsCancellationRequested)
             {
                 break;
             }
-            Socket client;
-            try
+            catch (SocketException)
             {
-                client = await _socket.AcceptAsync(_stopping.Token).ConfigureAwait(false);
-            }
-            catch (Exception e) when (e is SocketException or OperationCanceledException or ObjectDisposedException)
-            {
-                _handshakeSlots.Release();
-                if (_stopping.IsCancellationRequested)
+                // Typically EMFILE/ENFILE (out of descriptors) or a connection reset before it was accepted. Retrying at
+                // once would spin; waiting lets connections end and descriptors come back.
+                Interlocked.Increment(ref _acceptErrors);
+                try
+                {
+                    await Task.Delay(backoff, TimeProvider, _stopping.Token).ConfigureAwait(false);
+                }
+                catch (OperationCanceledException)
                 {
                     break;
                 }
-                continue;
+                backoff = TimeSpan.FromTicks(Math.Min(backoff.Ticks * 2, LastBackoff.Ticks));
             }
-            client.NoDelay = true;
-            _ = HandshakeAsync(client);
         }
     }
 
-    private async Task HandshakeAsync(Socket client)
+    private void Admit(Socket client)
     {
+        client.NoDelay = true;
         EndPoint? remote = client.RemoteEndPoint;
-        var stream = new OssuaryStream(new NetworkStream(client, ownsSocket: true)) { HandshakeTimeout = HandshakeTimeout };
+        IPAddress source = remote is IPEndPoint ip ? (ip.Address.IsIPv4MappedToIPv6 ? ip.Address.MapToIPv4() : ip.Address) : IPAddress.None;
+        var abort = new CancellationTokenSource();
+        var dropped = new List<PendingHandshakes.Entry>();
+        PendingHandshakes.Entry entry = _pending!.Admit(source, TimeProvider.GetElapsedTime(0), () => Abort(abort, client), dropped);
+        AbortAll(dropped);
+        _ = HandshakeAsync(client, remote, entry, abort);
+    }
+
+    private static void Abort(CancellationTokenSource abort, Socket client)
+    {
         try
         {
-            await stream.AuthenticateAsServerAsync(_options, remote?.ToString(), _stopping.Token).ConfigureAwait(false);
-            // Holding the handshake slot until the application accepts keeps authenticated-but-unaccepted connections bounded too.
-            await _accepted!.Writer.WriteAsync(stream, _stopping.Token).ConfigureAwait(false);
+            abort.Cancel();
+        }
+        catch (ObjectDisposedException)
+        {
+        }
+        client.Dispose();
+    }
+
+    private static void AbortAll(List<PendingHandshakes.Entry> dropped)
+    {
+        foreach (PendingHandshakes.Entry entry in dropped)
+        {
+            entry.Abort();
+        }
+    }
+
+    private void Sweep()
+    {
+        if (_pending is null || _stopping.IsCancellationRequested)
+        {
+            return;
+        }
+        var dropped = new List<PendingHandshakes.Entry>();
+        _pending.Sweep(TimeProvider.GetElapsedTime(0), dropped);
+        AbortAll(dropped);
+    }
+
+    private async Task HandshakeAsync(Socket client, EndPoint? remote, PendingHandshakes.Entry entry, CancellationTokenSource abort)
+    {
+        var stream = new OssuaryStream(new NetworkStream(client, ownsSocket: true))
+        {
+            HandshakeTimeout = HandshakeTimeout,
+            TimeProvider = TimeProvider,
+            IdleTimeout = IdleTimeout,
+            KeepAliveInterval = KeepAliveInterval,
+            FirstHandshakeFrameReceived = () => entry.FirstFrameReceived = true,
+        };
+        bool established = false;
+        try
+        {
+            using var linked = CancellationTokenSource.CreateLinkedTokenSource(_stopping.Token, abort.Token);
+            await stream.AuthenticateAsServerAsync(_options, remote?.ToString(), linked.Token).ConfigureAwait(false);
+            if (!_pending!.Remove(entry))
+            {
+                await stream.DisposeAsync().ConfigureAwait(false); // dropped just as it finished
+                ReleaseConnection();
+                return;
+            }
+            // From here the connection's place is released when the application disposes the stream.
+            established = true;
+            stream.Disposed = ReleaseConnection;
+            if (!_accepted!.Writer.TryWrite(stream))
+            {
+                await stream.DisposeAsync().ConfigureAwait(false);
+            }
         }
         catch (Exception e)
         {
+            _pending!.Remove(entry);
             await stream.DisposeAsync().ConfigureAwait(false);
-            if (!_stopping.IsCancellationRequested)
+            if (!established)
             {
-                Interlocked.Increment(ref _failedHandshakes);
-                HandshakeFailed?.Invoke(e, remote);
+                ReleaseConnection();
+                if (!_stopping.IsCancellationRequested && !abort.IsCancellationRequested)
+                {
+                    Interlocked.Increment(ref _failedHandshakes);
+                    HandshakeFailed?.Invoke(e, remote);
+                }
             }
         }
         finally
         {
-            try
-            {
-                _handshakeSlots!.Release();
-            }
-            catch (ObjectDisposedException)
-            {
-            }
+            abort.Dispose();
         }
     }
+
+    private void ReleaseConnection() => Interlocked.Decrement(ref _activeConnections);
 
     /// <summary>Stops listening; handshakes in progress are abandoned and connections not yet accepted are closed.</summary>
     public async ValueTask DisposeAsync()
@@ -145,6 +290,7 @@ public sealed class OssuaryListener : IAsyncDisposable, IDisposable
             return;
         }
         _stopping.Cancel();
+        _sweeper?.Dispose();
         _socket.Dispose();
         if (_acceptLoop is not null)
         {

@@ -90,6 +90,7 @@ public sealed partial class OssuaryStream
                 throw connection.Failure!;
             }
             _authenticated = true;
+            StartLivenessTimer();
         }
         catch (Exception e) when (timer.IsCancellationRequested && !cancellationToken.IsCancellationRequested
                                    && e is OperationCanceledException or IOException or ObjectDisposedException
@@ -128,6 +129,11 @@ public sealed partial class OssuaryStream
         {
             connection.Receive(_readBuffer.AsSpan(_readStart, _readEnd - _readStart), Span<byte>.Empty, out int consumed, out _);
             _readStart += consumed;
+        }
+        if (!connection.IsClient && connection.Pattern is not null && FirstHandshakeFrameReceived is { } firstFrame)
+        {
+            FirstHandshakeFrameReceived = null;
+            firstFrame();
         }
     }
 
@@ -256,6 +262,10 @@ public sealed partial class OssuaryStream
                 }
             }
         }
+        catch (Exception e) when (IdleAware(e))
+        {
+            throw IdleTimeoutError(e);
+        }
         finally
         {
             lock (_sync)
@@ -294,6 +304,7 @@ public sealed partial class OssuaryStream
         {
             _readEnd += read;
         }
+        NoteReceived();
         return true;
     }
 
@@ -333,6 +344,10 @@ public sealed partial class OssuaryStream
                 _writeGate.Release();
             }
             await SendPendingIfIdleAsync<TAdapter>().ConfigureAwait(false);
+        }
+        catch (Exception e) when (IdleAware(e))
+        {
+            throw IdleTimeoutError(e);
         }
         finally
         {

@@ -235,6 +235,7 @@ public sealed partial class OssuaryStream : Stream
 
     private void CloseInnerAndRelease()
     {
+        _livenessTimer?.Dispose();
         if (!_leaveInnerStreamOpen)
         {
             _inner.Dispose();
@@ -248,6 +249,7 @@ public sealed partial class OssuaryStream : Stream
                 ReleaseReadBuffer();
             }
         }
+        Disposed?.Invoke(); // once: both callers hold the first exchange of _disposed
     }
 
     private void ThrowIfDisposed() => ObjectDisposedException.ThrowIf(_disposed != 0, this);
