@@ -13,18 +13,20 @@ internal static partial class Commands
         var bind = new Option<string>("--bind") { Description = "Address to listen on.", DefaultValueFactory = _ => "0.0.0.0" };
         var command = new Command("listen", "A secure netcat server: accept one client, then copy stdin to it and its data to stdout.\nEnd of stdin sends the authenticated close; the other direction keeps flowing until the client closes.\n\nExamples:\n  ossuary listen 7000 > received.tar\n  ossuary listen 7000 --authorized-keys ~/.config/ossuary/authorized_keys")
         {
-            port, bind, AuthorizedKeysFile,
+            port, bind,
         };
+        foreach (Option option in ListenerOptions())
+        {
+            command.Options.Add(option);
+        }
         command.SetAction(async (result, cancellationToken) =>
         {
             var output = new Output(result.GetValue(Verbose));
+            var endpoint = new IPEndPoint(Endpoints.ParseBind(result.GetValue(bind)!), Endpoints.CheckPort(result.GetValue(port)));
+            ServerTrust trust = ServerTrustFrom(result).Check("listen", requireChoice: false);
             using OssuaryKeyPair key = Identity.LoadOrCreate(result.GetValue(Key), output);
-            var endpoint = new IPEndPoint(IPAddress.Parse(result.GetValue(bind)!), Endpoints.CheckPort(result.GetValue(port)));
-            await using var listener = new OssuaryListener(endpoint, TrustSettings.Server(key, result.GetValue(AuthorizedKeysFile), PipeProtocol))
-            {
-                HandshakeFailed = (e, client) => output.Note($"handshake with {client} failed: {e.Message}"),
-            };
-            listener.Start();
+            await using OssuaryListener listener = StartListener(endpoint,
+                TrustSettings.Server(key, trust, PipeProtocol), result, output);
             output.Note($"listening on {listener.LocalEndpoint}, fingerprint {key.PublicKey.Fingerprint}");
             await using OssuaryStream stream = await listener.AcceptAsync(cancellationToken);
             Describe(stream, output);

@@ -46,26 +46,29 @@ internal static partial class Commands
         var directory = new Option<string>("--out", "-o") { Description = "Directory to store the file in.", DefaultValueFactory = _ => "." };
         var bind = new Option<string>("--bind") { Description = "Address to listen on.", DefaultValueFactory = _ => "0.0.0.0" };
         var force = new Option<bool>("--force", "-f") { Description = "Overwrite a file of the same name." };
-        var command = new Command("receive", "Receive one file from `ossuary send`. Nothing appears under the final name unless the whole file arrived and its hash matched.\n\nExample:\n  ossuary receive 7001 --out ~/incoming")
+        var allowHidden = new Option<bool>("--allow-hidden") { Description = "Accept a file whose name starts with a dot." };
+        var command = new Command("receive", "Receive one file from `ossuary send`. Nothing appears under the final name unless the whole file arrived and its hash matched.\nSay whom to accept it from: --authorized-keys FILE, --peer KEY|FINGERPRINT, or --accept-any.\n\nExample:\n  ossuary receive 7001 --out ~/incoming --peer hfax-d5nb-vopa-pk5d-m3b4-7y3j-hjzs-blki")
         {
-            port, directory, bind, force, AuthorizedKeysFile,
+            port, directory, bind, force, allowHidden,
         };
+        foreach (Option option in ListenerOptions())
+        {
+            command.Options.Add(option);
+        }
         command.SetAction(async (result, cancellationToken) =>
         {
             var output = new Output(result.GetValue(Verbose));
+            var endpoint = new IPEndPoint(Endpoints.ParseBind(result.GetValue(bind)!), Endpoints.CheckPort(result.GetValue(port)));
+            ServerTrust trust = ServerTrustFrom(result).Check("receive", requireChoice: true);
             using OssuaryKeyPair key = Identity.LoadOrCreate(result.GetValue(Key), output);
-            var endpoint = new IPEndPoint(IPAddress.Parse(result.GetValue(bind)!), Endpoints.CheckPort(result.GetValue(port)));
-            await using var listener = new OssuaryListener(endpoint, TrustSettings.Server(key, result.GetValue(AuthorizedKeysFile), FileTransfer.Protocol))
-            {
-                HandshakeFailed = (e, client) => output.Note($"handshake with {client} failed: {e.Message}"),
-            };
-            listener.Start();
+            await using OssuaryListener listener = StartListener(endpoint,
+                TrustSettings.Server(key, trust, FileTransfer.Protocol), result, output);
             output.Note($"waiting for a file on {listener.LocalEndpoint}, fingerprint {key.PublicKey.Fingerprint}");
             await using OssuaryStream stream = await listener.AcceptAsync(cancellationToken);
             Describe(stream, output);
             string outDirectory = result.GetValue(directory)!;
             bool overwrite = result.GetValue(force);
-            FileTransfer.Offer offer = await FileTransfer.ReadOfferAsync(stream, outDirectory, overwrite, cancellationToken);
+            FileTransfer.Offer offer = await FileTransfer.ReadOfferAsync(stream, outDirectory, overwrite, result.GetValue(allowHidden), cancellationToken);
             output.Note($"receiving {offer.Name} ({offer.Size:N0} bytes) from {stream.RemotePublicKey!.Fingerprint}");
             string path = await TransferProgress.RunAsync($"receiving {offer.Name}", offer.Size,
                 progress => FileTransfer.ReceiveAsync(stream, offer, outDirectory, overwrite, progress, cancellationToken));

@@ -63,19 +63,21 @@ internal static partial class Commands
         var to = new Option<string>("--to") { Description = "Plaintext service to deliver each connection to, e.g. 127.0.0.1:5432.", Required = true };
         var command = new Command("serve", "Tunnel exit: accept encrypted connections from `ossuary forward` and deliver each, in plaintext, to a local service (like spiped -d).\n\nExample:\n  ossuary serve --listen 0.0.0.0:7000 --to 127.0.0.1:5432 --authorized-keys ~/.config/ossuary/authorized_keys")
         {
-            listen, to, AuthorizedKeysFile,
+            listen, to,
         };
+        foreach (Option option in ListenerOptions())
+        {
+            command.Options.Add(option);
+        }
         command.SetAction(async (result, cancellationToken) =>
         {
             var output = new Output(result.GetValue(Verbose));
             (string host, int port) = Endpoints.Parse(result.GetValue(to)!);
             IPEndPoint local = Endpoints.ParseLocal(result.GetValue(listen)!);
+            ServerTrust trust = ServerTrustFrom(result).Check("serve", requireChoice: true);
             using OssuaryKeyPair key = Identity.LoadOrCreate(result.GetValue(Key), output);
-            await using var listener = new OssuaryListener(local, TrustSettings.Server(key, result.GetValue(AuthorizedKeysFile), TunnelProtocol))
-            {
-                HandshakeFailed = (e, client) => output.Note($"handshake with {client} failed: {e.Message}"),
-            };
-            listener.Start();
+            await using OssuaryListener listener = StartListener(local,
+                TrustSettings.Server(key, trust, TunnelProtocol), result, output);
             output.Note($"serving {listener.LocalEndpoint} to {host}:{port}, fingerprint {key.PublicKey.Fingerprint}");
             while (!cancellationToken.IsCancellationRequested)
             {

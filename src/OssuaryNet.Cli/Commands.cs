@@ -1,4 +1,6 @@
 using System.CommandLine;
+using System.Net;
+using OssuaryNet.Protocol;
 
 namespace OssuaryNet.Cli;
 
@@ -18,7 +20,53 @@ internal static partial class Commands
 
     private static readonly Option<TofuMode?> Tofu = new("--tofu") { Description = "First contact with an unknown server: ask (only with a terminal), accept (record it) or reject. Default: ask on a terminal, else accept." };
 
-    private static readonly Option<string?> AuthorizedKeysFile = new("--authorized-keys") { Description = "Accept only clients whose keys are in this file (default: accept any client)." };
+    private static readonly Option<string?> AuthorizedKeysFile = new("--authorized-keys") { Description = "Accept only clients whose keys are in this file." };
+
+    private static readonly Option<string?> ClientPeer = new("--peer") { Description = "Accept only this client: its public key or its fingerprint." };
+
+    private static readonly Option<bool> AcceptAny = new("--accept-any") { Description = "Accept any client key: anyone who can reach the port." };
+
+    private static readonly Option<int> IdleTimeoutSeconds = new("--idle-timeout")
+    {
+        Description = "Close a connection that has received nothing for this many seconds; keep-alive pings every quarter of it keep a live peer connected. 0 disables it.",
+        DefaultValueFactory = _ => 120,
+    };
+
+    /// <summary>The options every listening verb has.</summary>
+    private static IEnumerable<Option> ListenerOptions() => [AuthorizedKeysFile, ClientPeer, AcceptAny, IdleTimeoutSeconds];
+
+    private static ServerTrust ServerTrustFrom(ParseResult result) =>
+        new(result.GetValue(AuthorizedKeysFile), result.GetValue(ClientPeer), result.GetValue(AcceptAny));
+
+    /// <summary>
+    /// A started listener with the limits of OssuaryListener (connection cap from the descriptor limit, per-address
+    /// handshake limits, stall eviction) and the verb's idle timeout with keep-alives.
+    /// </summary>
+    private static OssuaryListener StartListener(IPEndPoint endpoint, OssuaryServerOptions options, ParseResult result, Output output)
+    {
+        int idleSeconds = result.GetValue(IdleTimeoutSeconds);
+        if (idleSeconds < 0)
+        {
+            throw new UsageException("--idle-timeout takes a number of seconds, 0 or more.");
+        }
+        TimeSpan idle = idleSeconds == 0 ? Timeout.InfiniteTimeSpan : TimeSpan.FromSeconds(idleSeconds);
+        var listener = new OssuaryListener(endpoint, options)
+        {
+            HandshakeFailed = (e, client) => output.Detail($"handshake with {client} failed: {PrintableText.Escape(e.Message)}"),
+            IdleTimeout = idle,
+            KeepAliveInterval = idleSeconds == 0 ? Timeout.InfiniteTimeSpan : idle / 4,
+        };
+        try
+        {
+            listener.Start();
+        }
+        catch
+        {
+            listener.Dispose();
+            throw;
+        }
+        return listener;
+    }
 
     private static void Describe(OssuaryStream stream, Output output)
     {

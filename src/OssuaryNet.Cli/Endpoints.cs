@@ -1,4 +1,5 @@
 using System.Net;
+using OssuaryNet.Protocol;
 
 namespace OssuaryNet.Cli;
 
@@ -35,6 +36,12 @@ internal static class Endpoints
             ? new IPEndPoint(address, port)
             : throw new UsageException($"'{host}' is not an IP address to listen on.");
     }
+
+    /// <summary>The address of a --bind option: an IP address or "localhost".</summary>
+    public static IPAddress ParseBind(string text) =>
+        text is "localhost" ? IPAddress.Loopback
+        : IPAddress.TryParse(text, out IPAddress? address) ? address
+        : throw new UsageException($"--bind takes an IP address to listen on (e.g. 0.0.0.0, 127.0.0.1 or ::), not '{PrintableText.Escape(text)}'.");
 
     public static int CheckPort(int port) =>
         port is >= 0 and <= 65535 ? port : throw new UsageException($"{port} is not a TCP port.");

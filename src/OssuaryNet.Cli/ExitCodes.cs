@@ -21,7 +21,7 @@ internal static class ExitCodes
         OssuaryException { ErrorCode: OssuaryErrorCode.PeerKeyChanged } e => (PeerKeyChanged, e.Message),
         OssuaryException { ErrorCode: OssuaryErrorCode.PeerRejected } e => (PeerNotTrusted, e.Message),
         OssuaryException { ErrorCode: OssuaryErrorCode.KeyFilePermissions or OssuaryErrorCode.KeyFileInvalid } e => (KeyFile, e.Message),
-        OssuaryException { ErrorCode: OssuaryErrorCode.InvalidOperation or OssuaryErrorCode.InvalidKey } e => (Usage, e.Message),
+        OssuaryException { ErrorCode: OssuaryErrorCode.InvalidOperation } e => (Usage, e.Message),
         OssuaryException e => (Protocol, $"{e.Message} ({e.ErrorCode})"),
         TransferException e => (Transfer, e.Message),
         EndOfStreamException => (Transfer, "The peer closed the connection before the transfer was complete."),

@@ -1,4 +1,5 @@
 using OssuaryNet.Identity;
+using OssuaryNet.Protocol;
 using OssuaryNet.Trust;
 
 namespace OssuaryNet.Cli;
@@ -23,20 +24,8 @@ internal static class TrustSettings
         var options = new OssuaryClientOptions { StaticKeyPair = key, ApplicationProtocols = [protocol] };
         if (peer is not null)
         {
-            if (OssuaryPublicKey.TryParse(peer, out OssuaryPublicKey? pinned))
-            {
-                options.ServerKey = pinned;
-                options.PeerVerifier = PeerVerifier.Pinned(pinned);
-                return options;
-            }
-            string fingerprint = peer.Trim().ToLowerInvariant();
-            if (!System.Text.RegularExpressions.Regex.IsMatch(fingerprint, "^([a-z2-7]{4}-){7}[a-z2-7]{4}$"))
-            {
-                throw new UsageException($"--peer takes a public key (44 characters of base64) or a fingerprint (xxxx-xxxx-...-xxxx), not '{peer}'.");
-            }
-            options.PeerVerifier = PeerVerifier.FromCallback(identity => identity.PublicKey.Fingerprint == fingerprint
-                ? PeerVerdict.Accept()
-                : PeerVerdict.Reject($"The server's fingerprint is {identity.PublicKey.Fingerprint}, not {fingerprint} as given with --peer."));
+            options.PeerVerifier = Pinned(peer, "server", out OssuaryPublicKey? pinned);
+            options.ServerKey = pinned; // a full key allows the one-round-trip IK handshake
             return options;
         }
         TofuMode mode = tofu ?? (TerminalAttached() ? TofuMode.Ask : TofuMode.Accept);
@@ -53,12 +42,32 @@ internal static class TrustSettings
     }
 
     /// <summary>Server side: any client, unless --authorized-keys names a file of allowed keys.</summary>
-    public static OssuaryServerOptions Server(OssuaryKeyPair key, string? authorizedKeys, string protocol) => new()
+    /// <summary>Server options with the client policy the user chose (see <see cref="ServerTrust.Check"/>).</summary>
+    public static OssuaryServerOptions Server(OssuaryKeyPair key, ServerTrust trust, string protocol) => new()
     {
         StaticKeyPair = key,
-        PeerVerifier = authorizedKeys is null ? PeerVerifier.AcceptAny : AuthorizedKeys.Load(authorizedKeys),
-        ApplicationProtocols = [protocol],
-    };
+        PeerVerifier = trust.AuthorizedKeys is not null ? AuthorizedKeys.Load(trust.AuthorizedKeys)
+            : trust.Peer is not null ? Pinned(trust.Peer, "client", out _)
+            : PeerVerifier.AcceptAny,
+            ApplicationProtocols = [protocol],
+        };
+
+    /// <summary>A verifier for one peer given as a public key or a fingerprint; <paramref name="key"/> is set for a full key.</summary>
+    private static PeerVerifier Pinned(string peer, string role, out OssuaryPublicKey? key)
+    {
+        if (OssuaryPublicKey.TryParse(peer, out key))
+        {
+            return PeerVerifier.Pinned(key);
+        }
+        string fingerprint = peer.Trim().ToLowerInvariant();
+        if (!System.Text.RegularExpressions.Regex.IsMatch(fingerprint, "^([a-z2-7]{4}-){7}[a-z2-7]{4}$"))
+        {
+            throw new UsageException($"--peer takes a public key (44 characters of base64) or a fingerprint (xxxx-xxxx-...-xxxx), not '{PrintableText.Escape(peer)}'.");
+        }
+        return PeerVerifier.FromCallback(identity => identity.PublicKey.Fingerprint == fingerprint
+            ? PeerVerdict.Accept()
+            : PeerVerdict.Reject($"The {role}'s fingerprint is {identity.PublicKey.Fingerprint}, not {fingerprint} as given with --peer."));
+    }
 
     private static bool TerminalAttached() => !Console.IsErrorRedirected && File.Exists("/dev/tty") && CanOpenTty();
 
@@ -91,5 +100,30 @@ internal static class TrustSettings
         {
             return false;
         }
+    }
+}
+
+/// <summary>
+/// The client policy of a listening verb, as given on the command line: an authorized-keys file, one pinned client
+/// (--peer), or any client (--accept-any).
+/// </summary>
+internal readonly record struct ServerTrust(string? AuthorizedKeys, string? Peer, bool AcceptAny)
+{
+    /// <summary>
+    /// At most one choice may be given; where <paramref name="requireChoice"/> is set, exactly one, so that a verb
+    /// that writes into the file system or opens a service never does so for anyone by default.
+    /// </summary>
+    public ServerTrust Check(string verb, bool requireChoice)
+    {
+        int chosen = (AuthorizedKeys is null ? 0 : 1) + (Peer is null ? 0 : 1) + (AcceptAny ? 1 : 0);
+        if (chosen > 1)
+        {
+            throw new UsageException("Give only one of --authorized-keys, --peer and --accept-any.");
+        }
+        if (chosen == 0 && requireChoice)
+        {
+            throw new UsageException($"`{verb}` serves only the clients you name: give --authorized-keys FILE, --peer KEY|FINGERPRINT, or --accept-any to serve anyone who can reach the port.");
+        }
+        return this;
     }
 }

@@ -262,7 +262,7 @@ public sealed partial class OssuaryConnection
         if (selected is null)
         {
             throw new OssuaryException(OssuaryErrorCode.NoApplicationProtocol,
-                $"No common application protocol: the peer offers [{string.Join(", ", offered)}], this side speaks [{string.Join(", ", _options.ApplicationProtocols)}].");
+                $"No common application protocol: the peer offers [{PrintableText.Escape(string.Join(", ", offered))}], this side speaks [{string.Join(", ", _options.ApplicationProtocols)}].");
         }
         ApplicationProtocol = selected;
         return selected;

@@ -40,15 +40,24 @@ internal sealed class CliProcess : IAsyncDisposable
         }
     }
 
-    public static CliProcess Start(string home, params string[] arguments)
+    public static CliProcess Start(string home, params string[] arguments) => Start(home, descriptorLimit: null, arguments);
+
+    /// <summary>Starts the tool; with <paramref name="descriptorLimit"/>, under that `ulimit -n` (through bash, which then execs it).</summary>
+    public static CliProcess Start(string home, int? descriptorLimit, params string[] arguments)
     {
-        var start = new ProcessStartInfo("dotnet")
+        var start = new ProcessStartInfo(descriptorLimit is null ? "dotnet" : "bash")
         {
             RedirectStandardInput = true,
             RedirectStandardOutput = true,
             RedirectStandardError = true,
             UseShellExecute = false,
         };
+        if (descriptorLimit is int limit)
+        {
+            start.ArgumentList.Add("-c");
+            start.ArgumentList.Add($"ulimit -n {limit} && exec dotnet \"$@\"");
+            start.ArgumentList.Add("bash");
+        }
         start.ArgumentList.Add(ToolPath);
         foreach (string argument in arguments)
         {
@@ -120,6 +129,11 @@ internal sealed class CliProcess : IAsyncDisposable
     }
 
     public void Kill() => _process.Kill(entireProcessTree: true);
+
+    /// <summary>Sends SIGTERM, as a service manager stopping the tool would.</summary>
+    public void Terminate() => Process.Start("kill", ["-TERM", _process.Id.ToString(System.Globalization.CultureInfo.InvariantCulture)])!.WaitForExit();
+
+    public bool HasExited => _process.HasExited;
 
     public async ValueTask DisposeAsync()
     {

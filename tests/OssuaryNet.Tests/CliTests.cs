@@ -122,7 +122,7 @@ public sealed class CliTests : IDisposable
             }
         });
         int echoPort = ((IPEndPoint)echo.LocalEndPoint!).Port;
-        await using CliProcess serve = CliProcess.Start(_home, "serve", "--listen", "127.0.0.1:0", "--to", $"127.0.0.1:{echoPort}");
+        await using CliProcess serve = CliProcess.Start(_home, "serve", "--listen", "127.0.0.1:0", "--to", $"127.0.0.1:{echoPort}", "--accept-any");
         string servePort = await serve.WaitForStderr(@"serving 127\.0\.0\.1:(\d+)");
         await using CliProcess forward = CliProcess.Start(_otherHome, "forward", "--listen", "127.0.0.1:0", "--to", $"127.0.0.1:{servePort}", "--tofu", "accept");
         string forwardPort = await forward.WaitForStderr(@"forwarding 127\.0\.0\.1:(\d+)");
@@ -158,7 +158,7 @@ public sealed class CliTests : IDisposable
             }
         }
         string inbox = Path.Combine(_home, "inbox");
-        await using CliProcess receive = CliProcess.Start(_home, "receive", "0", "--bind", "127.0.0.1", "--out", inbox);
+        await using CliProcess receive = CliProcess.Start(_home, "receive", "0", "--bind", "127.0.0.1", "--out", inbox, "--accept-any");
         string port = await receive.WaitForStderr(@"waiting for a file on 127\.0\.0\.1:(\d+)");
         var send = await CliProcess.Run(_otherHome, null, "send", source, $"127.0.0.1:{port}", "--tofu", "accept");
         Assert.True(send.Code == 0, send.Stderr);
@@ -177,7 +177,7 @@ public sealed class CliTests : IDisposable
             file.SetLength(4L << 30); // sparse: cheap to create, long enough to interrupt
         }
         string inbox = Path.Combine(_home, "inbox");
-        await using CliProcess receive = CliProcess.Start(_home, "receive", "0", "--bind", "127.0.0.1", "--out", inbox);
+        await using CliProcess receive = CliProcess.Start(_home, "receive", "0", "--bind", "127.0.0.1", "--out", inbox, "--accept-any");
         string port = await receive.WaitForStderr(@"waiting for a file on 127\.0\.0\.1:(\d+)");
         await using CliProcess send = CliProcess.Start(_otherHome, "send", source, $"127.0.0.1:{port}", "--tofu", "accept");
         await receive.WaitForStderr("(receiving big.bin)");

@@ -14,25 +14,52 @@ public sealed class PendingHandshakesTests
         public PendingHandshakes Pending { get; } = new(max, perSource, TimeSpan.FromSeconds(firstFrameSeconds), TimeSpan.FromSeconds(graceSeconds));
         public List<string> Aborted { get; } = [];
 
-        public PendingHandshakes.Entry Admit(string name, IPAddress source, double at)
+        public PendingHandshakes.Entry Admit(string name, IPAddress source, double at, bool makeRoom = false) =>
+            TryAdmit(name, source, at, makeRoom) ?? throw new InvalidOperationException($"{name} was refused");
+
+        public PendingHandshakes.Entry? TryAdmit(string name, IPAddress source, double at, bool makeRoom = false)
         {
             var dropped = new List<PendingHandshakes.Entry>();
-            PendingHandshakes.Entry entry = Pending.Admit(source, TimeSpan.FromSeconds(at), () => Aborted.Add(name), dropped);
+            PendingHandshakes.Entry? entry = Pending.Admit(source, TimeSpan.FromSeconds(at), () => Aborted.Add(name), dropped, makeRoom);
             dropped.ForEach(e => e.Abort());
             return entry;
         }
     }
 
     [Fact]
-    public void ASourceOverItsLimitDisplacesItsOwnOldestStalledHandshake()
+    public void UnderPressureASourceAtItsLimitDisplacesOnlyItsOwnStalledHandshakes()
     {
-        var h = new Harness(max: 10, perSource: 2);
-        h.Admit("a1", A, 0);
-        h.Admit("a2", A, 0.4);
+        var h = new Harness(max: 3, perSource: 2);
         h.Admit("b1", B, 0);
-        h.Admit("a3", A, 0.6); // a1 is stalled (0.6 s without a first frame), a2 is not yet
+        h.Admit("a1", A, 0.1);
+        h.Admit("a2", A, 0.2);
+        h.Admit("a3", A, 1); // full, and A holds 2: A's own oldest stalled goes, not B's older one
         Assert.Equal(["a1"], h.Aborted);
         Assert.Equal(3, h.Pending.Count);
+    }
+
+    [Fact]
+    public void UnderPressureASourceAtItsLimitWithNothingStalledIsRefused()
+    {
+        var h = new Harness(max: 2, perSource: 1);
+        h.Admit("a1", A, 0).FirstFrameReceived = true;
+        h.Admit("b1", B, 0);
+        Assert.Null(h.TryAdmit("a2", A, 1));
+        Assert.Empty(h.Aborted);
+        Assert.Equal(1, h.Pending.Refused);
+        h.Admit("c1", IPAddress.Parse("127.0.0.9"), 1); // another address still gets B's stalled place
+        Assert.Equal(["b1"], h.Aborted);
+    }
+
+    [Fact]
+    public void AtTheConnectionCapANewcomerIsAdmittedOnlyInExchangeForAStalledHandshake()
+    {
+        var h = new Harness(max: 10, perSource: 10);
+        h.Admit("a1", A, 0);
+        Assert.False(h.Pending.HasStalled(TimeSpan.FromSeconds(0.2)));
+        Assert.True(h.Pending.HasStalled(TimeSpan.FromSeconds(1)));
+        h.Admit("b1", B, 1, makeRoom: true);
+        Assert.Equal(["a1"], h.Aborted);
     }
 
     [Fact]

@@ -20,12 +20,23 @@ internal static class KeyFile
         UnixFileMode.GroupRead | UnixFileMode.GroupWrite | UnixFileMode.GroupExecute |
         UnixFileMode.OtherRead | UnixFileMode.OtherWrite | UnixFileMode.OtherExecute;
 
+    /// <summary>A key file is a few hundred bytes; anything far larger is not one.</summary>
+    private const long MaxKeyFileBytes = 64 * 1024;
+
     public static OssuaryKeyPair LoadPrivateKey(string path)
     {
         CheckPermissions(path);
         byte[] content;
         try
         {
+            // FIFOs, sockets and devices report a size of 0: refusing them before opening keeps a FIFO from blocking
+            // the open forever (no writer ever comes) and a device from being read without end.
+            long length = new FileInfo(path).Length;
+            if (length is 0 or > MaxKeyFileBytes)
+            {
+                throw new OssuaryException(OssuaryErrorCode.KeyFileInvalid,
+                    $"'{path}' is not a private key file: it is {(length == 0 ? "empty, or not a regular file (a FIFO or a device?)" : $"{length} bytes long")}.");
+            }
             content = File.ReadAllBytes(path);
         }
         catch (Exception e) when (e is IOException or UnauthorizedAccessException)

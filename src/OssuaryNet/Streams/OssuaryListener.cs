@@ -10,11 +10,12 @@ namespace OssuaryNet;
 /// Accepts TCP connections and yields them once authenticated, built to stay up under floods and slow clients.
 /// </summary>
 /// <remarks>
-/// <para>Handshakes in progress are bounded in all (<see cref="MaxPendingHandshakes"/>) and per client address
-/// (<see cref="MaxPendingHandshakesPerSource"/>). A pending handshake that has not delivered its whole first frame
-/// 100 ms after it was accepted is <em>stalled</em>; when a bound is reached, the listener makes room by dropping a
-/// stalled handshake (the oldest, from the address with the most pending) rather than refusing the newcomer, and
-/// while none is stalled it waits, so that a burst of real clients is served in turn and never evicts itself.
+/// <para>Handshakes in progress are bounded (<see cref="MaxPendingHandshakes"/>). A pending handshake that has not
+/// delivered its whole first frame 100 ms after it was accepted is <em>stalled</em>; when the bound is reached, the
+/// listener makes room by dropping a stalled handshake (the oldest, from the address with the most pending) rather
+/// than refusing the newcomer, and while none is stalled it waits, so that a burst of real clients is served in turn
+/// and never evicts itself. While full, an address that holds <see cref="MaxPendingHandshakesPerSource"/> pending
+/// handshakes can only displace its own stalled ones.
 /// A client must deliver its whole first frame within <see cref="FirstFrameTimeout"/> and finish within
 /// <see cref="HandshakeTimeout"/>.</para>
 /// <para>Connections (from the moment the socket is accepted until the application disposes the stream, handshakes
@@ -90,8 +91,11 @@ public sealed class OssuaryListener : IAsyncDisposable, IDisposable
     /// <summary>Handshakes that failed or timed out so far (dropped ones are counted in <see cref="DroppedHandshakes"/>).</summary>
     public long FailedHandshakes => Interlocked.Read(ref _failedHandshakes);
 
-    /// <summary>Pending handshakes dropped to make room for newcomers or for missing their first-frame deadline.</summary>
-    public long DroppedHandshakes => _pending?.Evicted ?? 0;
+    /// <summary>
+    /// Pending handshakes dropped to make room for newcomers or for missing their first-frame deadline, and newcomers
+    /// refused because their address was over <see cref="MaxPendingHandshakesPerSource"/> while the listener was full.
+    /// </summary>
+    public long DroppedHandshakes => (_pending?.Evicted ?? 0) + (_pending?.Refused ?? 0);
 
     /// <summary>Errors from accepting sockets (each followed by a back-off).</summary>
     public long AcceptErrors => Interlocked.Read(ref _acceptErrors);
@@ -154,17 +158,20 @@ public sealed class OssuaryListener : IAsyncDisposable, IDisposable
         {
             try
             {
-                // At the connection cap, or with every pending handshake young or progressing, accept nothing: the
-                // kernel's backlog holds newcomers until a connection is disposed or a pending handshake stalls.
-                while (ActiveConnections >= MaxConnections || !_pending!.HasRoom(TimeProvider.GetElapsedTime(0)))
+                // Accept nothing while every pending handshake is young or progressing and either the handshake table
+                // or the connection cap is full: the kernel's backlog holds newcomers until a connection is disposed or
+                // a pending handshake stalls. At the cap, a newcomer is taken only in exchange for a stalled handshake,
+                // whose socket is closed before the newcomer's handshake starts, so descriptors stay within the cap.
+                bool atCap;
+                while ((atCap = ActiveConnections >= MaxConnections) ? !_pending!.HasStalled(Now) : !_pending!.HasRoom(Now))
                 {
                     await Task.Delay(TimeSpan.FromMilliseconds(5), TimeProvider, _stopping.Token).ConfigureAwait(false);
                 }
                 Socket client = await _socket.AcceptAsync(_stopping.Token).ConfigureAwait(false);
-                // Only this loop adds, after checking the cap above, and others only remove: the cap holds.
+                // Only this loop adds, after checking the cap above, and others only remove.
                 Interlocked.Increment(ref _activeConnections);
                 backoff = FirstBackoff;
-                Admit(client);
+                Admit(client, makeRoom: atCap);
             }
             catch (Exception) when (_stopping.IsCancellationRequested)
             {
@@ -188,15 +195,24 @@ public sealed class OssuaryListener : IAsyncDisposable, IDisposable
         }
     }
 
-    private void Admit(Socket client)
+    private TimeSpan Now => TimeProvider.GetElapsedTime(0);
+
+    private void Admit(Socket client, bool makeRoom)
     {
         client.NoDelay = true;
         EndPoint? remote = client.RemoteEndPoint;
         IPAddress source = remote is IPEndPoint ip ? (ip.Address.IsIPv4MappedToIPv6 ? ip.Address.MapToIPv4() : ip.Address) : IPAddress.None;
         var abort = new CancellationTokenSource();
         var dropped = new List<PendingHandshakes.Entry>();
-        PendingHandshakes.Entry entry = _pending!.Admit(source, TimeProvider.GetElapsedTime(0), () => Abort(abort, client), dropped);
+        PendingHandshakes.Entry? entry = _pending!.Admit(source, Now, () => Abort(abort, client), dropped, makeRoom);
         AbortAll(dropped);
+        if (entry is null)
+        {
+            abort.Dispose();
+            client.Dispose();
+            ReleaseConnection();
+            return;
+        }
         _ = HandshakeAsync(client, remote, entry, abort);
     }
 
@@ -227,7 +243,7 @@ public sealed class OssuaryListener : IAsyncDisposable, IDisposable
             return;
         }
         var dropped = new List<PendingHandshakes.Entry>();
-        _pending.Sweep(TimeProvider.GetElapsedTime(0), dropped);
+        _pending.Sweep(Now, dropped);
         AbortAll(dropped);
     }
 

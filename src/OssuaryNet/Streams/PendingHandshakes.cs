@@ -15,11 +15,14 @@ namespace OssuaryNet.Streams;
 /// 65,535-byte frame is stalled. Only stalled handshakes are ever dropped to make room: a burst of real clients
 /// is never turned against itself.</para>
 /// <para>Invariants: at most <see cref="MaxPending"/> handshakes are tracked (callers admit only when
-/// <see cref="HasRoom"/>). A newcomer from an address that already has <see cref="MaxPendingPerSource"/> pending
-/// displaces that address's oldest stalled one, if it has one. When the table is full, the victim is the oldest
-/// stalled handshake of the address with the most pending. A handshake whose first frame has not arrived within
-/// <see cref="FirstFrameTimeout"/> is dropped by <see cref="Sweep"/> whatever the load.
-/// Thread-safe: the accept loop admits, handshake tasks remove, a timer sweeps.</para>
+/// <see cref="HasRoom"/>). Limits bite only under pressure, so that a burst from one address (a tunnel's many local
+/// flows) is served while there is room: when the table is full, a newcomer takes the place of the oldest stalled
+/// handshake of the address with the most pending; a newcomer from an address that already holds
+/// <see cref="MaxPendingPerSource"/> may only take the place of its own address's stalled handshake, and is refused
+/// when there is none. A handshake whose first frame has not arrived within <see cref="FirstFrameTimeout"/> is dropped
+/// by <see cref="Sweep"/> whatever the load. When the owner is at its connection cap, it admits a newcomer only in
+/// exchange for a stalled handshake (<c>makeRoom</c>).</para>
+/// <para>/// Thread-safe: the accept loop admits, handshake tasks remove, a timer sweeps.</para>
 /// </remarks>
 internal sealed class PendingHandshakes
 {
@@ -60,6 +63,15 @@ internal sealed class PendingHandshakes
     /// <summary>Handshakes dropped so far, to make room or for missing their first-frame deadline.</summary>
     public long Evicted { get; private set; }
 
+    /// <summary>Whether some handshake has stalled at <paramref name="now"/> (and can be dropped for a newcomer).</summary>
+    public bool HasStalled(TimeSpan now)
+    {
+        lock (_sync)
+        {
+            return Oldest(e => IsStalled(e, now)) is not null;
+        }
+    }
+
     /// <summary>Whether a newcomer can be admitted at <paramref name="now"/>: the table has room, or a stalled handshake can make it.</summary>
     public bool HasRoom(TimeSpan now)
     {
@@ -71,21 +83,35 @@ internal sealed class PendingHandshakes
 
     /// <summary>
     /// Admits a new handshake from <paramref name="source"/> at <paramref name="now"/>, first dropping into
-    /// <paramref name="dropped"/> what the limits require; <paramref name="abort"/> is how a dropped one is ended (by
-    /// the caller, outside the lock). Call only when <see cref="HasRoom"/>; otherwise the oldest handshake still
-    /// waiting for its first frame (or, failing that, the oldest) makes room, to keep the bound strict.
+    /// <paramref name="dropped"/> what the limits require (the caller ends them with their abort, outside the lock).
+    /// Under pressure (the table full, or <paramref name="makeRoom"/> because the caller is at its connection cap), the
+    /// newcomer takes the place of a stalled handshake; an address that already holds
+    /// <see cref="MaxPendingPerSource"/> can only displace its own, and is refused (null) when it has none stalled.
+    /// Call only when <see cref="HasRoom"/> (or, with <paramref name="makeRoom"/>, <see cref="HasStalled"/>); should
+    /// the table still be full, the oldest handshake waiting for its first frame gives way, to keep the bound strict.
     /// </summary>
-    public Entry Admit(IPAddress source, TimeSpan now, Action abort, List<Entry> dropped)
+    public Entry? Admit(IPAddress source, TimeSpan now, Action abort, List<Entry> dropped, bool makeRoom = false)
     {
         lock (_sync)
         {
-            if (_perSource.GetValueOrDefault(source) >= MaxPendingPerSource && Oldest(e => e.Source.Equals(source) && IsStalled(e, now)) is { } own)
+            if (makeRoom || _entries.Count >= MaxPending)
             {
-                Drop(own, dropped);
+                Entry? victim = _perSource.GetValueOrDefault(source) >= MaxPendingPerSource
+                    ? Oldest(e => e.Source.Equals(source) && IsStalled(e, now))
+                    : StalledVictim(now);
+                if (victim is null && _perSource.GetValueOrDefault(source) >= MaxPendingPerSource)
+                {
+                    Refused++;
+                    return null;
+                }
+                if (victim is not null)
+                {
+                    Drop(victim, dropped);
+                }
             }
             while (_entries.Count >= MaxPending)
             {
-                Drop(ChooseVictim(now), dropped);
+                Drop(Oldest(e => !e.FirstFrameReceived) ?? _entries.First!.Value, dropped);
             }
             var entry = new Entry(source, now, abort);
             entry.Node = _entries.AddLast(entry);
@@ -93,6 +119,9 @@ internal sealed class PendingHandshakes
             return entry;
         }
     }
+
+    /// <summary>Newcomers refused because their address was over its limit under pressure.</summary>
+    public long Refused { get; private set; }
 
     /// <summary>
     /// Stops tracking a handshake that ended. Returns false if it had already been dropped (its abort has run or is
@@ -127,7 +156,8 @@ internal sealed class PendingHandshakes
 
     private bool IsStalled(Entry entry, TimeSpan now) => !entry.FirstFrameReceived && now - entry.Started >= StallGrace;
 
-    private Entry ChooseVictim(TimeSpan now)
+    /// <summary>The oldest stalled handshake of the address with the most pending handshakes, or null if none has stalled.</summary>
+    private Entry? StalledVictim(TimeSpan now)
     {
         IPAddress? busiest = null;
         int most = 0;
@@ -139,9 +169,7 @@ internal sealed class PendingHandshakes
                 busiest = e.Source;
             }
         }
-        return (busiest is null ? null : Oldest(e => e.Source.Equals(busiest) && IsStalled(e, now)))
-            ?? Oldest(e => !e.FirstFrameReceived)
-            ?? _entries.First!.Value;
+        return busiest is null ? null : Oldest(e => e.Source.Equals(busiest) && IsStalled(e, now));
     }
 
     private Entry? Oldest(Func<Entry, bool> match)

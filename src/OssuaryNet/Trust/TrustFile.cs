@@ -16,7 +16,7 @@ internal static class TrustFile
         string[] lines;
         try
         {
-            if (!File.Exists(path))
+            if (!HasContent(path))
             {
                 return [];
             }
@@ -43,7 +43,7 @@ internal static class TrustFile
                 Directory.CreateDirectory(directory);
             }
             using FileStream lockFile = AcquireLock(path + ".lock");
-            var lines = File.Exists(path) ? File.ReadAllLines(path).ToList() : [];
+            var lines = HasContent(path) ? File.ReadAllLines(path).ToList() : [];
             (bool changed, T result) = change(lines);
             if (changed)
             {
@@ -57,6 +57,16 @@ internal static class TrustFile
         {
             throw new OssuaryException(OssuaryErrorCode.KeyFileInvalid, $"Cannot update '{path}': {e.Message}", e);
         }
+    }
+
+    /// <summary>
+    /// Whether the file exists with something in it. FIFOs, sockets and devices report a size of 0, so they count as
+    /// empty and are never opened: opening a FIFO with no writer would block forever.
+    /// </summary>
+    private static bool HasContent(string path)
+    {
+        var info = new FileInfo(path);
+        return info.Exists && info.Length > 0;
     }
 
     private static FileStream AcquireLock(string lockPath)

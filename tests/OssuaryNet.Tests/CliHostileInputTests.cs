@@ -1,0 +1,257 @@
+using System.Buffers.Binary;
+using System.Net;
+using System.Net.Sockets;
+using System.Text;
+using Xunit;
+
+namespace OssuaryNet.Tests;
+
+/// <summary>
+/// The `ossuary` tool against hostile names, files, arguments, signals and descriptor limits, as separate processes.
+/// </summary>
+[System.Runtime.Versioning.UnsupportedOSPlatform("windows")]
+public sealed class CliHostileInputTests : IDisposable
+{
+    private readonly string _home = Directory.CreateTempSubdirectory("ossuary-home-").FullName;
+    private readonly string _senderHome = Directory.CreateTempSubdirectory("ossuary-home-").FullName;
+
+    public void Dispose()
+    {
+        Directory.Delete(_home, recursive: true);
+        Directory.Delete(_senderHome, recursive: true);
+    }
+
+    private static void AssertOneCleanErrorLine(string stderr)
+    {
+        string[] lines = stderr.Trim().Split('\n');
+        Assert.Single(lines);
+        Assert.StartsWith("ossuary: ", lines[0]);
+        Assert.DoesNotContain("   at ", stderr, StringComparison.Ordinal);
+        Assert.DoesNotContain("\u001b", stderr, StringComparison.Ordinal);
+    }
+
+    /// <summary>Runs `receive --accept-any` into <paramref name="inbox"/> and `send` of <paramref name="source"/>; returns both exit codes and the receiver's stderr.</summary>
+    private async Task<(int Receiver, int Sender, string ReceiverStderr, string SenderStderr)> Transfer(string source, string inbox, params string[] receiveOptions)
+    {
+        await using CliProcess receive = CliProcess.Start(_home, ["receive", "0", "--bind", "127.0.0.1", "--out", inbox, "--accept-any", .. receiveOptions]);
+        string port = await receive.WaitForStderr(@"waiting for a file on 127\.0\.0\.1:(\d+)");
+        var send = await CliProcess.Run(_senderHome, null, "send", source, $"127.0.0.1:{port}", "--tofu", "accept");
+        return (await receive.WaitForExit(), send.Code, receive.Stderr, send.Stderr);
+    }
+
+    private string SourceFile(string name, int size = 1000)
+    {
+        string directory = Path.Combine(_senderHome, "out");
+        Directory.CreateDirectory(directory);
+        string path = Path.Combine(directory, name);
+        File.WriteAllBytes(path, new byte[size]);
+        return path;
+    }
+
+    [Theory]
+    [InlineData("receive", new[] { "0", "--bind", "127.0.0.1" })]
+    [InlineData("serve", new[] { "--listen", "127.0.0.1:0", "--to", "127.0.0.1:9" })]
+    public async Task ServingVerbsRequireAnExplicitChoiceOfClients(string verb, string[] arguments)
+    {
+        var (code, _, stderr) = await CliProcess.Run(_home, null, [verb, .. arguments]);
+        Assert.Equal(1, code);
+        AssertOneCleanErrorLine(stderr);
+        Assert.Contains("--accept-any", stderr);
+    }
+
+    [Fact]
+    public async Task AnInvalidBindAddressIsAUsageErrorWithoutAStackTrace()
+    {
+        var (code, _, stderr) = await CliProcess.Run(_home, null, "listen", "0", "--bind", "not-an-address\u001b[31m");
+        Assert.Equal(1, code);
+        AssertOneCleanErrorLine(stderr);
+        Assert.Contains("\\u{001B}", stderr);
+    }
+
+    [Theory]
+    [InlineData("line\nbreak.txt")]
+    [InlineData("carriage\rreturn.txt")]
+    [InlineData("\u001b[2J\u001b[31mred.txt")]
+    [InlineData("right\u202etxt.exe")]
+    [InlineData(".bashrc")]
+    public async Task HostileFileNamesAreRefusedPrintedEscapedAndTheSenderIsTold(string name)
+    {
+        string inbox = Path.Combine(_home, "inbox");
+        var (receiver, sender, receiverStderr, senderStderr) = await Transfer(SourceFile(name), inbox);
+        Assert.Equal(7, receiver);
+        Assert.Equal(7, sender);
+        Assert.Contains("Refused the offered file", receiverStderr);
+        Assert.Contains("refused", senderStderr);
+        Assert.DoesNotContain("\u001b", receiverStderr, StringComparison.Ordinal);
+        Assert.DoesNotContain("\r", receiverStderr, StringComparison.Ordinal);
+        Assert.DoesNotContain("\u202e", receiverStderr, StringComparison.Ordinal);
+        Assert.Empty(Directory.Exists(inbox) ? Directory.GetFileSystemEntries(inbox) : []);
+    }
+
+    [Fact]
+    public async Task AHiddenNameIsAcceptedWhenAskedFor()
+    {
+        string inbox = Path.Combine(_home, "inbox");
+        var (receiver, sender, receiverStderr, _) = await Transfer(SourceFile(".profile"), inbox, "--allow-hidden");
+        Assert.True(receiver == 0 && sender == 0, receiverStderr);
+        Assert.True(File.Exists(Path.Combine(inbox, ".profile")));
+    }
+
+    [Fact]
+    public async Task ANameOf255BytesIsReceived()
+    {
+        string name = new string('n', 251) + ".bin";
+        string inbox = Path.Combine(_home, "inbox");
+        var (receiver, sender, receiverStderr, _) = await Transfer(SourceFile(name), inbox);
+        Assert.True(receiver == 0 && sender == 0, receiverStderr);
+        Assert.Equal([name], Directory.GetFileSystemEntries(inbox).Select(Path.GetFileName));
+    }
+
+    [Theory]
+    [InlineData("a file")]
+    [InlineData("/proc")]
+    public async Task ADestinationThatCannotBeWrittenIsATransferFailureOnBothSides(string destination)
+    {
+        string inbox = destination == "/proc" ? "/proc" : Path.Combine(_home, "not-a-directory");
+        if (destination == "a file")
+        {
+            File.WriteAllText(inbox, "I am a file");
+        }
+        var (receiver, sender, receiverStderr, senderStderr) = await Transfer(SourceFile("data.bin"), inbox);
+        Assert.Equal(7, receiver);
+        AssertOneCleanErrorLine(receiverStderr.Split('\n').Last(l => l.StartsWith("ossuary: ", StringComparison.Ordinal)));
+        Assert.Contains("Cannot store", receiverStderr);
+        Assert.Equal(7, sender);
+        Assert.Contains("could not store", senderStderr);
+    }
+
+    [Fact]
+    public async Task AFifoGivenAsTheKeyFileFailsAtOnce()
+    {
+        string fifo = Path.Combine(_home, "key.fifo");
+        using (var mkfifo = System.Diagnostics.Process.Start("mkfifo", [fifo]))
+        {
+            await mkfifo!.WaitForExitAsync();
+        }
+        File.SetUnixFileMode(fifo, UnixFileMode.UserRead | UnixFileMode.UserWrite);
+        var (code, _, stderr) = await CliProcess.Run(_home, null, "id", "--key", fifo);
+        Assert.Equal(6, code);
+        AssertOneCleanErrorLine(stderr);
+        Assert.Contains("not a regular file", stderr);
+    }
+
+    [Fact]
+    public async Task SigtermDuringAReceiveLeavesNoPartialFile()
+    {
+        string source = Path.Combine(_senderHome, "big.bin");
+        await using (var file = File.Create(source))
+        {
+            file.SetLength(4L << 30); // sparse: cheap to create, long enough to interrupt
+        }
+        string inbox = Path.Combine(_home, "inbox");
+        await using CliProcess receive = CliProcess.Start(_home, "receive", "0", "--bind", "127.0.0.1", "--out", inbox, "--accept-any");
+        string port = await receive.WaitForStderr(@"waiting for a file on 127\.0\.0\.1:(\d+)");
+        await using CliProcess send = CliProcess.Start(_senderHome, "send", source, $"127.0.0.1:{port}", "--tofu", "accept");
+        await receive.WaitForStderr("(receiving big.bin)");
+        receive.Terminate();
+        Assert.Equal(130, await receive.WaitForExit());
+        Assert.Empty(Directory.GetFileSystemEntries(inbox));
+    }
+
+    [Fact]
+    public async Task AClientThatReadsALowOrderServerKeyExitsWithTheProtocolCodeAndSendsTheAlert()
+    {
+        using var server = new Socket(AddressFamily.InterNetwork, SocketType.Stream, ProtocolType.Tcp);
+        server.Bind(new IPEndPoint(IPAddress.Loopback, 0));
+        server.Listen(1);
+        Task<byte[]> fake = Task.Run(async () =>
+        {
+            using Socket client = await server.AcceptAsync();
+            byte[] prefix = new byte[2];
+            await client.ReceiveAsync(prefix); // the client's first frame: read and ignore it
+            byte[] body = new byte[BinaryPrimitives.ReadUInt16BigEndian(prefix)];
+            for (int read = 0; read < body.Length;)
+            {
+                read += await client.ReceiveAsync(body.AsMemory(read));
+            }
+            byte[] message2 = new byte[2 + 1 + 32 + 48 + 40]; // kind 0x00, an all-zero (low-order) ephemeral key, junk
+            BinaryPrimitives.WriteUInt16BigEndian(message2, (ushort)(message2.Length - 2));
+            await client.SendAsync(message2);
+            var answer = new List<byte>();
+            byte[] buffer = new byte[64];
+            int n;
+            while ((n = await client.ReceiveAsync(buffer)) > 0)
+            {
+                answer.AddRange(buffer[..n]);
+            }
+            return answer.ToArray();
+        });
+        int port = ((IPEndPoint)server.LocalEndPoint!).Port;
+        var (code, _, stderr) = await CliProcess.Run(_home, [], "connect", $"127.0.0.1:{port}", "--tofu", "accept");
+        Assert.Equal(3, code);
+        Assert.Contains("InvalidKey", stderr);
+        Assert.Equal(new byte[] { 0, 2, 0x15, (byte)OssuaryErrorCode.InvalidKey }, await fake.WaitAsync(Loopback.Guard));
+    }
+
+    [Fact]
+    public async Task ServeUnderADescriptorLimitOf128KeepsServingThroughAFloodOfConnections()
+    {
+        using var echo = new Socket(AddressFamily.InterNetwork, SocketType.Stream, ProtocolType.Tcp);
+        echo.Bind(new IPEndPoint(IPAddress.Loopback, 0));
+        echo.Listen(512);
+        using var stopEcho = new CancellationTokenSource();
+        _ = Task.Run(async () =>
+        {
+            while (!stopEcho.IsCancellationRequested)
+            {
+                Socket client = await echo.AcceptAsync(stopEcho.Token);
+                _ = Task.Run(async () =>
+                {
+                    using (client)
+                    await using (var stream = new NetworkStream(client))
+                    {
+                        await stream.CopyToAsync(stream);
+                        client.Shutdown(SocketShutdown.Send);
+                    }
+                });
+            }
+        });
+        int echoPort = ((IPEndPoint)echo.LocalEndPoint!).Port;
+        await using CliProcess serve = CliProcess.Start(_home, descriptorLimit: 128, "serve", "--listen", "127.0.0.1:0", "--to", $"127.0.0.1:{echoPort}", "--accept-any");
+        string servePort = await serve.WaitForStderr(@"serving 127\.0\.0\.1:(\d+)");
+
+        // 600 connections that never speak: far more than the 128 descriptors the server may open.
+        var flood = new List<Socket>();
+        for (int i = 0; i < 600; i++)
+        {
+            var socket = new Socket(AddressFamily.InterNetwork, SocketType.Stream, ProtocolType.Tcp);
+            socket.Bind(new IPEndPoint(IPAddress.Parse($"127.0.2.{i % 250 + 1}"), 0));
+            try
+            {
+                await socket.ConnectAsync(IPAddress.Loopback, int.Parse(servePort)).WaitAsync(TimeSpan.FromSeconds(5));
+            }
+            catch (Exception e) when (e is SocketException or TimeoutException)
+            {
+            }
+            flood.Add(socket);
+        }
+
+        await using CliProcess forward = CliProcess.Start(_senderHome, "forward", "--listen", "127.0.0.1:0", "--to", $"127.0.0.1:{servePort}", "--tofu", "accept");
+        string forwardPort = await forward.WaitForStderr(@"forwarding 127\.0\.0\.1:(\d+)");
+        for (int i = 0; i < 5; i++)
+        {
+            byte[] data = Encoding.UTF8.GetBytes($"through the tunnel {i}");
+            using var socket = new Socket(SocketType.Stream, ProtocolType.Tcp);
+            await socket.ConnectAsync(IPAddress.Loopback, int.Parse(forwardPort));
+            await using var stream = new NetworkStream(socket);
+            await stream.WriteAsync(data);
+            socket.Shutdown(SocketShutdown.Send);
+            var back = new MemoryStream();
+            await stream.CopyToAsync(back).WaitAsync(Loopback.Guard);
+            Assert.Equal(data, back.ToArray());
+        }
+        Assert.False(serve.HasExited, $"serve died:\n{serve.Stderr}");
+        flood.ForEach(s => s.Dispose());
+        stopEcho.Cancel();
+    }
+}
