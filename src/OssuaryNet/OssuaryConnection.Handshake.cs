@@ -300,16 +300,17 @@ public sealed partial class OssuaryConnection
         {
             return null;
         }
-        return error.ErrorCode switch
-        {
-            OssuaryErrorCode.PeerKeyChanged => OssuaryErrorCode.PeerRejected,
-            OssuaryErrorCode.MalformedFrame or OssuaryErrorCode.MalformedHandshake or OssuaryErrorCode.AuthenticationFailed
-                or OssuaryErrorCode.UnexpectedMessage or OssuaryErrorCode.UnsupportedVersion or OssuaryErrorCode.UnsupportedSuite
-                or OssuaryErrorCode.UnsupportedPattern or OssuaryErrorCode.UnsupportedExtension or OssuaryErrorCode.PeerRejected
-                or OssuaryErrorCode.InvalidKey or OssuaryErrorCode.NoApplicationProtocol or OssuaryErrorCode.EarlyDataRejected => error.ErrorCode,
-            _ => null,
-        };
+        return error.ErrorCode == OssuaryErrorCode.PeerKeyChanged ? OssuaryErrorCode.PeerRejected
+            : IsAlertCode(error.ErrorCode) ? error.ErrorCode
+            : null;
     }
+
+    /// <summary>The codes that travel in alerts (docs/PROTOCOL.md section 6); the others are local only.</summary>
+    private static bool IsAlertCode(OssuaryErrorCode code) => code is OssuaryErrorCode.MalformedFrame or OssuaryErrorCode.MalformedHandshake
+        or OssuaryErrorCode.AuthenticationFailed or OssuaryErrorCode.UnexpectedMessage or OssuaryErrorCode.UnsupportedVersion
+        or OssuaryErrorCode.UnsupportedSuite or OssuaryErrorCode.UnsupportedPattern or OssuaryErrorCode.UnsupportedExtension
+        or OssuaryErrorCode.PeerRejected or OssuaryErrorCode.InvalidKey or OssuaryErrorCode.NoApplicationProtocol
+        or OssuaryErrorCode.EarlyDataRejected;
 
     private void QueueAlert(OssuaryErrorCode code)
     {
@@ -329,9 +330,10 @@ public sealed partial class OssuaryConnection
 
     private static OssuaryException AlertReceived(ReadOnlySpan<byte> body)
     {
-        if (body.Length != 2 || !Enum.IsDefined((OssuaryErrorCode)body[1]))
+        if (body.Length != 2 || !IsAlertCode((OssuaryErrorCode)body[1]))
         {
-            return new OssuaryException(OssuaryErrorCode.MalformedHandshake, "The peer sent a malformed alert.") { IsPeerAlert = true };
+            return new OssuaryException(OssuaryErrorCode.MalformedHandshake,
+                body.Length == 2 ? $"The peer sent an alert with code {body[1]}, which is never sent in an alert." : "The peer sent a malformed alert.") { IsPeerAlert = true };
         }
         var code = (OssuaryErrorCode)body[1];
         string message = code switch

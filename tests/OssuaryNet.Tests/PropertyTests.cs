@@ -1,10 +1,11 @@
 using FsCheck;
 using FsCheck.Fluent;
+using FsCheck.Xunit;
 using Xunit;
 
 namespace OssuaryNet.Tests;
 
-/// <summary>FsCheck properties, run from xunit facts (FsCheck.Xunit is not available here).</summary>
+/// <summary>FsCheck properties: 10,000 cases each, from fixed seeds so that CI runs the same cases every time.</summary>
 public sealed class PropertyTests
 {
     private static readonly Transcript XX = Transcript.Record(ik: false, Message(1, 10), Message(2, 3000), Message(3, 20000), Message(4, 1));
@@ -17,7 +18,8 @@ public sealed class PropertyTests
         return data;
     }
 
-    private static Config Runs(int count) => Config.QuickThrowOnFailure.WithMaxTest(count);
+    private const int Cases = 10_000;
+    private const string Seed = "(20261128,7)";
 
     /// <summary>Random chunk sizes, from one byte at a time to whole frames at once.</summary>
     private static Gen<int[]> Chunkings(int total) =>
@@ -25,18 +27,18 @@ public sealed class PropertyTests
             .ArrayOf()
             .Select(sizes => sizes.Length == 0 ? [total] : sizes);
 
-    [Fact]
-    public void AnyChunkingGivesTheSamePlaintextAndCleanClose()
-    {
-        foreach (Transcript transcript in new[] { XX, IK })
+    [Property(MaxTest = Cases, Replay = Seed)]
+    public Property AnyChunkingGivesTheSamePlaintextAndCleanCloseXX() => AnyChunking(XX);
+
+    [Property(MaxTest = Cases, Replay = Seed)]
+    public Property AnyChunkingGivesTheSamePlaintextAndCleanCloseIK() => AnyChunking(IK);
+
+    private static Property AnyChunking(Transcript transcript) =>
+        Prop.ForAll(Chunkings(transcript.Bytes.Length).ToArbitrary(), chunks =>
         {
-            Prop.ForAll(Chunkings(transcript.Bytes.Length).ToArbitrary(), chunks =>
-            {
-                var (plaintext, closed, error) = transcript.Replay(transcript.Bytes, chunks);
-                return error is null && closed && plaintext.AsSpan().SequenceEqual(transcript.Plaintext);
-            }).Check(Runs(150));
-        }
-    }
+            var (plaintext, closed, error) = transcript.Replay(transcript.Bytes, chunks);
+            return error is null && closed && plaintext.AsSpan().SequenceEqual(transcript.Plaintext);
+        });
 
     [Fact]
     public void OneByteAtATimeEqualsTheWholeTranscript()
@@ -57,14 +59,16 @@ public sealed class PropertyTests
     /// Flipping any single bit anywhere (handshake, length prefixes, records) is detected: the server either fails or
     /// is left waiting without a clean close, and it releases exactly the plaintext of the frames before the damaged one.
     /// </summary>
-    [Fact]
-    public void AnySingleBitFlipIsDetectedAndReleasesNothingOfItsFrame()
+    [Property(MaxTest = Cases, Replay = Seed)]
+    public Property AnySingleBitFlipIsDetectedAndReleasesNothingOfItsFrameXX() => AnyBitFlip(XX);
+
+    [Property(MaxTest = Cases, Replay = Seed)]
+    public Property AnySingleBitFlipIsDetectedAndReleasesNothingOfItsFrameIK() => AnyBitFlip(IK);
+
+    private static Property AnyBitFlip(Transcript transcript)
     {
-        foreach (Transcript transcript in new[] { XX, IK })
-        {
-            Gen<(int, int)> flips = Gen.Choose(0, transcript.Bytes.Length - 1).SelectMany(position => Gen.Choose(0, 7).Select(bit => (position, bit)));
-            Prop.ForAll(flips.ToArbitrary(), flip => CheckFlip(transcript, flip.Item1, flip.Item2)).Check(Runs(400));
-        }
+        Gen<(int, int)> flips = Gen.Choose(0, transcript.Bytes.Length - 1).SelectMany(position => Gen.Choose(0, 7).Select(bit => (position, bit)));
+        return Prop.ForAll(flips.ToArbitrary(), flip => CheckFlip(transcript, flip.Item1, flip.Item2));
     }
 
     [Fact]
@@ -90,12 +94,12 @@ public sealed class PropertyTests
         return detected && plaintext.AsSpan().SequenceEqual(transcript.Plaintext.AsSpan(0, frame.PlaintextBefore));
     }
 
-    [Fact]
-    public void RandomPayloadSizesRoundTripInBothDirections()
+    [Property(MaxTest = Cases, Replay = Seed)]
+    public Property RandomPayloadSizesRoundTripInBothDirections()
     {
-        using var pair = ConnectionPair.Established();
+        var pair = ConnectionPair.Established();
         Gen<byte[]> payloads = Gen.Choose(0, 70000).SelectMany(length => Gen.Choose(0, int.MaxValue).Select(seed => Message(seed, length)));
-        Prop.ForAll(payloads.ToArbitrary(), payload =>
+        return Prop.ForAll(payloads.ToArbitrary(), payload =>
         {
             pair.ClientReceived.Clear();
             pair.ServerReceived.Clear();
@@ -103,7 +107,7 @@ public sealed class PropertyTests
             pair.ServerSends(payload);
             pair.Pump();
             return pair.ServerReceived.ToArray().AsSpan().SequenceEqual(payload) && pair.ClientReceived.ToArray().AsSpan().SequenceEqual(payload);
-        }).Check(Runs(200));
+        });
     }
 
     [Fact]

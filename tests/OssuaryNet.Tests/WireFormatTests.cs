@@ -1,5 +1,6 @@
 using FsCheck;
 using FsCheck.Fluent;
+using FsCheck.Xunit;
 using OssuaryNet.Protocol;
 using Xunit;
 
@@ -23,16 +24,14 @@ public sealed class WireFormatTests
         Assert.False(VarInt.TryRead(buffer.AsSpan(0, length - 1), out _, out _));
     }
 
-    [Fact]
-    public void VarIntsRoundTrip()
-    {
+    [Property(MaxTest = 10_000, Replay = "(20261128,3)")]
+    public Property VarIntsRoundTrip() =>
         Prop.ForAll(Gen.Choose(0, 62).SelectMany(bits => ArbMap.Default.GeneratorFor<ulong>().Select(v => bits == 0 ? 0 : v >> (64 - bits))).ToArbitrary(), value =>
         {
             byte[] buffer = new byte[8];
             int length = VarInt.Write(value, buffer);
             return VarInt.TryRead(buffer, out ulong read, out int used) && read == value && used == length && length == VarInt.SizeOf(value);
-        }).Check(Config.QuickThrowOnFailure.WithMaxTest(500));
-    }
+        });
 
     [Fact]
     public void ExtensionsRoundTrip()
@@ -74,9 +73,8 @@ public sealed class WireFormatTests
         Assert.Equal(OssuaryErrorCode.MalformedHandshake, error.ErrorCode);
     }
 
-    [Fact]
-    public void RandomExtensionBytesNeverThrowAnythingButOssuaryException()
-    {
+    [Property(MaxTest = 10_000, Replay = "(20261128,3)")]
+    public Property RandomExtensionBytesNeverThrowAnythingButOssuaryException() =>
         Prop.ForAll(ArbMap.Default.ArbFor<byte[]>(), bytes =>
         {
             try
@@ -87,12 +85,10 @@ public sealed class WireFormatTests
             {
             }
             return true;
-        }).Check(Config.QuickThrowOnFailure.WithMaxTest(2000));
-    }
+        });
 
-    [Fact]
-    public void RandomBytesIntoAServerNeverThrowAnythingButOssuaryException()
-    {
+    [Property(MaxTest = 10_000, Replay = "(20261128,3)")]
+    public Property RandomBytesIntoAServerNeverThrowAnythingButOssuaryException() =>
         Prop.ForAll(ArbMap.Default.ArbFor<byte[]>(), bytes =>
         {
             using var server = OssuaryConnection.CreateServer(ConnectionPair.ServerOptions());
@@ -105,6 +101,5 @@ public sealed class WireFormatTests
             {
             }
             return true;
-        }).Check(Config.QuickThrowOnFailure.WithMaxTest(2000));
-    }
+        });
 }

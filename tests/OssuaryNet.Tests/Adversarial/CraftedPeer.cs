@@ -27,24 +27,27 @@ internal sealed class CraftedPeer : IDisposable
     public NoiseTransport Transport => _transport ?? throw new InvalidOperationException("The handshake is not finished.");
 
     /// <summary>A client of <paramref name="pattern"/>; IK pins <paramref name="serverKey"/> (the real server's by default).</summary>
+    /// <param name="claimedStatic">A public key to send as this side's static key instead of the real one (e.g. a low-order point).</param>
     public static CraftedPeer Client(OssuaryHandshakePattern pattern, OssuarySuite suite = OssuarySuite.ChaChaPolyBlake2b,
-        OssuaryKeyPair? staticKey = null, OssuaryPublicKey? serverKey = null, string context = "")
+        OssuaryKeyPair? staticKey = null, OssuaryPublicKey? serverKey = null, string context = "", byte[]? claimedStatic = null)
     {
         var header = new ClearHeader(WireFormat.Version, (byte)pattern, (byte)suite);
         Span<byte> prologue = stackalloc byte[Prologue.MaxLength];
         ReadOnlySpan<byte> pinned = pattern == OssuaryHandshakePattern.IK ? (serverKey ?? TestKeys.Server.PublicKey).Bytes : default;
         var handshake = new HandshakeState(Protocol(pattern, suite), initiator: true, Prologue.Write(header, context, prologue),
-            (staticKey ?? TestKeys.Client).PrivateKey, pinned, ephemeralSource: TestKeys.Deterministic(9));
+            (staticKey ?? TestKeys.Client).PrivateKey, pinned, ephemeralSource: TestKeys.Deterministic(9), localStaticPublicKey: claimedStatic);
         return new CraftedPeer(handshake, header);
     }
 
     /// <summary>A server answering a real client whose first frame body is <paramref name="clientHello"/>.</summary>
-    public static CraftedPeer Server(ReadOnlySpan<byte> clientHello, OssuaryKeyPair? staticKey = null, string context = "")
+    /// <param name="claimedStatic">A public key to send as this side's static key instead of the real one.</param>
+    public static CraftedPeer Server(ReadOnlySpan<byte> clientHello, OssuaryKeyPair? staticKey = null, string context = "", byte[]? claimedStatic = null)
     {
         ClearHeader header = ClearHeader.Parse(clientHello);
         Span<byte> prologue = stackalloc byte[Prologue.MaxLength];
         var handshake = new HandshakeState(Protocol((OssuaryHandshakePattern)header.Pattern, (OssuarySuite)header.Suite), initiator: false,
-            Prologue.Write(header, context, prologue), (staticKey ?? TestKeys.Server).PrivateKey, default, ephemeralSource: TestKeys.Deterministic(8));
+            Prologue.Write(header, context, prologue), (staticKey ?? TestKeys.Server).PrivateKey, default, ephemeralSource: TestKeys.Deterministic(8),
+            localStaticPublicKey: claimedStatic);
         var peer = new CraftedPeer(handshake, header);
         peer.ReadMessage(clientHello[ClearHeader.Size..]);
         return peer;

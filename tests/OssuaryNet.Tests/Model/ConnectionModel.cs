@@ -1,0 +1,105 @@
+namespace OssuaryNet.Tests.Model;
+
+/// <summary>What the application does in one step of a model-based run.</summary>
+public enum CommandKind
+{
+    Send,
+    Ping,
+    KeyUpdate,
+    Close,
+    Deliver,
+    CompleteInput,
+}
+
+/// <summary>
+/// One step: <see cref="ByClient"/> picks the side that acts (for <see cref="CommandKind.Deliver"/>, the side whose
+/// bytes in flight are delivered to its peer, in pieces of <see cref="Chunk"/> bytes); <see cref="Size"/> is the data
+/// or ping length. Written as text in the regression corpus: "Send c 100 7".
+/// </summary>
+public sealed record Command(CommandKind Kind, bool ByClient, int Size, int Chunk)
+{
+    public override string ToString() => $"{Kind} {(ByClient ? "c" : "s")} {Size} {Chunk}";
+
+    public static Command Parse(string text)
+    {
+        string[] parts = text.Split(' ', StringSplitOptions.RemoveEmptyEntries);
+        return new(Enum.Parse<CommandKind>(parts[0]), parts[1] == "c", int.Parse(parts[2], System.Globalization.CultureInfo.InvariantCulture), int.Parse(parts[3], System.Globalization.CultureInfo.InvariantCulture));
+    }
+}
+
+/// <summary>A record on the wire, as the model sees it.</summary>
+internal enum WireEvent
+{
+    Data,
+    Ping,
+    Pong,
+    KeyUpdate,
+    Close,
+}
+
+/// <summary>
+/// The reference model of one side of an established connection: what the application should observe, written
+/// from docs/PROTOCOL.md and the API documentation alone, without looking at how the connection does it.
+/// </summary>
+internal sealed class SideModel
+{
+    /// <summary>What the side has put on the wire and the peer has not yet processed, in order.</summary>
+    public List<(WireEvent Event, byte[] Data)> InFlight { get; } = [];
+
+    public List<byte> Received { get; } = [];
+    public bool LocalClosed { get; set; }
+    public bool RemoteClosed { get; set; }
+    public OssuaryErrorCode? Failure { get; set; }
+    public long PongsReceived { get; set; }
+    public long SendKeyUpdates { get; set; }
+    public long ReceiveKeyUpdates { get; set; }
+
+    public OssuaryConnectionState State => Failure is not null ? OssuaryConnectionState.Failed
+        : LocalClosed && RemoteClosed ? OssuaryConnectionState.Closed
+        : OssuaryConnectionState.Established;
+
+    /// <summary>The error the application should get for <paramref name="kind"/> now, or null when it succeeds.</summary>
+    public OssuaryErrorCode? ExpectedError(CommandKind kind, int size) => Failure ?? kind switch
+    {
+        CommandKind.Send when LocalClosed && size > 0 => OssuaryErrorCode.Closed, // an empty send only drains
+        CommandKind.KeyUpdate when LocalClosed => OssuaryErrorCode.Closed,
+        CommandKind.Ping when size > 64 => OssuaryErrorCode.InvalidOperation,
+        CommandKind.Ping when LocalClosed => OssuaryErrorCode.Closed,
+        CommandKind.CompleteInput when !RemoteClosed => OssuaryErrorCode.Truncated,
+        _ => null,
+    };
+
+    /// <summary>Whether that error fails the connection for good (caller mistakes do not).</summary>
+    public static bool IsFatal(OssuaryErrorCode code) => code is not (OssuaryErrorCode.Closed or OssuaryErrorCode.InvalidOperation);
+
+    /// <summary>Applies what the peer sent, as the receiver must: in order, answering pings while it can still send.</summary>
+    public void Process(SideModel sender)
+    {
+        foreach ((WireEvent kind, byte[] data) in sender.InFlight)
+        {
+            if (RemoteClosed)
+            {
+                break; // nothing after the close is processed
+            }
+            switch (kind)
+            {
+                case WireEvent.Data:
+                    Received.AddRange(data);
+                    break;
+                case WireEvent.Ping when !LocalClosed:
+                    InFlight.Add((WireEvent.Pong, data));
+                    break;
+                case WireEvent.Pong:
+                    PongsReceived++;
+                    break;
+                case WireEvent.KeyUpdate:
+                    ReceiveKeyUpdates++;
+                    break;
+                case WireEvent.Close:
+                    RemoteClosed = true;
+                    break;
+            }
+        }
+        sender.InFlight.Clear();
+    }
+}
