@@ -15,14 +15,13 @@ public sealed class ProtocolDocumentTests
     {
         string path = Path.Combine(RepositoryRoot(), "docs", "PROTOCOL.md");
         string document = File.ReadAllText(path);
-        foreach (bool ik in new[] { false, true })
+        foreach ((string name, bool ik, OssuarySuite suite, string context) in Transcripts)
         {
-            string name = ik ? "IK" : "XX";
             string begin = $"<!-- transcript {name} begin -->\n```text\n", end = $"```\n<!-- transcript {name} end -->";
             int start = document.IndexOf(begin, StringComparison.Ordinal);
             int stop = document.IndexOf(end, StringComparison.Ordinal);
             Assert.True(start >= 0 && stop > start, $"docs/PROTOCOL.md has no {name} transcript block");
-            string generated = Generate(ik);
+            string generated = Generate(ik, suite, context);
             if (Environment.GetEnvironmentVariable("OSSUARY_UPDATE_DOCS") == "1")
             {
                 document = document[..(start + begin.Length)] + generated + document[stop..];
@@ -33,15 +32,30 @@ public sealed class ProtocolDocumentTests
         }
     }
 
-    private static string Generate(bool ik)
+    /// <summary>The transcripts the document shows: both patterns, the AES-GCM suite, and a non-empty application context.</summary>
+    private static readonly (string Name, bool Ik, OssuarySuite Suite, string Context)[] Transcripts =
+    [
+        ("XX", false, OssuarySuite.ChaChaPolyBlake2b, ""),
+        ("IK", true, OssuarySuite.ChaChaPolyBlake2b, ""),
+        ("XX-AESGCM", false, OssuarySuite.AesGcmSha256, ""),
+        ("IK-context", true, OssuarySuite.ChaChaPolyBlake2b, "example.org/chat v2"),
+    ];
+
+    private static string Generate(bool ik, OssuarySuite suite, string context)
     {
-        using var pair = new ConnectionPair(ConnectionPair.ClientOptions(pinServer: ik), ConnectionPair.ServerOptions());
+        OssuaryClientOptions clientOptions = ConnectionPair.ClientOptions(pinServer: ik);
+        OssuaryServerOptions serverOptions = ConnectionPair.ServerOptions();
+        clientOptions.Suite = suite;
+        clientOptions.ApplicationContext = context;
+        serverOptions.ApplicationContext = context;
+        using var pair = new ConnectionPair(clientOptions, serverOptions);
         var text = new StringBuilder();
         text.Append($"client static private {Convert.ToHexStringLower(TestKeys.Fill(0x11))}\n");
         text.Append($"client static public  {Convert.ToHexStringLower(TestKeys.Client.PublicKey.Bytes)}\n");
         text.Append($"server static private {Convert.ToHexStringLower(TestKeys.Fill(0x22))}\n");
         text.Append($"server static public  {Convert.ToHexStringLower(TestKeys.Server.PublicKey.Bytes)}\n");
-        text.Append("application context   \"\" (empty)\n\n");
+        text.Append(context.Length == 0 ? "application context   \"\" (empty)\n\n"
+            : $"application context   \"{context}\" (UTF-8 {Convert.ToHexStringLower(Encoding.UTF8.GetBytes(context))})\n\n");
 
         int flight = 0;
         void Flight(string direction, List<byte> wire, bool handshake)
