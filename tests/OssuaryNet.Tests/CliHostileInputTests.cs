@@ -196,27 +196,8 @@ public sealed class CliHostileInputTests : IDisposable
     [Fact]
     public async Task ServeUnderADescriptorLimitOf128KeepsServingThroughAFloodOfConnections()
     {
-        using var echo = new Socket(AddressFamily.InterNetwork, SocketType.Stream, ProtocolType.Tcp);
-        echo.Bind(new IPEndPoint(IPAddress.Loopback, 0));
-        echo.Listen(512);
-        using var stopEcho = new CancellationTokenSource();
-        _ = Task.Run(async () =>
-        {
-            while (!stopEcho.IsCancellationRequested)
-            {
-                Socket client = await echo.AcceptAsync(stopEcho.Token);
-                _ = Task.Run(async () =>
-                {
-                    using (client)
-                    await using (var stream = new NetworkStream(client))
-                    {
-                        await stream.CopyToAsync(stream);
-                        client.Shutdown(SocketShutdown.Send);
-                    }
-                });
-            }
-        });
-        int echoPort = ((IPEndPoint)echo.LocalEndPoint!).Port;
+        using var echo = new PlainEchoServer();
+        int echoPort = echo.Port;
         await using CliProcess serve = CliProcess.Start(_home, descriptorLimit: 128, "serve", "--listen", "127.0.0.1:0", "--to", $"127.0.0.1:{echoPort}", "--accept-any");
         string servePort = await serve.WaitForStderr(@"serving 127\.0\.0\.1:(\d+)");
 
@@ -252,6 +233,5 @@ public sealed class CliHostileInputTests : IDisposable
         }
         Assert.False(serve.HasExited, $"serve died:\n{serve.Stderr}");
         flood.ForEach(s => s.Dispose());
-        stopEcho.Cancel();
     }
 }

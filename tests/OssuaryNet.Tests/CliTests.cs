@@ -101,27 +101,8 @@ public sealed class CliTests : IDisposable
     [Fact]
     public async Task TunnelInFrontOfAPlainEchoServerWithFiftyConcurrentClients()
     {
-        using var echo = new Socket(SocketType.Stream, ProtocolType.Tcp);
-        echo.Bind(new IPEndPoint(IPAddress.Loopback, 0));
-        echo.Listen(100);
-        using var stopEcho = new CancellationTokenSource();
-        _ = Task.Run(async () =>
-        {
-            while (!stopEcho.IsCancellationRequested)
-            {
-                Socket client = await echo.AcceptAsync(stopEcho.Token);
-                _ = Task.Run(async () =>
-                {
-                    using (client)
-                    await using (var stream = new NetworkStream(client))
-                    {
-                        await stream.CopyToAsync(stream);
-                        client.Shutdown(SocketShutdown.Send);
-                    }
-                });
-            }
-        });
-        int echoPort = ((IPEndPoint)echo.LocalEndPoint!).Port;
+        using var echo = new PlainEchoServer();
+        int echoPort = echo.Port;
         await using CliProcess serve = CliProcess.Start(_home, "serve", "--listen", "127.0.0.1:0", "--to", $"127.0.0.1:{echoPort}", "--accept-any");
         string servePort = await serve.WaitForStderr(@"serving 127\.0\.0\.1:(\d+)");
         await using CliProcess forward = CliProcess.Start(_otherHome, "forward", "--listen", "127.0.0.1:0", "--to", $"127.0.0.1:{servePort}", "--tofu", "accept");
@@ -140,7 +121,6 @@ public sealed class CliTests : IDisposable
             Assert.Equal(data, back.ToArray());
         });
         await Task.WhenAll(clients).WaitAsync(Loopback.Guard);
-        stopEcho.Cancel();
     }
 
     [Fact]

@@ -140,6 +140,25 @@ internal sealed class CraftedPeer : IDisposable
         return bodies;
     }
 
+    /// <summary>What a real connection emits now (its alert, if it has failed and owes one); empty if nothing.</summary>
+    public static byte[] DrainOf(OssuaryConnection connection)
+    {
+        byte[] buffer = new byte[70000];
+        try
+        {
+            connection.Send(default, buffer, out _, out int written);
+            return buffer[..written];
+        }
+        catch (OssuaryException)
+        {
+            return [];
+        }
+    }
+
+    /// <summary>Feeds <paramref name="input"/> to a real connection, which must fail; returns the failure.</summary>
+    public static OssuaryException FailureOf(OssuaryConnection connection, byte[] input) =>
+        Xunit.Assert.Throws<OssuaryException>(() => connection.Receive(input, new byte[70000], out _, out _));
+
     public void Dispose()
     {
         _handshake.Dispose();

@@ -24,22 +24,9 @@ public sealed class CraftedPeerTests
 
     private static readonly byte[] InvalidKeyAlert = [0, 2, WireFormat.AlertKind, (byte)OssuaryErrorCode.InvalidKey];
 
-    private static byte[] Drain(OssuaryConnection connection)
-    {
-        byte[] buffer = new byte[70000];
-        try
-        {
-            connection.Send(default, buffer, out _, out int written);
-            return buffer[..written];
-        }
-        catch (OssuaryException)
-        {
-            return [];
-        }
-    }
+    private static byte[] Drain(OssuaryConnection connection) => CraftedPeer.DrainOf(connection);
 
-    private static OssuaryException Fails(OssuaryConnection connection, byte[] input) =>
-        Assert.Throws<OssuaryException>(() => connection.Receive(input, new byte[70000], out _, out _));
+    private static OssuaryException Fails(OssuaryConnection connection, byte[] input) => CraftedPeer.FailureOf(connection, input);
 
     private static byte[] WithEphemeral(byte[] frame, int keyOffset, byte[] key)
     {
