@@ -32,8 +32,13 @@ internal static partial class Commands
         DefaultValueFactory = _ => 120,
     };
 
+    private static readonly Option<int?> MaxConnections = new("--max-connections")
+    {
+        Description = "How many connections may be open at once (handshakes included); more wait in the kernel's backlog. Default: from the descriptor limit (ulimit -n).",
+    };
+
     /// <summary>The options every listening verb has.</summary>
-    private static IEnumerable<Option> ListenerOptions() => [AuthorizedKeysFile, ClientPeer, AcceptAny, IdleTimeoutSeconds];
+    private static IEnumerable<Option> ListenerOptions() => [AuthorizedKeysFile, ClientPeer, AcceptAny, IdleTimeoutSeconds, MaxConnections];
 
     private static ServerTrust ServerTrustFrom(ParseResult result) =>
         new(result.GetValue(AuthorizedKeysFile), result.GetValue(ClientPeer), result.GetValue(AcceptAny));
@@ -50,8 +55,19 @@ internal static partial class Commands
             throw new UsageException("--idle-timeout takes a number of seconds, 0 or more.");
         }
         TimeSpan idle = idleSeconds == 0 ? Timeout.InfiniteTimeSpan : TimeSpan.FromSeconds(idleSeconds);
+        int? maxConnections = result.GetValue(MaxConnections);
+        if (maxConnections is < 1)
+        {
+            throw new UsageException("--max-connections takes a number of connections, 1 or more.");
+        }
+        if (maxConnections > OssuaryListener.DefaultMaxConnections(256))
+        {
+            // Past the descriptor limit, accepting fails (the listener backs off) and the runtime may fail to start threads.
+            output.Note($"--max-connections {maxConnections} may need more descriptors than `ulimit -n` allows (the default here would be {OssuaryListener.DefaultMaxConnections(256)})");
+        }
         var listener = new OssuaryListener(endpoint, options)
         {
+            MaxConnections = maxConnections ?? OssuaryListener.DefaultMaxConnections(256),
             HandshakeFailed = (e, client) => output.Detail($"handshake with {client} failed: {PrintableText.Escape(e.Message)}"),
             IdleTimeout = idle,
             KeepAliveInterval = idleSeconds == 0 ? Timeout.InfiniteTimeSpan : idle / 4,

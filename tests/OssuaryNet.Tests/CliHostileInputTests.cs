@@ -234,4 +234,91 @@ public sealed class CliHostileInputTests : IDisposable
         Assert.False(serve.HasExited, $"serve died:\n{serve.Stderr}");
         flood.ForEach(s => s.Dispose());
     }
+
+    [Fact]
+    public async Task OutOfDescriptorsTheAcceptLoopBacksOffInsteadOfSpinning()
+    {
+        using var echo = new PlainEchoServer();
+        // A cap far above what `ulimit -n 128` allows, so that accepting really runs out of descriptors.
+        await using CliProcess serve = CliProcess.Start(_home, descriptorLimit: 128, "serve", "--listen", "127.0.0.1:0", "--to", $"127.0.0.1:{echo.Port}",
+            "--accept-any", "--max-connections", "5000");
+        string servePort = await serve.WaitForStderr(@"serving 127\.0\.0\.1:(\d+)");
+        var flood = new List<Socket>();
+        for (int i = 0; i < 300; i++)
+        {
+            var socket = new Socket(AddressFamily.InterNetwork, SocketType.Stream, ProtocolType.Tcp);
+            try
+            {
+                await socket.ConnectAsync(IPAddress.Loopback, int.Parse(servePort)).WaitAsync(TimeSpan.FromSeconds(5));
+            }
+            catch (Exception e) when (e is SocketException or TimeoutException)
+            {
+            }
+            flood.Add(socket);
+        }
+        await Task.Delay(500);
+        TimeSpan before = CpuTime(serve.Id);
+        await Task.Delay(3000);
+        TimeSpan used = CpuTime(serve.Id) - before;
+        Assert.False(serve.HasExited, $"serve died:\n{serve.Stderr}");
+        Assert.True(used < TimeSpan.FromSeconds(1), $"serve used {used.TotalSeconds:0.00} s of CPU in 3 s while out of descriptors (a spinning accept loop uses 3)");
+        flood.ForEach(s => s.Dispose());
+
+        await using CliProcess forward = CliProcess.Start(_senderHome, "forward", "--listen", "127.0.0.1:0", "--to", $"127.0.0.1:{servePort}", "--tofu", "accept");
+        string forwardPort = await forward.WaitForStderr(@"forwarding 127\.0\.0\.1:(\d+)");
+        using var client = new Socket(SocketType.Stream, ProtocolType.Tcp);
+        await client.ConnectAsync(IPAddress.Loopback, int.Parse(forwardPort));
+        await using var stream = new NetworkStream(client);
+        await stream.WriteAsync("still serving"u8.ToArray());
+        client.Shutdown(SocketShutdown.Send);
+        var back = new MemoryStream();
+        await stream.CopyToAsync(back).WaitAsync(Loopback.Guard);
+        Assert.Equal("still serving"u8.ToArray(), back.ToArray());
+    }
+
+    /// <summary>User plus system CPU time of a process, from /proc/PID/stat (in clock ticks of 1/100 s).</summary>
+    private static TimeSpan CpuTime(int pid)
+    {
+        string stat = File.ReadAllText($"/proc/{pid}/stat");
+        string[] fields = stat[(stat.LastIndexOf(')') + 2)..].Split(' ');
+        long ticks = long.Parse(fields[11], System.Globalization.CultureInfo.InvariantCulture) + long.Parse(fields[12], System.Globalization.CultureInfo.InvariantCulture);
+        return TimeSpan.FromSeconds(ticks / 100.0);
+    }
+
+    [Fact]
+    public async Task AFullDiskIsATransferFailureOnBothSidesAndLeavesNothingBehind()
+    {
+        string inbox = Path.Combine(_home, "small-disk");
+        Directory.CreateDirectory(inbox);
+        // A 256 KiB file system (tmpfs, mounted as root, as CI runs) that a 2 MiB file cannot fit in.
+        var (mounted, _, mountError) = await Command("mount", "-t", "tmpfs", "-o", "size=256k", "tmpfs", inbox);
+        Assert.True(mounted == 0, $"this test needs root to mount a small tmpfs: {mountError}");
+        try
+        {
+            var (receiver, sender, receiverStderr, senderStderr) = await Transfer(SourceFile("big.bin", 2 << 20), inbox);
+            Assert.Equal(7, receiver);
+            Assert.Contains("Cannot store", receiverStderr);
+            Assert.Equal(7, sender);
+            Assert.Contains("could not store", senderStderr);
+            Assert.Empty(Directory.GetFileSystemEntries(inbox));
+        }
+        finally
+        {
+            await Command("umount", inbox);
+        }
+    }
+
+    private static async Task<(int Code, string Stdout, string Stderr)> Command(string name, params string[] arguments)
+    {
+        var start = new System.Diagnostics.ProcessStartInfo(name) { RedirectStandardOutput = true, RedirectStandardError = true };
+        foreach (string argument in arguments)
+        {
+            start.ArgumentList.Add(argument);
+        }
+        using var process = System.Diagnostics.Process.Start(start)!;
+        string stdout = await process.StandardOutput.ReadToEndAsync();
+        string stderr = await process.StandardError.ReadToEndAsync();
+        await process.WaitForExitAsync();
+        return (process.ExitCode, stdout, stderr);
+    }
 }

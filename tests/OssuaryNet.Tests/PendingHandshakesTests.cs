@@ -139,4 +139,19 @@ public sealed class PendingHandshakesTests
         Assert.False(h.Pending.Remove(first)); // dropped for the newcomer
         Assert.Equal(1, h.Pending.Count);
     }
+
+    [Fact]
+    public void RunningOutOfDescriptorsDropsHandshakesStillWaitingForTheirFirstFrame()
+    {
+        var h = new Harness(max: 10, perSource: 10);
+        h.Admit("a1", A, 0);
+        h.Admit("legit", Legit, 0).FirstFrameReceived = true;
+        h.Admit("b1", B, 0.01);
+        h.Admit("a2", A, 0.02);
+        var dropped = new List<PendingHandshakes.Entry>();
+        h.Pending.DropWaiting(2, dropped);
+        dropped.ForEach(e => e.Abort());
+        Assert.Equal(["a1", "b1"], h.Aborted);
+        Assert.Equal(2, h.Pending.Count);
+    }
 }

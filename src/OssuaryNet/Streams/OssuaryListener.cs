@@ -20,8 +20,10 @@ namespace OssuaryNet;
 /// <see cref="HandshakeTimeout"/>.</para>
 /// <para>Connections (from the moment the socket is accepted until the application disposes the stream, handshakes
 /// included) are capped by <see cref="MaxConnections"/>, by default derived from the process's descriptor limit; at
-/// the cap the listener stops accepting and the kernel's backlog holds newcomers. Accept errors (such as running out of
-/// descriptors) back off exponentially from 5 ms to 1 s instead of spinning. Each connection gets
+/// the cap the listener stops accepting and the kernel's backlog holds newcomers. Accept errors back off exponentially
+/// from 5 ms to 1 s instead of spinning; running out of descriptors (a cap set above what the process may open) also
+/// drops up to 16 handshakes still waiting for their first frame and lowers the cap to 16 below that point for 30 s,
+/// since the runtime itself needs free descriptors to start threads. Each connection gets
 /// <see cref="IdleTimeout"/> and <see cref="KeepAliveInterval"/>.</para>
 /// </remarks>
 public sealed class OssuaryListener : IAsyncDisposable, IDisposable
@@ -33,6 +35,11 @@ public sealed class OssuaryListener : IAsyncDisposable, IDisposable
     // dropped for a newcomer (see PendingHandshakes): far above the milliseconds a real client needs.
     private static readonly TimeSpan StallGrace = TimeSpan.FromMilliseconds(100);
 
+    // When accepting runs out of descriptors, the listener keeps this many connections' worth free below the point
+    // where it failed: the runtime needs descriptors to start threads, and a process without any aborts.
+    private const int DescriptorHeadroom = 16;
+    private static readonly TimeSpan CeilingLifetime = TimeSpan.FromSeconds(30);
+
     private readonly OssuaryServerOptions _options;
     private readonly Socket _socket;
     private readonly CancellationTokenSource _stopping = new();
@@ -42,6 +49,8 @@ public sealed class OssuaryListener : IAsyncDisposable, IDisposable
     private Task? _acceptLoop;
     private long _failedHandshakes, _acceptErrors;
     private int _activeConnections;
+    private int _descriptorCeiling = int.MaxValue; // learned when accepting ran out of descriptors
+    private TimeSpan _descriptorCeilingSince;
 
     /// <summary>Creates a listener on <paramref name="localEndpoint"/> (port 0 picks a free port); call <see cref="Start"/>.</summary>
     public OssuaryListener(IPEndPoint localEndpoint, OssuaryServerOptions options)
@@ -163,7 +172,7 @@ public sealed class OssuaryListener : IAsyncDisposable, IDisposable
                 // a pending handshake stalls. At the cap, a newcomer is taken only in exchange for a stalled handshake,
                 // whose socket is closed before the newcomer's handshake starts, so descriptors stay within the cap.
                 bool atCap;
-                while ((atCap = ActiveConnections >= MaxConnections) ? !_pending!.HasStalled(Now) : !_pending!.HasRoom(Now))
+                while ((atCap = ActiveConnections >= ConnectionLimit) ? !_pending!.HasStalled(Now) : !_pending!.HasRoom(Now))
                 {
                     await Task.Delay(TimeSpan.FromMilliseconds(5), TimeProvider, _stopping.Token).ConfigureAwait(false);
                 }
@@ -177,11 +186,15 @@ public sealed class OssuaryListener : IAsyncDisposable, IDisposable
             {
                 break;
             }
-            catch (SocketException)
+            catch (SocketException e)
             {
                 // Typically EMFILE/ENFILE (out of descriptors) or a connection reset before it was accepted. Retrying at
                 // once would spin; waiting lets connections end and descriptors come back.
                 Interlocked.Increment(ref _acceptErrors);
+                if (e.SocketErrorCode == SocketError.TooManyOpenSockets)
+                {
+                    OutOfDescriptors();
+                }
                 try
                 {
                     await Task.Delay(backoff, TimeProvider, _stopping.Token).ConfigureAwait(false);
@@ -196,6 +209,23 @@ public sealed class OssuaryListener : IAsyncDisposable, IDisposable
     }
 
     private TimeSpan Now => TimeProvider.GetElapsedTime(0);
+
+    /// <summary>
+    /// <see cref="MaxConnections"/>, or lower for a while after accepting ran out of descriptors: the process's real
+    /// limit (other descriptors count too) was then below the configured one.
+    /// </summary>
+    private int ConnectionLimit =>
+        Volatile.Read(ref _descriptorCeiling) < MaxConnections && Now - _descriptorCeilingSince < CeilingLifetime ? _descriptorCeiling : MaxConnections;
+
+    /// <summary>Learns a ceiling below the failure point and frees descriptors at once by dropping handshakes still waiting for their first frame.</summary>
+    private void OutOfDescriptors()
+    {
+        _descriptorCeilingSince = Now;
+        Volatile.Write(ref _descriptorCeiling, Math.Max(1, ActiveConnections - DescriptorHeadroom));
+        var dropped = new List<PendingHandshakes.Entry>();
+        _pending!.DropWaiting(DescriptorHeadroom, dropped);
+        AbortAll(dropped);
+    }
 
     private void Admit(Socket client, bool makeRoom)
     {

@@ -137,6 +137,18 @@ internal sealed class PendingHandshakes
         }
     }
 
+    /// <summary>Drops up to <paramref name="count"/> handshakes still waiting for their first frame, oldest first (to free descriptors at once).</summary>
+    public void DropWaiting(int count, List<Entry> dropped)
+    {
+        lock (_sync)
+        {
+            while (count-- > 0 && Oldest(e => !e.FirstFrameReceived) is { } waiting)
+            {
+                Drop(waiting, dropped);
+            }
+        }
+    }
+
     /// <summary>Drops every handshake whose first frame is overdue at <paramref name="now"/>.</summary>
     public void Sweep(TimeSpan now, List<Entry> dropped)
     {
