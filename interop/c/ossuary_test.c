@@ -408,6 +408,24 @@ static void test_strings_before_guard_page(void) {
         CHECK(ossuary_connection_free(c) == OSSUARY_OK);
         free_guarded(text);
     }
+    /* ossuary_keypair_save writes where its path says: give it a real path that ends at the guard page. */
+    char dir[] = "/tmp/ossuary-guard-XXXXXX", path[64], pub[80];
+    CHECK(mkdtemp(dir) != NULL);
+    snprintf(path, sizeof path, "%s/id", dir);
+    snprintf(pub, sizeof pub, "%s.pub", path);
+    char *guarded = string_before_guard_page(path);
+    CHECK(guarded != NULL);
+    if (guarded) {
+        CHECK(ossuary_keypair_save(guarded, client_secret, 0) == OSSUARY_OK);
+        CHECK(ossuary_keypair_load(guarded, secret, public_key) == OSSUARY_OK && memcmp(public_key, client_public, 32) == 0);
+        free_guarded(guarded);
+    }
+    char *empty = string_before_guard_page("");
+    CHECK(empty != NULL && ossuary_keypair_save(empty, client_secret, 0) == OSSUARY_ERR_INVALID_ARGUMENT);
+    if (empty) free_guarded(empty);
+    unlink(pub);
+    unlink(path);
+    rmdir(dir);
 }
 
 int main(void) {
