@@ -229,8 +229,19 @@ public sealed class OssuaryListener : IAsyncDisposable, IDisposable
 
     private void Admit(Socket client, bool makeRoom)
     {
-        client.NoDelay = true;
-        EndPoint? remote = client.RemoteEndPoint;
+        EndPoint? remote;
+        try
+        {
+            client.NoDelay = true;
+            remote = client.RemoteEndPoint;
+        }
+        catch (Exception e) when (e is SocketException or ObjectDisposedException)
+        {
+            // Reset between the accept and here: nothing to serve, and its place is free again.
+            client.Dispose();
+            ReleaseConnection();
+            return;
+        }
         IPAddress source = remote is IPEndPoint ip ? (ip.Address.IsIPv4MappedToIPv6 ? ip.Address.MapToIPv4() : ip.Address) : IPAddress.None;
         var abort = new CancellationTokenSource();
         var dropped = new List<PendingHandshakes.Entry>();
@@ -279,14 +290,27 @@ public sealed class OssuaryListener : IAsyncDisposable, IDisposable
 
     private async Task HandshakeAsync(Socket client, EndPoint? remote, PendingHandshakes.Entry entry, CancellationTokenSource abort)
     {
-        var stream = new OssuaryStream(new NetworkStream(client, ownsSocket: true))
+        OssuaryStream stream;
+        try
         {
-            HandshakeTimeout = HandshakeTimeout,
-            TimeProvider = TimeProvider,
-            IdleTimeout = IdleTimeout,
-            KeepAliveInterval = KeepAliveInterval,
-            FirstHandshakeFrameReceived = () => entry.FirstFrameReceived = true,
-        };
+            stream = new OssuaryStream(new NetworkStream(client, ownsSocket: true))
+            {
+                HandshakeTimeout = HandshakeTimeout,
+                TimeProvider = TimeProvider,
+                IdleTimeout = IdleTimeout,
+                KeepAliveInterval = KeepAliveInterval,
+                FirstHandshakeFrameReceived = () => entry.FirstFrameReceived = true,
+            };
+        }
+        catch (Exception e) when (e is IOException or SocketException or ObjectDisposedException)
+        {
+            // The socket was reset (or dropped) before its stream existed.
+            _pending!.Remove(entry);
+            client.Dispose();
+            abort.Dispose();
+            ReleaseConnection();
+            return;
+        }
         bool established = false;
         try
         {
