@@ -14,11 +14,23 @@ fail() { failed=$((failed + 1)); echo "FAIL $*"; }
 native/build.sh
 make -s -C interop/c
 
-# The library must need nothing at run time beyond the C runtime: libsodium is linked in.
+# The library needs nothing at run time beyond the C runtime and the libsodium 1.0.22 shipped beside it, which the
+# loader must take through RUNPATH $ORIGIN even where a system libsodium (Debian's 1.0.18) is installed.
 deps=$(ldd native/out/lib/libossuary.so.1 | awk '{print $1}' | sed 's/\.so.*//' | sort -u | tr '\n' ' ')
-unexpected=$(tr ' ' '\n' <<<"$deps" | grep -vE '^(linux-vdso|/lib64/ld-linux-x86-64|libc|libm|libz|libdl|libpthread|librt|libgcc_s|libstdc\+\+)?$' || true)
-if [[ -z $unexpected ]]; then pass "ldd: only system C libraries ($deps)"; else fail "ldd: unexpected run-time dependencies: $unexpected"; fi
+unexpected=$(tr ' ' '\n' <<<"$deps" | grep -vE '^(linux-vdso|/lib64/ld-linux-x86-64|libc|libm|libz|libdl|libpthread|librt|libgcc_s|libstdc\+\+|libsodium)?$' || true)
+if [[ -z $unexpected ]]; then pass "ldd: only system C libraries and libsodium ($deps)"; else fail "ldd: unexpected run-time dependencies: $unexpected"; fi
+sodium=$(ldd native/out/lib/libossuary.so.1 | awk '$1 == "libsodium.so" {print $3}')
+if [[ $sodium == "$root/native/out/lib/libsodium.so" ]]; then pass "libsodium resolves to the copy beside the library ($sodium)"; else fail "libsodium resolves to '$sodium', not the copy in native/out/lib"; fi
 if nm -D native/out/lib/libossuary.so.1 | grep -q ' T crypto_'; then fail "libsodium symbols are exported"; else pass "libsodium is internal (no crypto_* exports)"; fi
+
+# With every system libsodium hidden (bind-mounted over with /dev/null in a private mount namespace), the C test
+# program must still pass: the library needs no system libsodium at all.
+hide='for f in /usr/lib/x86_64-linux-gnu/libsodium.so* /usr/lib/libsodium.so*; do [ -e "$f" ] && mount --bind /dev/null "$f"; done; exec "$@"'
+if unshare -m sh -c "$hide" sh interop/c/build/ossuary_test >/dev/null 2>&1; then
+  pass "the C test program passes with the system libsodium hidden"
+else
+  fail "the C test program fails with the system libsodium hidden (needs root for unshare -m)"
+fi
 
 # The C test program prints its own "N passed, N failed".
 c_summary=$(interop/c/build/ossuary_test | tail -1)

@@ -1,14 +1,13 @@
 #!/usr/bin/env bash
-# Builds libossuary.so with NativeAOT (net8.0) and lays out native/out/:
+# Builds libossuary.so with NativeAOT (net10.0) and lays out native/out/:
 #   lib/libossuary.so.1 (SONAME), lib/libossuary.so -> libossuary.so.1, include/ossuary.h, lib/pkgconfig/ossuary.pc
 # so that `cc app.c $(pkg-config --cflags --libs ossuary)` works with PKG_CONFIG_PATH=native/out/lib/pkgconfig.
-# libsodium is linked in statically (from libsodium-dev); installs what is missing (Debian packages).
+# libsodium 1.0.22 (from the libsodium NuGet package) goes beside it; installs what is missing (Debian packages).
 set -euo pipefail
 here=$(cd "$(dirname "$0")" && pwd)
 out="$here/out"
 
 missing=()
-[[ -f /usr/lib/x86_64-linux-gnu/libsodium.a ]] || missing+=(libsodium-dev)
 command -v pkg-config >/dev/null || missing+=(pkg-config)
 command -v gcc >/dev/null || missing+=(gcc)
 [[ -f /usr/include/zlib.h ]] || missing+=(zlib1g-dev)
@@ -23,6 +22,8 @@ dotnet publish "$here/OssuaryNet.Native" -c Release -r linux-x64 --no-restore -o
 rm -rf "$out"
 mkdir -p "$out/lib/pkgconfig" "$out/include"
 cp "$here/build/libossuary.so" "$out/lib/libossuary.so.1"
+# libsodium 1.0.22 from the libsodium NuGet package, found through the library's RUNPATH ($ORIGIN).
+cp "${NUGET_PACKAGES:-$HOME/.nuget/packages}/libsodium/1.0.22/runtimes/linux-x64/native/libsodium.so" "$out/lib/libsodium.so"
 ln -s libossuary.so.1 "$out/lib/libossuary.so"
 cp "$here/include/ossuary.h" "$out/include/"
 cat > "$out/lib/pkgconfig/ossuary.pc" <<'PC'

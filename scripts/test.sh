@@ -6,12 +6,6 @@
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
-need_apt=()
-ldconfig -p | grep -q 'libsodium\.so\.23' || need_apt+=(libsodium23)
-if ((${#need_apt[@]})); then
-  echo "installing: ${need_apt[*]}"
-  apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq "${need_apt[@]}"
-fi
 command -v dotnet >/dev/null || { echo "error: the .NET SDK (dotnet) is not installed" >&2; exit 1; }
 
 results=artifacts/test-results

@@ -1,6 +1,6 @@
 using BenchmarkDotNet.Attributes;
 using BenchmarkDotNet.Configs;
-using OssuaryNet.Interop;
+using OssuaryNet.Crypto;
 
 namespace OssuaryNet.Bench;
 
@@ -27,8 +27,8 @@ public class HandshakeBenchmarks
     [GlobalSetup]
     public void Setup()
     {
-        LibSodium.RandomBytes(_scalar);
-        LibSodium.X25519Base(_scalar, _point);
+        Primitives.RandomBytes(_scalar);
+        Primitives.X25519Base(_scalar, _point);
     }
 
     [Benchmark(Baseline = true, Description = "SslStream TLS 1.3 (memory pipe)"), BenchmarkCategory(Sequential)]
@@ -70,10 +70,10 @@ public class HandshakeBenchmarks
     private void X25519Operations(int count)
     {
         Span<byte> shared = stackalloc byte[32];
-        LibSodium.X25519Base(_scalar, shared);
+        Primitives.X25519Base(_scalar, shared);
         for (int i = 1; i < count; i++)
         {
-            LibSodium.X25519(_scalar, _point, shared);
+            Primitives.X25519(_scalar, _point, shared);
         }
     }
 

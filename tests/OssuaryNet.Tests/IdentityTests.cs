@@ -36,7 +36,7 @@ public sealed class IdentityTests : IDisposable
         byte[] key = new byte[32];
         key[0] = 9;
         byte[] digest = new byte[64];
-        Interop.LibSodium.Blake2b("OssuaryNet fingerprint v1"u8, key, default, digest);
+        Crypto.Primitives.Blake2b("OssuaryNet fingerprint v1"u8, key, default, digest);
         string base32 = ToBase32(digest.AsSpan(0, 20));
         string expected = string.Join('-', Enumerable.Range(0, 8).Select(i => base32.Substring(i * 4, 4)));
         Assert.Equal(expected, new OssuaryPublicKey(key).Fingerprint);

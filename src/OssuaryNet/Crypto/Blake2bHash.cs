@@ -1,4 +1,4 @@
-using OssuaryNet.Interop;
+using OssuaryNet.Crypto;
 
 namespace OssuaryNet.Crypto;
 
@@ -12,5 +12,5 @@ internal sealed class Blake2bHash : NoiseHash
     public override int BlockLength => 128;
 
     public override void Hash(ReadOnlySpan<byte> a, ReadOnlySpan<byte> b, ReadOnlySpan<byte> c, Span<byte> output)
-        => LibSodium.Blake2b(a, b, c, output);
+        => Primitives.Blake2b(a, b, c, output);
 }

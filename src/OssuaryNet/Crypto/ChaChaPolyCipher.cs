@@ -1,6 +1,6 @@
 using System.Buffers.Binary;
 using System.Security.Cryptography;
-using OssuaryNet.Interop;
+using OssuaryNet.Crypto;
 
 namespace OssuaryNet.Crypto;
 
@@ -35,7 +35,7 @@ internal sealed class ChaChaPolyCipher : NoiseCipher
     public override void Seal(ReadOnlySpan<byte> key, ref IDisposable? backend, ulong nonce,
         ReadOnlySpan<byte> associatedData, ReadOnlySpan<byte> plaintext, Span<byte> ciphertext)
     {
-        Span<byte> n = stackalloc byte[LibSodium.ChaChaPolyNonceSize];
+        Span<byte> n = stackalloc byte[Primitives.ChaChaPolyNonceSize];
         Encode(nonce, n);
         if (plaintext.Length >= OpenSslThreshold && _useOpenSsl)
         {
@@ -43,13 +43,13 @@ internal sealed class ChaChaPolyCipher : NoiseCipher
             OpenSsl(key, ref backend).Encrypt(n, plaintext, ciphertext[..length], ciphertext.Slice(length, TagSize), associatedData);
             return;
         }
-        LibSodium.ChaChaPolySeal(key, n, associatedData, plaintext, ciphertext);
+        Primitives.ChaChaPolySeal(key, n, associatedData, plaintext, ciphertext);
     }
 
     public override bool Open(ReadOnlySpan<byte> key, ref IDisposable? backend, ulong nonce,
         ReadOnlySpan<byte> associatedData, ReadOnlySpan<byte> ciphertext, Span<byte> plaintext)
     {
-        Span<byte> n = stackalloc byte[LibSodium.ChaChaPolyNonceSize];
+        Span<byte> n = stackalloc byte[Primitives.ChaChaPolyNonceSize];
         Encode(nonce, n);
         int length = ciphertext.Length - TagSize;
         if (length >= OpenSslThreshold && _useOpenSsl)
@@ -65,7 +65,7 @@ internal sealed class ChaChaPolyCipher : NoiseCipher
                 return false;
             }
         }
-        return LibSodium.ChaChaPolyOpen(key, n, associatedData, ciphertext, plaintext);
+        return Primitives.ChaChaPolyOpen(key, n, associatedData, ciphertext, plaintext);
     }
 
     private static ChaCha20Poly1305 OpenSsl(ReadOnlySpan<byte> key, ref IDisposable? backend) =>

@@ -1,4 +1,4 @@
-using OssuaryNet.Interop;
+using OssuaryNet.Crypto;
 
 namespace OssuaryNet.Crypto;
 
@@ -12,5 +12,5 @@ internal sealed class Sha256Hash : NoiseHash
     public override int BlockLength => 64;
 
     public override void Hash(ReadOnlySpan<byte> a, ReadOnlySpan<byte> b, ReadOnlySpan<byte> c, Span<byte> output)
-        => LibSodium.Sha256(a, b, c, output);
+        => Primitives.Sha256(a, b, c, output);
 }

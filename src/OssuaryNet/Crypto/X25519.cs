@@ -1,4 +1,4 @@
-using OssuaryNet.Interop;
+using OssuaryNet.Crypto;
 
 namespace OssuaryNet.Crypto;
 
@@ -11,12 +11,12 @@ internal static class X25519
     /// <summary>Fills <paramref name="privateKey"/> with fresh randomness and derives <paramref name="publicKey"/>.</summary>
     public static void GenerateKeyPair(Span<byte> privateKey, Span<byte> publicKey)
     {
-        LibSodium.RandomBytes(privateKey);
-        LibSodium.X25519Base(privateKey, publicKey);
+        Primitives.RandomBytes(privateKey);
+        Primitives.X25519Base(privateKey, publicKey);
     }
 
     /// <summary>Derives the public key of a private key.</summary>
-    public static void DerivePublicKey(ReadOnlySpan<byte> privateKey, Span<byte> publicKey) => LibSodium.X25519Base(privateKey, publicKey);
+    public static void DerivePublicKey(ReadOnlySpan<byte> privateKey, Span<byte> publicKey) => Primitives.X25519Base(privateKey, publicKey);
 
     /// <summary>
     /// DH(private, public). A peer key of low order would give an all-zero secret that carries no contribution
@@ -24,7 +24,7 @@ internal static class X25519
     /// </summary>
     public static void Agree(ReadOnlySpan<byte> privateKey, ReadOnlySpan<byte> publicKey, Span<byte> sharedSecret)
     {
-        if (!LibSodium.X25519(privateKey, publicKey, sharedSecret))
+        if (!Primitives.X25519(privateKey, publicKey, sharedSecret))
         {
             throw new OssuaryException(OssuaryErrorCode.InvalidKey, "The peer's X25519 public key is a low-order point.");
         }

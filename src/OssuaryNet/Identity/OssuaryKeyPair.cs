@@ -36,7 +36,7 @@ public sealed class OssuaryKeyPair : IDisposable, IStaticKeyAgreement
         Span<byte> privateKey = stackalloc byte[X25519.KeySize];
         try
         {
-            Interop.LibSodium.RandomBytes(privateKey);
+            Crypto.Primitives.RandomBytes(privateKey);
             return new OssuaryKeyPair(privateKey);
         }
         finally

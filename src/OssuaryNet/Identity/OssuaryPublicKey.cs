@@ -1,6 +1,6 @@
 using System.Security.Cryptography;
 using System.Text;
-using OssuaryNet.Interop;
+using OssuaryNet.Crypto;
 
 namespace OssuaryNet.Identity;
 
@@ -85,8 +85,8 @@ public sealed class OssuaryPublicKey : IEquatable<OssuaryPublicKey>
 
     private static string ComputeFingerprint(ReadOnlySpan<byte> key)
     {
-        Span<byte> digest = stackalloc byte[LibSodium.Blake2bMaxOutput];
-        LibSodium.Blake2b(FingerprintDomain, key, default, digest);
+        Span<byte> digest = stackalloc byte[Primitives.Blake2bMaxOutput];
+        Primitives.Blake2b(FingerprintDomain, key, default, digest);
         const string alphabet = "abcdefghijklmnopqrstuvwxyz234567";
         var text = new StringBuilder(39);
         // 20 bytes = 160 bits = 32 base32 characters, read 5 bits at a time from the most significant end.

@@ -1,6 +1,5 @@
 using System.Security.Cryptography;
 using OssuaryNet.Crypto;
-using OssuaryNet.Interop;
 
 namespace OssuaryNet.Noise;
 
@@ -63,13 +62,12 @@ internal sealed class HandshakeState : IDisposable
         ReadOnlySpan<byte> localStaticPublicKey = default,
         IStaticKeyAgreement? staticAgreement = null)
     {
-        LibSodium.EnsureInitialized();
         try
         {
             _protocol = protocol;
             IsInitiator = initiator;
             _psks = psks ?? [];
-            _ephemeralSource = ephemeralSource ?? LibSodium.RandomBytes;
+            _ephemeralSource = ephemeralSource ?? Primitives.RandomBytes;
             _staticAgreement = staticAgreement;
             HandshakePattern pattern = protocol.Pattern;
 
