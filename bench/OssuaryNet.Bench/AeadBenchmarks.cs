@@ -15,7 +15,7 @@ public class AeadBenchmarks
     private AesGcm _dotnetAes = null!;
     private byte[] _plaintext = null!, _ciphertext = null!, _opened = null!;
 
-    [Params(64, 1024, 16384, 65536)]
+    [Params(64, 256, 512, 1024, 2048, 4096, 16384, 65536)]
     public int Size { get; set; }
 
     [GlobalSetup]

@@ -9,9 +9,10 @@ namespace OssuaryNet.Crypto;
 /// counter in little-endian order.
 /// </summary>
 /// <remarks>
-/// Two implementations of the same algorithm, chosen per message size from measurements (bench/README.md): libsodium
-/// is faster for small messages (its per-call cost is lower), OpenSSL through .NET's <see cref="ChaCha20Poly1305"/>
-/// is about three times faster from <see cref="OpenSslThreshold"/> bytes up (vectorised). Their outputs are
+/// Two implementations of the same algorithm, chosen per message size from measurements (bench/README.md, re-measured
+/// with libsodium 1.0.22): libsodium (through Geralt) is faster for small messages (its per-call cost is lower), the
+/// two are equal at <see cref="OpenSslThreshold"/> bytes, and OpenSSL through .NET's <see cref="ChaCha20Poly1305"/> is
+/// up to three times faster above (vectorised). Their outputs are
 /// identical (a test checks it byte for byte). Where OpenSSL's ChaCha20-Poly1305 is unavailable, libsodium does all.
 /// The OpenSSL context is the backend state, created on the first large message under a key.
 /// </remarks>
