@@ -4,7 +4,12 @@ namespace OssuaryNet;
 /// The one exception type OssuaryNet throws for protocol, trust and key-file failures. Messages name what went
 /// wrong and, where relevant, public fingerprints and endpoints; they never contain key material or plaintext.
 /// </summary>
-public sealed class OssuaryException : Exception
+/// <remarks>
+/// An <see cref="IOException"/>, as <see cref="System.Net.Security.SslStream"/>'s failures are: code written for a
+/// stream that catches <see cref="IOException"/> handles a tampered, truncated or refused OssuaryNet connection too,
+/// and <see cref="ErrorCode"/> tells which.
+/// </remarks>
+public sealed class OssuaryException : IOException
 {
     /// <summary>Creates an exception with the given cause.</summary>
     public OssuaryException(OssuaryErrorCode errorCode, string message)

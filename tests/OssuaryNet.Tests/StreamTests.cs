@@ -411,4 +411,16 @@ public sealed class StreamTests
         await stream.WriteAsync(HandshakeTests.Drain(client));
         return client;
     }
+
+    [Fact]
+    public async Task CodeWrittenForSslStreamCatchesOssuaryFailuresAsIOException()
+    {
+        var (client, server) = await Loopback.AuthenticatedPair();
+        await using (server)
+        {
+            await client.DisposeAsync(); // the transport ends without an authenticated close
+            IOException error = await Assert.ThrowsAnyAsync<IOException>(async () => _ = await server.ReadAsync(new byte[10]));
+            Assert.Equal(OssuaryErrorCode.Truncated, Assert.IsType<OssuaryException>(error).ErrorCode);
+        }
+    }
 }

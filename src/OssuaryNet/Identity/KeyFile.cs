@@ -39,7 +39,7 @@ internal static class KeyFile
             }
             content = File.ReadAllBytes(path);
         }
-        catch (Exception e) when (e is IOException or UnauthorizedAccessException)
+        catch (Exception e) when (e is IOException and not OssuaryException or UnauthorizedAccessException)
         {
             throw new OssuaryException(OssuaryErrorCode.KeyFileInvalid, $"Cannot read private key file '{path}': {e.Message}", e);
         }
@@ -104,7 +104,7 @@ internal static class KeyFile
         {
             throw new OssuaryException(OssuaryErrorCode.KeyFileInvalid, $"Key file '{path}' already exists; refusing to overwrite it.", e);
         }
-        catch (Exception e) when (e is IOException or UnauthorizedAccessException)
+        catch (Exception e) when (e is IOException and not OssuaryException or UnauthorizedAccessException)
         {
             throw new OssuaryException(OssuaryErrorCode.KeyFileInvalid, $"Cannot write key file '{path}': {e.Message}", e);
         }
@@ -125,7 +125,7 @@ internal static class KeyFile
         {
             mode = File.GetUnixFileMode(path);
         }
-        catch (Exception e) when (e is IOException or UnauthorizedAccessException)
+        catch (Exception e) when (e is IOException and not OssuaryException or UnauthorizedAccessException)
         {
             throw new OssuaryException(OssuaryErrorCode.KeyFileInvalid, $"Cannot read private key file '{path}': {e.Message}", e);
         }

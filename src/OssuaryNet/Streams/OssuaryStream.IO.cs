@@ -93,7 +93,7 @@ public sealed partial class OssuaryStream
             StartLivenessTimer();
         }
         catch (Exception e) when (timer.IsCancellationRequested && !cancellationToken.IsCancellationRequested
-                                   && e is OperationCanceledException or IOException or ObjectDisposedException
+                                   && e is OperationCanceledException or IOException and not OssuaryException or ObjectDisposedException
                                         or OssuaryException { ErrorCode: OssuaryErrorCode.Truncated })
         {
             throw new OssuaryException(OssuaryErrorCode.HandshakeTimeout, $"The handshake did not complete within {HandshakeTimeout.TotalSeconds:0.###} s.", e);

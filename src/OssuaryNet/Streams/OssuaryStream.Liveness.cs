@@ -105,7 +105,7 @@ public sealed partial class OssuaryStream
 
     /// <summary>After the idle timeout ended the inner stream, what a read or write sees is reported as that timeout.</summary>
     private bool IdleAware(Exception e) =>
-        _idleExpired && e is IOException or ObjectDisposedException or OperationCanceledException or OssuaryException { ErrorCode: OssuaryErrorCode.Truncated };
+        _idleExpired && e is IOException and not OssuaryException or ObjectDisposedException or OperationCanceledException or OssuaryException { ErrorCode: OssuaryErrorCode.Truncated };
 
     private OssuaryException IdleTimeoutError(Exception inner) =>
         new(OssuaryErrorCode.IdleTimeout, $"Nothing was received from the peer for {IdleTimeout.TotalSeconds:0.###} s; the connection was closed.", inner);

@@ -22,7 +22,7 @@ internal static class TrustFile
             }
             lines = File.ReadAllLines(path);
         }
-        catch (Exception e) when (e is IOException or UnauthorizedAccessException)
+        catch (Exception e) when (e is IOException and not OssuaryException or UnauthorizedAccessException)
         {
             throw new OssuaryException(OssuaryErrorCode.KeyFileInvalid, $"Cannot read '{path}': {e.Message}", e);
         }
@@ -53,7 +53,7 @@ internal static class TrustFile
             }
             return result;
         }
-        catch (Exception e) when (e is IOException or UnauthorizedAccessException)
+        catch (Exception e) when (e is IOException and not OssuaryException or UnauthorizedAccessException)
         {
             throw new OssuaryException(OssuaryErrorCode.KeyFileInvalid, $"Cannot update '{path}': {e.Message}", e);
         }
