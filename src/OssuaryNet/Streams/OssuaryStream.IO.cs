@@ -116,10 +116,9 @@ public sealed partial class OssuaryStream
         }
     }
 
-    // Every lock region that can throw lives in one of the ordinary methods below, never inline in an async method.
-    // In a dump of a hung test, an exception thrown by the connection inside a lock in AuthenticateCoreAsync had
-    // reached that method's catch block with the monitor still held, so the stream's Dispose then waited forever
-    // (about one full test run in three). With the lock moved into a plain method, ten runs in a row passed.
+    // Invariant: every lock region that can throw lives in one of the ordinary, non-inlined methods below, never inline
+    // in an async method, so that a lock is always released on the thread that took it before any await can run;
+    // otherwise an exception could reach an async catch block with the monitor still held and block Dispose forever.
 
     /// <summary>Feeds the buffered bytes to the handshake; records that arrive with its last message stay in the connection.</summary>
     [MethodImpl(MethodImplOptions.NoInlining)]
