@@ -60,14 +60,15 @@ internal static partial class Commands
         {
             throw new UsageException("--max-connections takes a number of connections, 1 or more.");
         }
-        if (maxConnections > OssuaryListener.DefaultMaxConnections(256))
+        int defaultCap = OssuaryListener.DefaultMaxConnections(OssuaryListener.DefaultMaxPendingHandshakes);
+        if (maxConnections > defaultCap)
         {
             // Past the descriptor limit, accepting fails (the listener backs off) and the runtime may fail to start threads.
-            output.Note($"--max-connections {maxConnections} may need more descriptors than `ulimit -n` allows (the default here would be {OssuaryListener.DefaultMaxConnections(256)})");
+            output.Note($"--max-connections {maxConnections} may need more descriptors than `ulimit -n` allows (the default here would be {defaultCap})");
         }
         var listener = new OssuaryListener(endpoint, options)
         {
-            MaxConnections = maxConnections ?? OssuaryListener.DefaultMaxConnections(256),
+            MaxConnections = maxConnections ?? defaultCap,
             HandshakeFailed = (e, client) => output.Detail($"handshake with {client} failed: {PrintableText.Escape(e.Message)}"),
             IdleTimeout = idle,
             KeepAliveInterval = idleSeconds == 0 ? Timeout.InfiniteTimeSpan : idle / 4,

@@ -1,5 +1,3 @@
-using OssuaryNet.Crypto;
-
 namespace OssuaryNet.Crypto;
 
 /// <summary>BLAKE2b with a 64-byte output, as the Noise spec's "BLAKE2b" hash (libsodium's generichash).</summary>

@@ -1,5 +1,3 @@
-using OssuaryNet.Crypto;
-
 namespace OssuaryNet.Crypto;
 
 /// <summary>SHA-256, as the Noise spec's "SHA256" hash (libsodium's crypto_hash_sha256).</summary>

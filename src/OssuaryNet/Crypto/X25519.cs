@@ -1,5 +1,3 @@
-using OssuaryNet.Crypto;
-
 namespace OssuaryNet.Crypto;
 
 /// <summary>Noise's "25519" DH function (spec section 4.1), through libsodium.</summary>

@@ -15,8 +15,12 @@ internal struct HandshakeExtensions
     public const ulong ApplicationProtocolsType = 0x04;
     public const ulong SelectedApplicationProtocolType = 0x06;
 
-    /// <summary>The known extensions that <see cref="Decode"/> found.</summary>
-    public ExtensionSet Present { get; private set; }
+    /// <summary>The known extensions these values hold (after <see cref="Decode"/>: the ones the peer sent).</summary>
+    public readonly ExtensionSet Present =>
+        (EarlyData is null ? ExtensionSet.None : ExtensionSet.EarlyData)
+        | (MaxRecordPayload is null ? ExtensionSet.None : ExtensionSet.MaxRecordPayload)
+        | (ApplicationProtocols is null ? ExtensionSet.None : ExtensionSet.ApplicationProtocols)
+        | (SelectedApplicationProtocol is null ? ExtensionSet.None : ExtensionSet.SelectedApplicationProtocol);
 
     /// <summary>The largest record payload the sender accepts.</summary>
     public int? MaxRecordPayload { get; set; }
@@ -121,11 +125,9 @@ internal struct HandshakeExtensions
             switch (type)
             {
                 case EarlyDataType:
-                    result.Present |= ExtensionSet.EarlyData;
                     result.EarlyData = value.ToArray();
                     break;
                 case MaxRecordPayloadType:
-                    result.Present |= ExtensionSet.MaxRecordPayload;
                     if (!VarInt.TryRead(value, out ulong max, out int used) || used != value.Length
                         || max < WireFormat.MinRecordPayload || max > WireFormat.MaxRecordPayload)
                     {
@@ -134,11 +136,9 @@ internal struct HandshakeExtensions
                     result.MaxRecordPayload = (int)max;
                     break;
                 case ApplicationProtocolsType:
-                    result.Present |= ExtensionSet.ApplicationProtocols;
                     result.ApplicationProtocols = DecodeProtocolList(value);
                     break;
                 case SelectedApplicationProtocolType:
-                    result.Present |= ExtensionSet.SelectedApplicationProtocol;
                     result.SelectedApplicationProtocol = DecodeName(value);
                     break;
                 default:

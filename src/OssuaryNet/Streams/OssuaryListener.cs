@@ -64,8 +64,11 @@ public sealed class OssuaryListener : IAsyncDisposable, IDisposable
         _socket.Bind(localEndpoint);
     }
 
+    /// <summary>The default of <see cref="MaxPendingHandshakes"/>.</summary>
+    internal const int DefaultMaxPendingHandshakes = 256;
+
     /// <summary>How many handshakes may be in progress at once. Default 256.</summary>
-    public int MaxPendingHandshakes { get; init; } = 256;
+    public int MaxPendingHandshakes { get; init; } = DefaultMaxPendingHandshakes;
 
     /// <summary>How many handshakes one client address may have in progress at once. Default 8.</summary>
     public int MaxPendingHandshakesPerSource { get; init; } = 8;
@@ -80,7 +83,7 @@ public sealed class OssuaryListener : IAsyncDisposable, IDisposable
     /// How many connections may exist at once: handshaking, authenticated and waiting for <see cref="AcceptAsync"/>,
     /// or handed out and not yet disposed. Default: <see cref="DefaultMaxConnections"/>.
     /// </summary>
-    public int MaxConnections { get; init; } = DefaultMaxConnections(256);
+    public int MaxConnections { get; init; } = DefaultMaxConnections(DefaultMaxPendingHandshakes);
 
     /// <summary>Given to each connection: see <see cref="OssuaryStream.IdleTimeout"/>. Default none.</summary>
     public TimeSpan IdleTimeout { get; init; } = Timeout.InfiniteTimeSpan;
