@@ -42,6 +42,23 @@ if [[ -z $interop_line ]]; then
 fi
 echo "interop: ${interop_passed:-0} passed, ${interop_failed:-1} failed"
 
+# Failures are repeated at the end, where a CI log's tail shows them, with the first lines of each message.
+if ((failed > 0)); then
+  echo "failed .NET tests:"
+  python3 - "$trx" <<'PY'
+import sys, xml.etree.ElementTree as tree
+ns = {"t": "http://microsoft.com/schemas/VisualStudio/TeamTest/2010"}
+for result in tree.parse(sys.argv[1]).getroot().iterfind(".//t:UnitTestResult", ns):
+    if result.get("outcome") != "Failed":
+        continue
+    print("  FAILED " + result.get("testName"))
+    message = result.find("t:Output/t:ErrorInfo/t:Message", ns)
+    for line in (message.text or "").splitlines()[:12] if message is not None else []:
+        print("    " + line)
+PY
+fi
+grep -E '^(FAIL|not ok)' "$interop_log" | sed 's/^/  interop: /' || true
+
 echo "$((passed + ${interop_passed:-0})) passed, $((failed + ${interop_failed:-1})) failed"
 if ((status != 0)); then exit "$status"; fi
 exit "$interop_status"
