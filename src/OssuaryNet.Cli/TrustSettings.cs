@@ -84,15 +84,24 @@ internal static class TrustSettings
         }
     }
 
-    /// <summary>Asks on the controlling terminal (not stdin, which may carry data), as ssh does.</summary>
+    /// <summary>
+    /// Asks on the controlling terminal (not stdin, which may carry data), as ssh does. The question runs while the
+    /// handshake is paused for its verdict, outside every lock; the handshake deadline abandons an unanswered one.
+    /// </summary>
+    private static async ValueTask<bool> AskOnTerminal(PeerIdentity peer, CancellationToken cancellationToken) =>
+        await Task.Run(() => AskOnTerminal(peer), cancellationToken).WaitAsync(cancellationToken).ConfigureAwait(false);
+
     private static bool AskOnTerminal(PeerIdentity peer)
     {
         try
         {
+            // The reader and writer leave the terminal open: it is closed once, last, after the writer's final flush.
             using var tty = new FileStream("/dev/tty", FileMode.Open, FileAccess.ReadWrite);
-            using var writer = new StreamWriter(tty) { AutoFlush = true };
-            using var reader = new StreamReader(tty);
-            writer.Write($"The authenticity of '{peer.Endpoint}' can't be established.\nIts key fingerprint is {peer.PublicKey.Fingerprint}.\nTrust it and continue connecting (yes/no)? ");
+            using (var writer = new StreamWriter(tty, leaveOpen: true) { AutoFlush = true })
+            {
+                writer.Write($"The authenticity of '{PrintableText.Escape(peer.Endpoint ?? "")}' can't be established.\nIts key fingerprint is {peer.PublicKey.Fingerprint}.\nTrust it and continue connecting (yes/no)? ");
+            }
+            using var reader = new StreamReader(tty, leaveOpen: true);
             string? answer = reader.ReadLine()?.Trim().ToLowerInvariant();
             return answer is "yes" or "y";
         }

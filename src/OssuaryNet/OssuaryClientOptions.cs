@@ -23,5 +23,11 @@ public sealed class OssuaryClientOptions : OssuaryOptions
     public ReadOnlyMemory<byte> EarlyData { get; set; }
 
     /// <summary>A shallow copy, so one connection can pin a key without changing shared options.</summary>
+    /// <summary>
+    /// Whether a key the peer verifier has on record for the server (known hosts) is used like <see cref="ServerKey"/>:
+    /// an IK handshake to that key. Cleared only to learn, with XX, which key a server that failed IK now holds.
+    /// </summary>
+    internal bool UseRecordedServerKey { get; set; } = true;
+
     internal OssuaryClientOptions Clone() => (OssuaryClientOptions)MemberwiseClone();
 }

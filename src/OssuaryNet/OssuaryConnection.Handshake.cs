@@ -1,16 +1,16 @@
 using System.Buffers;
-using System.Buffers.Binary;
 using OssuaryNet.Identity;
 using OssuaryNet.Noise;
+using OssuaryNet.Phases;
 using OssuaryNet.Protocol;
 using OssuaryNet.Trust;
 
 namespace OssuaryNet;
 
-// The handshake half of the connection: building and answering handshake frames, extensions, clear alerts.
-// Flows (docs/PROTOCOL.md section 4):
-//   XX: client -> [header | e]            server -> [0x00 | e, ee, s, es, ext]   client -> [0x00 | s, se, ext]
-//   IK: client -> [header | e, es, s, ss, ext(+early data)]                     server -> [0x00 | e, ee, se, ext]
+// The handshake half of the connection: each handshake frame moves the connection from one phase to the next.
+// Flows (docs/PROTOCOL.md section 4); "verdict" is the pause for the peer verifier:
+//   XX: client -> [header | e]   server -> [0x00 | e, ee, s, es, ext]   (client: verdict)   client -> [0x00 | s, se, ext]   (server: verdict)
+//   IK: client -> [header | e, es, s, ss, ext(+early data)]   (server: verdict)   server -> [0x00 | e, ee, se, ext]   (client: verdict)
 public sealed partial class OssuaryConnection
 {
     private static readonly Dictionary<(OssuaryHandshakePattern, OssuarySuite), NoiseProtocol> Protocols = new()
@@ -21,87 +21,80 @@ public sealed partial class OssuaryConnection
         [(OssuaryHandshakePattern.IK, OssuarySuite.AesGcmSha256)] = NoiseProtocol.Parse("Noise_IK_25519_AESGCM_SHA256"),
     };
 
-    private HandshakeState? _handshake;
-    private NoiseTransport? _transport;
-
-    /// <summary>The transport keys, for tests that must reach states no peer can force quickly (nonce exhaustion).</summary>
-    internal NoiseTransport? TransportForTesting => _transport;
-
     /// <summary>The Noise protocol name in use, e.g. "Noise_XX_25519_ChaChaPoly_BLAKE2b".</summary>
     public string? NoiseProtocolName => Pattern is { } p && Suite is { } s ? Protocols[(p, s)].Name : null;
 
-    private int CurrentMaxFrameBody => _transport is null ? WireFormat.MaxFrameBody : _options.MaxRecordPayload + 1 + WireFormat.TagSize;
-
-    private void StartClientHandshake(OssuaryClientOptions options)
+    private void StartClientHandshake()
     {
-        Pattern = options.ServerKey is null ? OssuaryHandshakePattern.XX : OssuaryHandshakePattern.IK;
-        Suite = options.Suite;
-        if (!Protocols.ContainsKey((Pattern.Value, options.Suite)))
+        ConnectionSettings settings = _settings;
+        Pattern = settings.ServerKey is null ? OssuaryHandshakePattern.XX : OssuaryHandshakePattern.IK;
+        Suite = settings.Suite;
+        if (!Protocols.ContainsKey((Pattern.Value, settings.Suite)))
         {
-            throw new OssuaryException(OssuaryErrorCode.InvalidOperation, $"Unknown suite {options.Suite}.");
+            throw new ArgumentException($"Unknown suite {settings.Suite}.", "options");
         }
-        if (!options.EarlyData.IsEmpty && Pattern != OssuaryHandshakePattern.IK)
+        if (!settings.EarlyData.IsEmpty && Pattern != OssuaryHandshakePattern.IK)
         {
-            throw new OssuaryException(OssuaryErrorCode.InvalidOperation, "Early data needs the server's key in advance (ServerKey), i.e. an IK handshake.");
+            throw new ArgumentException("Early data needs the server's key in advance (ServerKey), i.e. an IK handshake.", "options");
         }
         var header = new ClearHeader(WireFormat.Version, (byte)Pattern, (byte)Suite);
         Span<byte> prologue = stackalloc byte[Prologue.MaxLength];
-        _handshake = new HandshakeState(
-            Protocols[(Pattern.Value, Suite.Value)], initiator: true, Prologue.Write(header, options.ApplicationContext, prologue),
-            options.StaticKeyPair!.PrivateKey, options.ServerKey is null ? default : options.ServerKey.Bytes,
-            ephemeralSource: options.EphemeralKeySource, localStaticPublicKey: options.StaticKeyPair.PublicKey.Bytes,
-            staticAgreement: options.StaticKeyPair); // initiator only: see StaticAgreementCache
+        var noise = new HandshakeState(
+            Protocols[(Pattern.Value, Suite.Value)], initiator: true, Prologue.Write(header, settings.ApplicationContext, prologue),
+            settings.StaticKeyPair.PrivateKey, settings.ServerKey is null ? default : settings.ServerKey.Bytes,
+            ephemeralSource: settings.EphemeralKeySource, localStaticPublicKey: settings.StaticKeyPair.PublicKey.Bytes,
+            staticAgreement: settings.StaticKeyPair); // initiator only: see StaticAgreementCache
+        _phase = new HandshakingPhase(noise);
 
         // XX's first message travels before any key exists, so its payload is empty: nothing is ever sent in clear.
         HandshakeExtensions extensions = default;
         if (Pattern == OssuaryHandshakePattern.IK)
         {
             extensions = OwnExtensions(offer: true);
-            if (!options.EarlyData.IsEmpty)
+            if (!settings.EarlyData.IsEmpty)
             {
-                extensions.EarlyData = options.EarlyData;
+                extensions.EarlyData = settings.EarlyData;
             }
         }
-        header.Write(QueueHandshakeMessage(extensions, ClearHeader.Size));
+        try
+        {
+            header.Write(QueueHandshakeMessage(noise, extensions, ClearHeader.Size));
+        }
+        catch (OssuaryException e) when (e.ErrorCode == OssuaryErrorCode.InvalidOperation)
+        {
+            noise.Dispose();
+            throw new ArgumentException(e.Message, "options", e);
+        }
     }
 
-    private void ProcessHandshakeFrame(ReadOnlySpan<byte> body)
+    /// <summary>Handles one handshake frame in the current phase and returns the next phase.</summary>
+    private ConnectionPhase ReceiveHandshakeFrame(ReadOnlySpan<byte> body) => _phase switch
     {
-        if (!IsClient && _handshake is null)
-        {
-            ProcessClientHello(body);
-            return;
-        }
+        AwaitingFirstMessagePhase => ReceiveFirstMessage(body),
+        HandshakingPhase handshaking => ReceiveHandshakeMessage(handshaking.Noise, body),
+        _ => throw new InvalidOperationException($"No handshake frame is expected in {_phase.GetType().Name}."),
+    };
+
+    private ConnectionPhase ReceiveHandshakeMessage(HandshakeState noise, ReadOnlySpan<byte> body)
+    {
         if (body[0] == WireFormat.AlertKind)
         {
-            throw AlertReceived(body);
+            throw Alerts.Received(body);
         }
         if (body[0] != WireFormat.HandshakeMessageKind)
         {
             throw new OssuaryException(OssuaryErrorCode.MalformedHandshake, $"Unknown handshake frame kind {body[0]}.");
         }
         bool clientReadsXXSecond = IsClient && Pattern == OssuaryHandshakePattern.XX;
-        HandshakeExtensions extensions = ReadHandshakeMessage(body[1..],
+        HandshakeExtensions extensions = ReadHandshakeMessage(noise, body[1..],
             ExtensionSet.MaxRecordPayload | (clientReadsXXSecond ? ExtensionSet.ApplicationProtocols : ExtensionSet.SelectedApplicationProtocol),
             IsClient ? $"{Pattern} message 2" : "XX message 3");
-        VerifiedPeer peer = VerifyPeer();
-        if (clientReadsXXSecond)
-        {
-            // XX: the server offered application protocols; the client selects and answers with message 3.
-            HandshakeExtensions answer = OwnExtensions(offer: false);
-            answer.SelectedApplicationProtocol = SelectApplicationProtocol(extensions.ApplicationProtocols);
-            WriteHandshakeFrame(answer);
-        }
-        else
-        {
-            CheckSelectedApplicationProtocol(extensions.SelectedApplicationProtocol);
-        }
-        EnterTransport(peer, extensions);
+        return AwaitVerdict(noise, extensions);
     }
 
-    private void ProcessClientHello(ReadOnlySpan<byte> body)
+    private ConnectionPhase ReceiveFirstMessage(ReadOnlySpan<byte> body)
     {
-        var options = (OssuaryServerOptions)_options;
+        ConnectionSettings settings = _settings;
         ClearHeader header = ClearHeader.Parse(body);
         if (header.Version != WireFormat.Version)
         {
@@ -109,58 +102,86 @@ public sealed partial class OssuaryConnection
         }
         var pattern = (OssuaryHandshakePattern)header.Pattern;
         var suite = (OssuarySuite)header.Suite;
-        if (!Enum.IsDefined(pattern) || !options.AllowedPatterns.Contains(pattern))
+        if (!Enum.IsDefined(pattern) || !settings.AllowedPatterns.Contains(pattern))
         {
             throw new OssuaryException(OssuaryErrorCode.UnsupportedPattern, $"The client asked for handshake pattern {header.Pattern}, which this server does not allow.");
         }
-        if (!Enum.IsDefined(suite) || !options.AllowedSuites.Contains(suite))
+        if (!Enum.IsDefined(suite) || !settings.AllowedSuites.Contains(suite))
         {
             throw new OssuaryException(OssuaryErrorCode.UnsupportedSuite, $"The client asked for cipher suite {header.Suite}, which this server does not allow.");
         }
         Pattern = pattern;
         Suite = suite;
         Span<byte> prologue = stackalloc byte[Prologue.MaxLength];
-        _handshake = new HandshakeState(
-            Protocols[(pattern, suite)], initiator: false, Prologue.Write(header, options.ApplicationContext, prologue),
-            options.StaticKeyPair!.PrivateKey, default, ephemeralSource: options.EphemeralKeySource,
-            localStaticPublicKey: options.StaticKeyPair.PublicKey.Bytes);
+        var noise = new HandshakeState(
+            Protocols[(pattern, suite)], initiator: false, Prologue.Write(header, settings.ApplicationContext, prologue),
+            settings.StaticKeyPair.PrivateKey, default, ephemeralSource: settings.EphemeralKeySource,
+            localStaticPublicKey: settings.StaticKeyPair.PublicKey.Bytes);
+        // From here the handshake state is the phase's, so a failure below wipes it.
+        _phase = new HandshakingPhase(noise);
         ReadOnlySpan<byte> message = body[ClearHeader.Size..];
-        HandshakeExtensions answer = OwnExtensions(offer: pattern == OssuaryHandshakePattern.XX);
         if (pattern == OssuaryHandshakePattern.XX)
         {
             // XX message 1 is the client's ephemeral key and nothing else: a payload there would travel in clear.
-            if (message.Length != _handshake.GetMessageLength(0))
+            if (message.Length != noise.GetMessageLength(0))
             {
                 throw new OssuaryException(OssuaryErrorCode.MalformedHandshake,
-                    $"XX message 1 must be exactly the {_handshake.GetMessageLength(0)}-byte ephemeral key (its payload is empty); it has {message.Length} bytes.");
+                    $"XX message 1 must be exactly the {noise.GetMessageLength(0)}-byte ephemeral key (its payload is empty); it has {message.Length} bytes.");
             }
-            ReadHandshakeMessage(message, ExtensionSet.None, "XX message 1");
-            WriteHandshakeFrame(answer);
-            return;
+            ReadHandshakeMessage(noise, message, ExtensionSet.None, "XX message 1");
+            WriteHandshakeFrame(noise, OwnExtensions(offer: true));
+            return _phase;
         }
-
-        HandshakeExtensions extensions = ReadHandshakeMessage(message,
+        HandshakeExtensions extensions = ReadHandshakeMessage(noise, message,
             ExtensionSet.MaxRecordPayload | ExtensionSet.ApplicationProtocols | ExtensionSet.EarlyData, "IK message 1");
+        return AwaitVerdict(noise, extensions);
+    }
 
-        VerifiedPeer peer = VerifyPeer();
-        if (extensions.EarlyData is not null)
+    /// <summary>The peer's static key is authenticated: pause until the caller gives the verifier's verdict.</summary>
+    private AwaitingVerdictPhase AwaitVerdict(HandshakeState noise, HandshakeExtensions peerExtensions)
+    {
+        var identity = new PeerIdentity(new OssuaryPublicKey(noise.RemoteStaticPublicKey), _endpoint, PeerIsServer: IsClient) { Pattern = Pattern!.Value };
+        return new AwaitingVerdictPhase(noise, identity, peerExtensions);
+    }
+
+    /// <summary>The peer is verified: send this side's last handshake message, if it owes one, and enter the transport phase.</summary>
+    private EstablishedPhase ContinueAfterVerification(AwaitingVerdictPhase awaiting, VerifiedPeer peer)
+    {
+        HandshakeState noise = awaiting.Noise;
+        HandshakeExtensions extensions = awaiting.PeerExtensions;
+        if (IsClient && Pattern == OssuaryHandshakePattern.XX)
         {
-            if (!options.AcceptEarlyData)
+            // XX: the server offered application protocols; the client selects and answers with message 3.
+            HandshakeExtensions answer = OwnExtensions(offer: false);
+            answer.SelectedApplicationProtocol = SelectApplicationProtocol(extensions.ApplicationProtocols);
+            WriteHandshakeFrame(noise, answer);
+        }
+        else if (!IsClient && Pattern == OssuaryHandshakePattern.IK)
+        {
+            if (extensions.EarlyData is not null && !_settings.AcceptEarlyData)
             {
                 throw new OssuaryException(OssuaryErrorCode.EarlyDataRejected, "The client sent early data, which this server does not accept.");
             }
-            EarlyData = extensions.EarlyData.Value;
+            HandshakeExtensions answer = OwnExtensions(offer: false);
+            answer.SelectedApplicationProtocol = SelectApplicationProtocol(extensions.ApplicationProtocols);
+            WriteHandshakeFrame(noise, answer);
+            EarlyData = extensions.EarlyData ?? default;
         }
-        answer.SelectedApplicationProtocol = SelectApplicationProtocol(extensions.ApplicationProtocols);
-        WriteHandshakeFrame(answer);
-        EnterTransport(peer, extensions);
+        else
+        {
+            CheckSelectedApplicationProtocol(extensions.SelectedApplicationProtocol);
+        }
+        // The side that finishes before its peer has verified it (XX client, IK server) may still get the peer's alert.
+        bool peerMayStillAlert = IsClient ? Pattern == OssuaryHandshakePattern.XX : Pattern == OssuaryHandshakePattern.IK;
+        return EstablishedPhase.Enter(noise, peer, _output, _reader, _settings,
+            extensions.MaxRecordPayload ?? WireFormat.DefaultRecordPayload, peerMayStillAlert);
     }
 
     /// <summary>
     /// Reads the next Noise message and decodes its payload, which may carry only the <paramref name="allowed"/>
     /// known extensions (docs/PROTOCOL.md 4.3: each has its one place; unknown even types are ignored anywhere).
     /// </summary>
-    private HandshakeExtensions ReadHandshakeMessage(ReadOnlySpan<byte> message, ExtensionSet allowed, string where)
+    private HandshakeExtensions ReadHandshakeMessage(HandshakeState noise, ReadOnlySpan<byte> message, ExtensionSet allowed, string where)
     {
         byte[] payload = ArrayPool<byte>.Shared.Rent(Math.Max(message.Length, 1));
         try
@@ -168,9 +189,9 @@ public sealed partial class OssuaryConnection
             int length;
             try
             {
-                length = _handshake!.ReadMessage(message, payload);
+                length = noise.ReadMessage(message, payload);
             }
-            catch (OssuaryException e) when (e.ErrorCode == OssuaryErrorCode.AuthenticationFailed && !IsClient && Pattern == OssuaryHandshakePattern.IK && _handshake!.MessageIndex == 0)
+            catch (OssuaryException e) when (e.ErrorCode == OssuaryErrorCode.AuthenticationFailed && !IsClient && Pattern == OssuaryHandshakePattern.IK && noise.MessageIndex == 0)
             {
                 // The usual cause is that the client pinned a key this server does not hold.
                 throw new OssuaryException(OssuaryErrorCode.AuthenticationFailed,
@@ -191,8 +212,8 @@ public sealed partial class OssuaryConnection
         }
     }
 
-    private void WriteHandshakeFrame(in HandshakeExtensions extensions) =>
-        QueueHandshakeMessage(extensions, 1)[0] = WireFormat.HandshakeMessageKind;
+    private void WriteHandshakeFrame(HandshakeState noise, in HandshakeExtensions extensions) =>
+        QueueHandshakeMessage(noise, extensions, 1)[0] = WireFormat.HandshakeMessageKind;
 
     /// <summary>
     /// Queues a frame of <paramref name="prefixLength"/> bytes followed by the next handshake message, whose payload
@@ -200,7 +221,7 @@ public sealed partial class OssuaryConnection
     /// frame is committed only once the Noise message is completely written: a message that fails (a low-order peer
     /// key) leaves nothing to send.
     /// </summary>
-    private Span<byte> QueueHandshakeMessage(in HandshakeExtensions extensions, int prefixLength)
+    private Span<byte> QueueHandshakeMessage(HandshakeState noise, in HandshakeExtensions extensions, int prefixLength)
     {
         const int StackLimit = 256;
         int payloadLength = extensions.EncodedLength;
@@ -210,8 +231,8 @@ public sealed partial class OssuaryConnection
         try
         {
             extensions.Encode(payload);
-            Span<byte> frame = BeginFrame(prefixLength + _handshake!.GetMessageLength(payloadLength));
-            _handshake.WriteMessage(payload, frame[prefixLength..]);
+            Span<byte> frame = BeginFrame(prefixLength + noise.GetMessageLength(payloadLength));
+            noise.WriteMessage(payload, frame[prefixLength..]);
             _output.CommitFrame();
             _inputBlockedByOutput = true;
             return frame[..prefixLength];
@@ -226,43 +247,24 @@ public sealed partial class OssuaryConnection
         }
     }
 
-    private VerifiedPeer VerifyPeer()
-    {
-        var key = new OssuaryPublicKey(_handshake!.RemoteStaticPublicKey);
-        return VerifiedPeer.Check(_options.PeerVerifier!, new PeerIdentity(key, _endpoint, PeerIsServer: IsClient));
-    }
-
-    private void EnterTransport(VerifiedPeer peer, HandshakeExtensions peerExtensions)
-    {
-        if (peer.PublicKey is null || !peer.PublicKey.Bytes.SequenceEqual(_handshake!.RemoteStaticPublicKey))
-        {
-            throw new OssuaryException(OssuaryErrorCode.InternalError, "The verified key is not the handshake's remote key.");
-        }
-        NoiseTransport transport = _handshake.Split();
-        _handshake = null;
-        _sendMaxPayload = Math.Min(peerExtensions.MaxRecordPayload ?? WireFormat.DefaultRecordPayload, WireFormat.MaxRecordPayload);
-        RemotePublicKey = peer.PublicKey;
-        _transport = transport;
-    }
-
     private HandshakeExtensions OwnExtensions(bool offer) => new()
     {
-        MaxRecordPayload = _options.MaxRecordPayload,
-        ApplicationProtocols = offer && _options.ApplicationProtocols.Count > 0 ? _options.ApplicationProtocols : null,
+        MaxRecordPayload = _settings.MaxRecordPayload,
+        ApplicationProtocols = offer && _settings.ApplicationProtocols.Length > 0 ? (IList<string>)_settings.ApplicationProtocols : null,
     };
 
     /// <summary>The selector picks its most preferred protocol that the offerer offered (as TLS ALPN).</summary>
     private string? SelectApplicationProtocol(IList<string>? offered)
     {
-        if (offered is null || _options.ApplicationProtocols.Count == 0)
+        if (offered is null || _settings.ApplicationProtocols.Length == 0)
         {
             return null;
         }
-        string? selected = _options.ApplicationProtocols.FirstOrDefault(offered.Contains);
+        string? selected = _settings.ApplicationProtocols.FirstOrDefault(offered.Contains);
         if (selected is null)
         {
             throw new OssuaryException(OssuaryErrorCode.NoApplicationProtocol,
-                $"No common application protocol: the peer offers [{PrintableText.Escape(string.Join(", ", offered))}], this side speaks [{string.Join(", ", _options.ApplicationProtocols)}].");
+                $"No common application protocol: the peer offers [{PrintableText.Escape(string.Join(", ", offered))}], this side speaks [{string.Join(", ", _settings.ApplicationProtocols)}].");
         }
         ApplicationProtocol = selected;
         return selected;
@@ -270,7 +272,7 @@ public sealed partial class OssuaryConnection
 
     private void CheckSelectedApplicationProtocol(string? selected)
     {
-        if (selected is not null && !_options.ApplicationProtocols.Contains(selected))
+        if (selected is not null && !_settings.ApplicationProtocols.Contains(selected))
         {
             throw new OssuaryException(OssuaryErrorCode.MalformedHandshake, "The peer selected an application protocol that was not offered.");
         }
@@ -287,67 +289,11 @@ public sealed partial class OssuaryConnection
         return _output.BeginFrame(bodyLength)[WireFormat.LengthPrefixSize..];
     }
 
-    /// <summary>
-    /// The alert a side sends when it fails during its handshake (docs/PROTOCOL.md section 6), or null: none once
-    /// this side is in the transport phase (its peer reads records by then, except as 4.4 says), none in answer to
-    /// the peer's own alert, and none for failures that are local (the transport ended, a timer, a caller's mistake).
-    /// A rejected or changed key is reported as <see cref="OssuaryErrorCode.PeerRejected"/>: the local reason, with
-    /// file names and fingerprints, stays local.
-    /// </summary>
-    private OssuaryErrorCode? AlertFor(OssuaryException error)
-    {
-        if (_transport is not null || error.IsPeerAlert)
-        {
-            return null;
-        }
-        return error.ErrorCode == OssuaryErrorCode.PeerKeyChanged ? OssuaryErrorCode.PeerRejected
-            : IsAlertCode(error.ErrorCode) ? error.ErrorCode
-            : null;
-    }
-
-    /// <summary>The codes that travel in alerts (docs/PROTOCOL.md section 6); the others are local only.</summary>
-    private static bool IsAlertCode(OssuaryErrorCode code) => code is OssuaryErrorCode.MalformedFrame or OssuaryErrorCode.MalformedHandshake
-        or OssuaryErrorCode.AuthenticationFailed or OssuaryErrorCode.UnexpectedMessage or OssuaryErrorCode.UnsupportedVersion
-        or OssuaryErrorCode.UnsupportedSuite or OssuaryErrorCode.UnsupportedPattern or OssuaryErrorCode.UnsupportedExtension
-        or OssuaryErrorCode.PeerRejected or OssuaryErrorCode.InvalidKey or OssuaryErrorCode.NoApplicationProtocol
-        or OssuaryErrorCode.EarlyDataRejected;
-
-    private void QueueAlert(OssuaryErrorCode code)
+    private void QueueAlert(AlertCode code)
     {
         Span<byte> frame = BeginFrame(2);
         frame[0] = WireFormat.AlertKind;
         frame[1] = (byte)code;
         _output.CommitFrame();
-    }
-
-    /// <summary>
-    /// Whether a two-byte body starting with 0x15 in record position is the peer's clear alert (docs/PROTOCOL.md
-    /// 4.4): only for the side that finished its handshake before the peer verified it (the XX client, the IK server),
-    /// and only until its first record arrives. For the others such a body is simply a malformed record.
-    /// </summary>
-    private bool MayReceiveAlertAsRecord =>
-        !_receivedRecord && (IsClient ? Pattern == OssuaryHandshakePattern.XX : Pattern == OssuaryHandshakePattern.IK);
-
-    private static OssuaryException AlertReceived(ReadOnlySpan<byte> body)
-    {
-        if (body.Length != 2 || !IsAlertCode((OssuaryErrorCode)body[1]))
-        {
-            return new OssuaryException(OssuaryErrorCode.MalformedHandshake,
-                body.Length == 2 ? $"The peer sent an alert with code {body[1]}, which is never sent in an alert." : "The peer sent a malformed alert.") { IsPeerAlert = true };
-        }
-        var code = (OssuaryErrorCode)body[1];
-        string message = code switch
-        {
-            OssuaryErrorCode.PeerRejected => "The peer rejected this side's identity (its peer verifier did not accept our key).",
-            OssuaryErrorCode.UnsupportedVersion => "The peer does not support protocol version 1.",
-            OssuaryErrorCode.UnsupportedSuite => "The peer does not allow the proposed cipher suite.",
-            OssuaryErrorCode.UnsupportedPattern => "The peer does not allow the proposed handshake pattern.",
-            OssuaryErrorCode.AuthenticationFailed => "The peer could not authenticate our handshake message (if a server key is pinned, the server may hold another key).",
-            OssuaryErrorCode.EarlyDataRejected => "The peer does not accept early data.",
-            OssuaryErrorCode.NoApplicationProtocol => "The peer shares no application protocol with this side.",
-            _ => $"The peer aborted the handshake ({code}).",
-        };
-        // Alerts are unauthenticated: anyone on the path can forge one, but all it can do is end the handshake.
-        return new OssuaryException(code, message) { IsPeerAlert = true };
     }
 }

@@ -1,103 +1,139 @@
 using System.Buffers;
 using OssuaryNet.Identity;
 using OssuaryNet.Noise;
+using OssuaryNet.Phases;
 using OssuaryNet.Protocol;
+using OssuaryNet.Trust;
 
 namespace OssuaryNet;
 
 /// <summary>
 /// A secure channel as a sans-I/O state machine: encrypted bytes in, plaintext out; plaintext in, encrypted bytes
-/// out. It never touches a socket, a clock or a thread; the caller moves the bytes.
+/// out. It never touches a socket, a clock or a thread; the caller moves the bytes and passes the time in.
 /// </summary>
 /// <remarks>
 /// <para>The caller's loop: hand received bytes to <see cref="Receive"/>, which consumes them in any chunking and
 /// writes plaintext into the caller's span; whenever <see cref="HasPendingOutput"/> is true (and to send plaintext),
-/// call <see cref="Send(ReadOnlySpan{byte}, Span{byte}, out int, out int)"/>, which writes the bytes to transmit into the caller's span. Partial frames are buffered
-/// inside, so feeding one byte at a time gives the same result as feeding the whole transcript.</para>
+/// call <see cref="Send(ReadOnlySpan{byte}, Span{byte}, out int, out int)"/>, which writes the bytes to transmit into
+/// the caller's span. When <see cref="Receive"/> returns <see cref="OssuaryStatus.PeerVerificationRequired"/>, judge
+/// <see cref="PeerToVerify"/> (with the configured <see cref="PeerVerifier"/>, outside any lock) and pass the verdict
+/// to <see cref="CompletePeerVerification"/>. Until the handshake completes, call <see cref="HandleTimeout"/> at
+/// <see cref="NextTimeout"/>.</para>
 /// <para>Errors are sticky: the first fatal <see cref="OssuaryException"/> is kept, <see cref="State"/> becomes
-/// <see cref="OssuaryConnectionState.Failed"/>, and every later <see cref="Receive"/> or <see cref="Send(ReadOnlySpan{byte}, Span{byte}, out int, out int)"/>
-/// throws an exception with the same code (after <see cref="Send(ReadOnlySpan{byte}, Span{byte}, out int, out int)"/> has drained a pending clear alert, if any).
-/// A record that fails authentication releases no plaintext and advances no state.</para>
-/// <para>One thread may call <see cref="Receive"/> while another calls <see cref="Send(ReadOnlySpan{byte}, Span{byte}, out int, out int)"/> only if the caller
-/// serialises them; the connection itself is not thread-safe.</para>
+/// <see cref="OssuaryConnectionState.Failed"/>, and every later call throws an exception with the same code (after
+/// <see cref="Send(ReadOnlySpan{byte}, Span{byte}, out int, out int)"/> has drained a pending clear alert, if any).
+/// A record that fails authentication releases no plaintext and advances no state. If a frame fails after authentic
+/// plaintext from earlier frames was written in the same <see cref="Receive"/> call, that plaintext is returned
+/// normally and the next call throws. Caller mistakes throw the standard exceptions
+/// (<see cref="ArgumentException"/>, <see cref="InvalidOperationException"/>, <see cref="ObjectDisposedException"/>)
+/// and change nothing.</para>
+/// <para>Threads: during the handshake, one thread at a time. Once established, one thread may receive
+/// (<see cref="Receive"/>, <see cref="CompleteInput"/>) while another sends (<see cref="Send(ReadOnlySpan{byte}, Span{byte}, out int, out int)"/>,
+/// <see cref="Close"/>, <see cref="Ping"/>, <see cref="RequestKeyUpdate"/>): the receiving and sending halves share
+/// only a small queue of owed pongs. <see cref="Dispose"/> must not run concurrently with either.</para>
 /// </remarks>
 public sealed partial class OssuaryConnection : IDisposable
 {
-    private readonly OssuaryOptions _options;
+    private readonly ConnectionSettings _settings;
     private readonly string? _endpoint;
     private readonly OutputQueue _output = new();
     private readonly FrameReader _reader = new();
+    private readonly TimeSpan? _handshakeDeadline;
+    private volatile ConnectionPhase _phase;
     private OssuaryException? _failure;
     private bool _disposed;
 
-    // While a handshake reply or a pong waits to be sent, no more input is consumed, so a peer cannot make the
-    // queue grow without bound by sending requests faster than the caller drains answers.
+    // Set when a failure happened in the transport phase, possibly on the receiving thread: the sending side, which
+    // owns the output queue then, discards what it had queued before it sends anything else.
+    private volatile bool _senderMustDiscard;
+
+    // During the handshake, while a reply waits to be sent, no more input is consumed.
     private bool _inputBlockedByOutput;
 
-    // Plaintext decrypted into the reader's buffer that did not fit the caller's span yet.
-    private int _plaintextStart, _plaintextEnd;
-
-    private OssuaryConnection(OssuaryOptions options, bool isClient, string? endpoint)
+    private OssuaryConnection(ConnectionSettings settings, bool isClient, string? endpoint, TimeSpan now, ConnectionPhase first)
     {
-        options.Validate();
-        _options = options;
+        _settings = settings;
         IsClient = isClient;
         _endpoint = endpoint;
-        LocalPublicKey = options.StaticKeyPair!.PublicKey;
+        _phase = first;
+        LocalPublicKey = settings.StaticKeyPair.PublicKey;
+        _handshakeDeadline = settings.HandshakeTimeout == Timeout.InfiniteTimeSpan ? null : now + settings.HandshakeTimeout;
     }
 
     /// <summary>Creates the initiating side; its first handshake frame is queued at once (see <see cref="HasPendingOutput"/>).</summary>
-    /// <param name="options">Settings; validated here.</param>
-    /// <param name="serverName">The server's endpoint name (e.g. "host:port"), passed to the peer verifier (known hosts are keyed by it).</param>
-    /// <exception cref="OssuaryException"><see cref="OssuaryErrorCode.InvalidOperation"/> for invalid options.</exception>
-    public static OssuaryConnection CreateClient(OssuaryClientOptions options, string? serverName = null)
+    /// <param name="options">Settings, validated and copied here: later changes to the object do not affect this connection.</param>
+    /// <param name="serverName">The server's endpoint name (e.g. "host:port"), passed to the peer verifier. A verifier
+    /// that has a key on record for it (<see cref="KnownHosts"/>) makes the handshake IK with that key, as a pinned key does.</param>
+    /// <param name="now">The caller's monotonic time now; the handshake deadline counts from it (see <see cref="NextTimeout"/>).</param>
+    /// <exception cref="ArgumentException">Invalid options.</exception>
+    public static OssuaryConnection CreateClient(OssuaryClientOptions options, string? serverName = null, TimeSpan now = default) =>
+        CreateClient(options, serverName, now, handshakeTimeout: null);
+
+    /// <summary>As <see cref="CreateClient(OssuaryClientOptions, string?, TimeSpan)"/>, with the stream's override of the handshake timeout.</summary>
+    internal static OssuaryConnection CreateClient(OssuaryClientOptions options, string? serverName, TimeSpan now, TimeSpan? handshakeTimeout)
     {
         ArgumentNullException.ThrowIfNull(options);
-        var connection = new OssuaryConnection(options, isClient: true, serverName);
-        connection.StartClientHandshake(options);
+        ConnectionSettings settings = ConnectionSettings.ForClient(options, serverName).WithHandshakeTimeout(handshakeTimeout);
+        var connection = new OssuaryConnection(settings, isClient: true, serverName, now, AwaitingFirstMessagePhase.Instance);
+        connection.StartClientHandshake();
         return connection;
     }
 
-    /// <summary>Creates the responding side; it waits for the client's first frame.</summary>
-    /// <param name="options">Settings; validated here.</param>
-    /// <param name="clientEndpoint">The client's endpoint (e.g. its address), passed to the peer verifier.</param>
-    /// <exception cref="OssuaryException"><see cref="OssuaryErrorCode.InvalidOperation"/> for invalid options.</exception>
-    public static OssuaryConnection CreateServer(OssuaryServerOptions options, string? clientEndpoint = null)
+    /// <summary>As <see cref="CreateServer(OssuaryServerOptions, string?, TimeSpan)"/>, with the stream's override of the handshake timeout.</summary>
+    internal static OssuaryConnection CreateServer(OssuaryServerOptions options, string? clientEndpoint, TimeSpan now, TimeSpan? handshakeTimeout)
     {
         ArgumentNullException.ThrowIfNull(options);
-        return new OssuaryConnection(options, isClient: false, clientEndpoint);
+        return new OssuaryConnection(ConnectionSettings.ForServer(options).WithHandshakeTimeout(handshakeTimeout), isClient: false, clientEndpoint, now, AwaitingFirstMessagePhase.Instance);
     }
+
+    /// <summary>Creates the responding side; it waits for the client's first frame.</summary>
+    /// <param name="options">Settings, validated and copied here.</param>
+    /// <param name="clientEndpoint">The client's endpoint (e.g. its address), passed to the peer verifier.</param>
+    /// <param name="now">The caller's monotonic time now; the handshake deadline counts from it.</param>
+    /// <exception cref="ArgumentException">Invalid options.</exception>
+    public static OssuaryConnection CreateServer(OssuaryServerOptions options, string? clientEndpoint = null, TimeSpan now = default) =>
+        CreateServer(options, clientEndpoint, now, handshakeTimeout: null);
 
     /// <summary>True for the initiating side.</summary>
     public bool IsClient { get; }
 
     /// <summary>Where the connection is in its life cycle.</summary>
-    public OssuaryConnectionState State =>
-        _failure is not null ? OssuaryConnectionState.Failed
-        : _transport is null ? OssuaryConnectionState.Handshaking
-        : IsLocalClosed && IsRemoteClosed ? OssuaryConnectionState.Closed
-        : OssuaryConnectionState.Established;
+    public OssuaryConnectionState State => _phase switch
+    {
+        FailedPhase => OssuaryConnectionState.Failed,
+        EstablishedPhase e => e.Sender.IsLocalClosed && e.Receiver.IsRemoteClosed ? OssuaryConnectionState.Closed : OssuaryConnectionState.Established,
+        _ => OssuaryConnectionState.Handshaking,
+    };
 
     /// <summary>The fatal error that failed the connection, or null.</summary>
-    public OssuaryException? Failure => _failure;
+    public OssuaryException? Failure => Volatile.Read(ref _failure);
+
+    /// <summary>The peer verifier given in the options this connection was created with.</summary>
+    public PeerVerifier PeerVerifier => _settings.PeerVerifier;
+
+    /// <summary>While <see cref="Receive"/> reports <see cref="OssuaryStatus.PeerVerificationRequired"/>: the authenticated peer to judge; otherwise null.</summary>
+    public PeerIdentity? PeerToVerify => (_phase as AwaitingVerdictPhase)?.Peer;
+
+    /// <summary>The proof that the peer verifier accepted the peer, once the handshake has completed.</summary>
+    public VerifiedPeer? VerifiedPeer => Established?.Peer;
 
     /// <summary>True once this side has queued its authenticated close.</summary>
-    public bool IsLocalClosed { get; private set; }
+    public bool IsLocalClosed => Established?.Sender.IsLocalClosed ?? false;
 
     /// <summary>True once the peer's authenticated close has been received.</summary>
-    public bool IsRemoteClosed { get; private set; }
+    public bool IsRemoteClosed => Established?.Receiver.IsRemoteClosed ?? false;
 
     /// <summary>True when <see cref="Send(ReadOnlySpan{byte}, Span{byte}, out int, out int)"/> has bytes to transmit even with no new plaintext.</summary>
-    public bool HasPendingOutput => _output.Count > 0;
+    public bool HasPendingOutput => _phase is EstablishedPhase e && !_senderMustDiscard ? e.Sender.HasPendingOutput : _output.Count > 0;
 
-    /// <summary>After <see cref="OssuaryStatus.DestinationTooSmall"/>: the destination size that lets the call make progress.</summary>
+    /// <summary>After <see cref="OssuaryStatus.DestinationTooSmall"/>: the destination size with which the same call completes its next unit (a whole frame, or all waiting plaintext).</summary>
     public int RequiredDestinationSize { get; private set; }
 
     /// <summary>This side's static public key.</summary>
     public OssuaryPublicKey LocalPublicKey { get; }
 
     /// <summary>The peer's verified static public key, once the handshake has completed.</summary>
-    public OssuaryPublicKey? RemotePublicKey { get; private set; }
+    public OssuaryPublicKey? RemotePublicKey => Established?.Peer.PublicKey;
 
     /// <summary>The handshake pattern in use (known to the server after the first frame).</summary>
     public OssuaryHandshakePattern? Pattern { get; private set; }
@@ -108,23 +144,55 @@ public sealed partial class OssuaryConnection : IDisposable
     /// <summary>The negotiated application protocol, or null.</summary>
     public string? ApplicationProtocol { get; private set; }
 
-    /// <summary>Server side: early data received in an IK first message (replayable!), or empty.</summary>
+    /// <summary>Server side: early data received in an IK first message (replayable!), or empty; set only once the client is verified.</summary>
     public ReadOnlyMemory<byte> EarlyData { get; private set; }
 
     /// <summary>
     /// The Noise handshake hash: unique to this session and identical on both sides, for channel binding
     /// (e.g. sign it with another credential). Empty until the handshake completes.
     /// </summary>
-    public ReadOnlySpan<byte> HandshakeHash => _transport is null ? default : _transport.HandshakeHash;
+    public ReadOnlySpan<byte> HandshakeHash => Established is { } e ? e.HandshakeHash : default;
 
     /// <summary>The largest payload this side puts in one record (the smaller of the peer's limit and the 65518-byte maximum).</summary>
-    public int MaxSendPayload => _sendMaxPayload;
+    public int MaxSendPayload => Established?.Sender.MaxPayload ?? WireFormat.DefaultRecordPayload;
 
     /// <summary>The largest payload one record can carry (65535 - 1 type byte - 16 tag bytes).</summary>
     public const int MaxRecordPayload = WireFormat.MaxRecordPayload;
 
     /// <summary>A frame's size on the wire for a payload of <paramref name="payloadLength"/> bytes (before padding).</summary>
     public static int GetFrameSize(int payloadLength) => payloadLength + WireFormat.RecordOverhead;
+
+    /// <summary>Records sealed under the current sending key (reset by each key update).</summary>
+    public long RecordsOnCurrentSendKey => Established?.Sender.RecordsOnKey ?? 0;
+
+    /// <summary>Key updates this side has made to its sending direction.</summary>
+    public long SendKeyUpdates => Established?.Sender.KeyUpdates ?? 0;
+
+    /// <summary>Key updates the peer has made to its sending direction.</summary>
+    public long ReceiveKeyUpdates => Established?.Receiver.KeyUpdates ?? 0;
+
+    /// <summary>Pongs received so far.</summary>
+    public long PongsReceived => Established?.Receiver.PongsReceived ?? 0;
+
+    /// <summary>
+    /// When <see cref="HandleTimeout"/> must next be called, on the caller's clock (the one <c>now</c> was read from at
+    /// creation); null when nothing is timed (the handshake has ended, or its timeout is infinite).
+    /// </summary>
+    public TimeSpan? NextTimeout => _phase is EstablishedPhase or FailedPhase ? null : _handshakeDeadline;
+
+    /// <summary>The keys of the transport phase, also after a failure from it.</summary>
+    private EstablishedPhase? Established => _phase switch
+    {
+        EstablishedPhase e => e,
+        FailedPhase f => f.WasEstablished,
+        _ => null,
+    };
+
+    /// <summary>The transport keys, for tests that must reach states no peer can force quickly (nonce exhaustion).</summary>
+    internal NoiseTransport? TransportForTesting => Established?.Keys;
+
+    /// <summary>The validated settings this connection was created with.</summary>
+    internal ConnectionSettings Settings => _settings;
 
     /// <summary>
     /// Consumes received bytes from <paramref name="source"/> and writes plaintext into <paramref name="destination"/>.
@@ -136,8 +204,8 @@ public sealed partial class OssuaryConnection : IDisposable
     /// <returns>
     /// <see cref="OssuaryStatus.NeedMoreInput"/> when all input was used; <see cref="OssuaryStatus.DestinationTooSmall"/>
     /// when <paramref name="destination"/> is full and more plaintext or input remains; <see cref="OssuaryStatus.OutputPending"/>
-    /// when a reply must be sent first; <see cref="OssuaryStatus.Closed"/> when the peer has closed and everything was delivered;
-    /// <see cref="OssuaryStatus.Failed"/> when a later frame failed after authentic plaintext was written (the next call throws).
+    /// when a reply must be sent first; <see cref="OssuaryStatus.PeerVerificationRequired"/> when the peer's key awaits a
+    /// verdict; <see cref="OssuaryStatus.Closed"/> when the peer has closed and everything was delivered.
     /// </returns>
     /// <exception cref="OssuaryException">Any protocol, authentication or trust failure; the connection is then failed for good.</exception>
     public OssuaryStatus Receive(ReadOnlySpan<byte> source, Span<byte> destination, out int consumed, out int written)
@@ -149,15 +217,14 @@ public sealed partial class OssuaryConnection : IDisposable
         {
             while (true)
             {
-                written += DeliverPendingPlaintext(destination[written..]);
-                if (_plaintextEnd > _plaintextStart)
+                switch (_phase)
                 {
-                    RequiredDestinationSize = 1;
-                    return OssuaryStatus.DestinationTooSmall;
-                }
-                if (IsRemoteClosed)
-                {
-                    return OssuaryStatus.Closed;
+                    case EstablishedPhase established:
+                        OssuaryStatus status = established.Receiver.Receive(source, destination, ref consumed, ref written, out int required);
+                        RequiredDestinationSize = required;
+                        return status;
+                    case AwaitingVerdictPhase:
+                        return OssuaryStatus.PeerVerificationRequired;
                 }
                 if (_inputBlockedByOutput && _output.Count > 0)
                 {
@@ -168,40 +235,81 @@ public sealed partial class OssuaryConnection : IDisposable
                 {
                     return OssuaryStatus.NeedMoreInput;
                 }
-                if (_transport is not null && written == destination.Length && written > 0)
-                {
-                    // The destination is full: stop here rather than decrypt into an internal buffer.
-                    RequiredDestinationSize = 1;
-                    return OssuaryStatus.DestinationTooSmall;
-                }
-                int maxBody = CurrentMaxFrameBody;
-                if (_reader.TryPeekWholeFrame(remaining, maxBody, out int bodyLength))
+                if (_reader.TryPeekWholeFrame(remaining, WireFormat.MaxFrameBody, out int bodyLength))
                 {
                     consumed += WireFormat.LengthPrefixSize + bodyLength;
-                    ProcessFrame(remaining.Slice(WireFormat.LengthPrefixSize, bodyLength), default, destination, ref written);
+                    _phase = ReceiveHandshakeFrame(remaining.Slice(WireFormat.LengthPrefixSize, bodyLength));
                     continue;
                 }
-                consumed += _reader.Append(remaining, maxBody);
+                consumed += _reader.Append(remaining, WireFormat.MaxFrameBody);
                 if (!_reader.IsComplete)
                 {
                     return OssuaryStatus.NeedMoreInput;
                 }
-                Span<byte> body = _reader.Body;
-                ProcessFrame(body, body, destination, ref written);
+                ConnectionPhase next = ReceiveHandshakeFrame(_reader.Body);
+                _reader.Reset();
+                _phase = next;
             }
         }
-        catch (Exception e)
+        catch (Exception e) when (e is not ObjectDisposedException)
         {
             OssuaryException error = Fail(e as OssuaryException
                 ?? new OssuaryException(OssuaryErrorCode.InternalError, $"Internal error while processing input: {e.GetType().Name}.", e));
             if (written > 0)
             {
                 // Plaintext from earlier, authentic records of this call is already in the caller's span: hand it over
-                // rather than lose it, and report the failure on the next call.
-                return OssuaryStatus.Failed;
+                // rather than lose it; the next call reports the failure. Input after the failing frame is discarded.
+                consumed = source.Length;
+                return OssuaryStatus.NeedMoreInput;
             }
             throw error;
         }
+    }
+
+    /// <summary>
+    /// Gives the verdict on <see cref="PeerToVerify"/> and continues the handshake: an accepted peer gets the proof that
+    /// lets the connection enter its transport phase (and this side's next handshake message is queued); a rejected one
+    /// fails the connection (and the peer is sent the <c>PeerRejected</c> alert).
+    /// </summary>
+    /// <exception cref="InvalidOperationException">No verification is pending.</exception>
+    /// <exception cref="OssuaryException">The verdict rejected the peer, continuing the handshake failed, or the
+    /// connection had already failed (e.g. its handshake deadline passed while the verdict was awaited).</exception>
+    public void CompletePeerVerification(PeerVerdict verdict)
+    {
+        ThrowIfUnusable();
+        if (_phase is not AwaitingVerdictPhase awaiting)
+        {
+            throw new InvalidOperationException("No peer verification is pending on this connection.");
+        }
+        try
+        {
+            if (!verdict.IsAccepted)
+            {
+                throw new OssuaryException(verdict.ErrorCode == default ? OssuaryErrorCode.PeerRejected : verdict.ErrorCode,
+                    verdict.Reason ?? $"The peer with fingerprint {awaiting.Peer.PublicKey.Fingerprint} was rejected.", verdict.Failure);
+            }
+            _phase = ContinueAfterVerification(awaiting, Trust.VerifiedPeer.FromAcceptedVerdict(awaiting.Peer, verdict));
+        }
+        catch (OssuaryException e)
+        {
+            throw Fail(e);
+        }
+    }
+
+    /// <summary>
+    /// Tells the connection the time on the caller's clock. At or after the handshake deadline, an unfinished
+    /// handshake (including one paused for verification) fails with <see cref="OssuaryErrorCode.HandshakeTimeout"/>.
+    /// </summary>
+    /// <returns>True when this call failed the connection.</returns>
+    public bool HandleTimeout(TimeSpan now)
+    {
+        ObjectDisposedException.ThrowIf(_disposed, this);
+        if (NextTimeout is not { } deadline || now < deadline)
+        {
+            return false;
+        }
+        Fail(new OssuaryException(OssuaryErrorCode.HandshakeTimeout, $"The handshake did not complete within {_settings.HandshakeTimeout.TotalSeconds:0.###} s."));
+        return true;
     }
 
     /// <summary>
@@ -217,12 +325,32 @@ public sealed partial class OssuaryConnection : IDisposable
     /// (with <see cref="RequiredDestinationSize"/>) when the rest did not fit; <see cref="OssuaryStatus.HandshakeInProgress"/>
     /// when plaintext was given before the handshake completed (nothing of it consumed).
     /// </returns>
-    /// <exception cref="OssuaryException">The connection has failed (once any pending alert is drained), or
-    /// <see cref="OssuaryErrorCode.Closed"/> when plaintext is given after <see cref="Close"/> (not fatal).</exception>
+    /// <exception cref="OssuaryException">The connection has failed (once any pending alert is drained).</exception>
+    /// <exception cref="InvalidOperationException">Plaintext given after <see cref="Close"/>.</exception>
     public OssuaryStatus Send(ReadOnlySpan<byte> source, Span<byte> destination, out int consumed, out int written)
     {
         consumed = 0;
+        written = 0;
         ObjectDisposedException.ThrowIf(_disposed, this);
+        if (_senderMustDiscard)
+        {
+            _senderMustDiscard = false;
+            _output.DiscardUnsent();
+        }
+        ConnectionPhase phase = _phase;
+        if (phase is EstablishedPhase owing && _failure is null)
+        {
+            try
+            {
+                owing.Sender.QueueOwedPongs();
+            }
+            catch (OssuaryException e)
+            {
+                Fail(e);
+                _senderMustDiscard = false;
+                _output.DiscardUnsent();
+            }
+        }
         written = _output.Drain(destination);
         if (_output.Count > 0)
         {
@@ -239,17 +367,19 @@ public sealed partial class OssuaryConnection : IDisposable
         {
             return OssuaryStatus.Done;
         }
-        if (_transport is null)
+        if (phase is not EstablishedPhase established)
         {
             return OssuaryStatus.HandshakeInProgress;
         }
-        if (IsLocalClosed)
+        if (established.Sender.IsLocalClosed)
         {
-            throw new OssuaryException(OssuaryErrorCode.Closed, "This side has closed its sending direction.");
+            throw new InvalidOperationException("This side has closed its sending direction.");
         }
         try
         {
-            return SealData(source, destination, ref consumed, ref written);
+            OssuaryStatus status = established.Sender.SealData(source, destination, ref consumed, ref written, out int required);
+            RequiredDestinationSize = required;
+            return status;
         }
         catch (OssuaryException e)
         {
@@ -262,9 +392,9 @@ public sealed partial class OssuaryConnection : IDisposable
     public OssuaryStatus Send(ReadOnlySpan<byte> source, IBufferWriter<byte> writer)
     {
         ArgumentNullException.ThrowIfNull(writer);
+        int hint = source.IsEmpty ? 256 : GetFrameSize(Math.Min(source.Length, MaxSendPayload)) + _settings.PaddingBlockSize;
         while (true)
         {
-            int hint = Math.Max(_output.Count, source.IsEmpty ? 0 : GetFrameSize(Math.Min(source.Length, Math.Max(_sendMaxPayload, 1))) + _options.PaddingBlockSize);
             Span<byte> span = writer.GetSpan(Math.Max(hint, 1));
             OssuaryStatus status = Send(source, span, out int consumed, out int written);
             writer.Advance(written);
@@ -273,6 +403,7 @@ public sealed partial class OssuaryConnection : IDisposable
             {
                 return status;
             }
+            hint = RequiredDestinationSize;
         }
     }
 
@@ -289,7 +420,8 @@ public sealed partial class OssuaryConnection : IDisposable
         {
             return;
         }
-        string where = _transport is null ? "during the handshake" : _reader.IsEmpty ? "without an authenticated close" : "in the middle of a record";
+        string where = _phase is not EstablishedPhase established ? "during the handshake"
+            : established.Receiver.HoldsPartialInput ? "in the middle of a record" : "without an authenticated close";
         throw Fail(new OssuaryException(OssuaryErrorCode.Truncated, $"The transport ended {where}; the data may have been cut short."));
     }
 
@@ -297,49 +429,57 @@ public sealed partial class OssuaryConnection : IDisposable
     /// Queues an authenticated close of this side's sending direction (a half-close: the peer may keep sending
     /// until it closes too). Idempotent. Drain it with <see cref="Send(ReadOnlySpan{byte}, Span{byte}, out int, out int)"/>.
     /// </summary>
-    /// <exception cref="OssuaryException"><see cref="OssuaryErrorCode.InvalidOperation"/> before the handshake has completed.</exception>
+    /// <exception cref="InvalidOperationException">The handshake has not completed.</exception>
     public void Close()
     {
-        ThrowIfUnusable();
-        if (IsLocalClosed)
+        EstablishedPhase established = RequireEstablished();
+        try
         {
-            return;
+            if (!established.Sender.IsLocalClosed)
+            {
+                established.Sender.QueueClose();
+            }
         }
-        RequireTransport();
-        QueueRecord(RecordType.Close, default);
-        IsLocalClosed = true;
+        catch (OssuaryException e)
+        {
+            throw Fail(e);
+        }
     }
 
     /// <summary>Queues an in-band key update: this side's sending key is replaced at once, with no round trip.</summary>
+    /// <exception cref="InvalidOperationException">The handshake has not completed, or this side has closed.</exception>
     public void RequestKeyUpdate()
     {
-        ThrowIfUnusable();
-        RequireTransport();
-        if (IsLocalClosed)
+        EstablishedPhase established = RequireOpenForSending();
+        try
         {
-            throw new OssuaryException(OssuaryErrorCode.Closed, "This side has closed its sending direction.");
+            established.Sender.QueueKeyUpdate();
         }
-        QueueKeyUpdate();
+        catch (OssuaryException e)
+        {
+            throw Fail(e);
+        }
     }
 
     /// <summary>Queues a ping (at most 64 bytes of opaque data, echoed by the peer's pong), e.g. as a keep-alive.</summary>
+    /// <exception cref="ArgumentException">More than 64 bytes of data.</exception>
+    /// <exception cref="InvalidOperationException">The handshake has not completed, or this side has closed.</exception>
     public void Ping(ReadOnlySpan<byte> data)
     {
-        ThrowIfUnusable();
-        RequireTransport();
-        if (data.Length > MaxPingData)
+        if (data.Length > Records.RecordReceiver.MaxPingData)
         {
-            throw new OssuaryException(OssuaryErrorCode.InvalidOperation, $"Ping data is limited to {MaxPingData} bytes.");
+            throw new ArgumentException($"Ping data is limited to {Records.RecordReceiver.MaxPingData} bytes.", nameof(data));
         }
-        if (IsLocalClosed)
+        EstablishedPhase established = RequireOpenForSending();
+        try
         {
-            throw new OssuaryException(OssuaryErrorCode.Closed, "This side has closed its sending direction.");
+            established.Sender.QueuePing(data);
         }
-        QueueRecord(RecordType.Ping, data);
+        catch (OssuaryException e)
+        {
+            throw Fail(e);
+        }
     }
-
-    /// <summary>Pongs received so far.</summary>
-    public long PongsReceived { get; private set; }
 
     /// <summary>Wipes all keys and returns buffers (clearing any plaintext in them).</summary>
     public void Dispose()
@@ -349,71 +489,66 @@ public sealed partial class OssuaryConnection : IDisposable
             return;
         }
         _disposed = true;
-        _handshake?.Dispose();
-        _transport?.Dispose();
+        switch (_phase)
+        {
+            case HandshakingPhase h:
+                h.Noise.Dispose();
+                break;
+            case AwaitingVerdictPhase a:
+                a.Noise.Dispose();
+                break;
+        }
+        Established?.Dispose();
         _reader.Dispose();
         _output.Dispose();
     }
 
-    private int DeliverPendingPlaintext(Span<byte> destination)
+    private EstablishedPhase RequireEstablished()
     {
-        int count = Math.Min(_plaintextEnd - _plaintextStart, destination.Length);
-        if (count == 0)
-        {
-            return 0;
-        }
-        _reader.Body.Slice(_plaintextStart, count).CopyTo(destination);
-        _plaintextStart += count;
-        if (_plaintextStart == _plaintextEnd)
-        {
-            _plaintextStart = _plaintextEnd = 0;
-            _reader.Reset();
-        }
-        return count;
+        ThrowIfUnusable();
+        return _phase as EstablishedPhase ?? throw new InvalidOperationException("The handshake has not completed.");
     }
 
-    private void ProcessFrame(ReadOnlySpan<byte> body, Span<byte> writableBody, Span<byte> destination, ref int written)
+    private EstablishedPhase RequireOpenForSending()
     {
-        if (_transport is null)
-        {
-            ProcessHandshakeFrame(body);
-            _reader.Reset();
-        }
-        else
-        {
-            OpenRecord(body, writableBody, destination, ref written);
-        }
-    }
-
-    private void RequireTransport()
-    {
-        if (_transport is null)
-        {
-            throw new OssuaryException(OssuaryErrorCode.InvalidOperation, "The handshake has not completed.");
-        }
+        EstablishedPhase established = RequireEstablished();
+        return established.Sender.IsLocalClosed ? throw new InvalidOperationException("This side has closed its sending direction.") : established;
     }
 
     /// <summary>
-    /// Fails the connection for good. Invariant: from here on the connection emits nothing but the rest of a frame
-    /// already partly drained and at most one clear alert (<see cref="AlertFor"/>); every frame queued or half-built
-    /// before the failure is wiped, never sent.
+    /// Fails the connection for good; the first failure wins. Invariant: from here on the connection emits nothing but
+    /// the rest of a frame already partly drained and, during the handshake, at most one clear alert
+    /// (<see cref="Alerts.For"/>); every frame queued or half-built before the failure is wiped, never sent.
     /// </summary>
     private OssuaryException Fail(OssuaryException error)
     {
-        if (_failure is not null)
+        if (Interlocked.CompareExchange(ref _failure, error, null) is not null)
         {
             return error;
         }
-        _failure = error;
+        ConnectionPhase phase = _phase;
+        switch (phase)
+        {
+            case EstablishedPhase established:
+                // Possibly on the receiving thread while another sends: the sender discards its own queue.
+                _senderMustDiscard = true;
+                established.Receiver.Discard();
+                _phase = new FailedPhase(error, established);
+                return error;
+            case HandshakingPhase h:
+                h.Noise.Dispose();
+                break;
+            case AwaitingVerdictPhase a:
+                a.Noise.Dispose();
+                break;
+        }
         _output.DiscardUnsent();
-        if (AlertFor(error) is OssuaryErrorCode alert)
+        if (Alerts.For(error) is { } alert)
         {
             QueueAlert(alert);
         }
         _reader.Reset();
-        _plaintextStart = _plaintextEnd = 0;
-        _handshake?.Dispose();
-        _handshake = null;
+        _phase = new FailedPhase(error, null);
         return error;
     }
 

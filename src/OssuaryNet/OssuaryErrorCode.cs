@@ -30,7 +30,7 @@ public enum OssuaryErrorCode
     Truncated = 11,
     /// <summary>A record is larger than the limit this side announced.</summary>
     RecordTooLarge = 12,
-    /// <summary>The operation needs an open direction but that direction was closed.</summary>
+    /// <summary>Retired: sending after this side's close is a caller's mistake, an <see cref="InvalidOperationException"/>. The number stays reserved (C status -13).</summary>
     Closed = 13,
     /// <summary>A cipher's 64-bit nonce space is used up; the connection must be replaced.</summary>
     NonceExhausted = 14,

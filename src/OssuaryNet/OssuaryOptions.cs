@@ -38,37 +38,52 @@ public abstract class OssuaryOptions
     /// <summary>The sending direction rekeys after this many payload bytes on one key. Default 2^30 (1 GiB).</summary>
     public long KeyUpdateAfterBytes { get; set; } = 1L << 30;
 
+    /// <summary>
+    /// How long a handshake may take, from the connection's creation to its last message (a pause for peer
+    /// verification included), before it fails with <see cref="OssuaryErrorCode.HandshakeTimeout"/>. Default 30 seconds;
+    /// <see cref="Timeout.InfiniteTimeSpan"/> disables it. The connection reports it as <see cref="OssuaryConnection.NextTimeout"/>.
+    /// </summary>
+    public TimeSpan HandshakeTimeout { get; set; } = TimeSpan.FromSeconds(30);
+
+    /// <summary>The snapshot last taken of these options, reused while they have not changed (see <see cref="ConnectionSettings"/>).</summary>
+    internal ConnectionSettings? LastSnapshot { get; set; }
+
     /// <summary>Test hook: replaces the ephemeral key generator, to produce reproducible transcripts.</summary>
     internal EphemeralKeySource? EphemeralKeySource { get; set; }
 
+    /// <summary>Checks the settings; a caller's mistake is an <see cref="ArgumentException"/>.</summary>
     internal void Validate()
     {
         if (StaticKeyPair is null)
         {
-            throw new OssuaryException(OssuaryErrorCode.InvalidOperation, "StaticKeyPair is required.");
+            throw new ArgumentException("StaticKeyPair is required.");
         }
         if (PeerVerifier is null)
         {
-            throw new OssuaryException(OssuaryErrorCode.InvalidOperation, "PeerVerifier is required (use PeerVerifier.AcceptAny to accept any peer explicitly).");
+            throw new ArgumentException("PeerVerifier is required (use PeerVerifier.AcceptAny to accept any peer explicitly).");
         }
         if (MaxRecordPayload is < WireFormat.MinRecordPayload or > WireFormat.MaxRecordPayload)
         {
-            throw new OssuaryException(OssuaryErrorCode.InvalidOperation, $"MaxRecordPayload must be between {WireFormat.MinRecordPayload} and {WireFormat.MaxRecordPayload}.");
+            throw new ArgumentException($"MaxRecordPayload must be between {WireFormat.MinRecordPayload} and {WireFormat.MaxRecordPayload}.");
         }
         if (PaddingBlockSize < 0 || PaddingBlockSize > WireFormat.MaxRecordPayload)
         {
-            throw new OssuaryException(OssuaryErrorCode.InvalidOperation, "PaddingBlockSize must be between 0 and the maximum record payload.");
+            throw new ArgumentException("PaddingBlockSize must be between 0 and the maximum record payload.");
         }
         if (KeyUpdateAfterRecords < 1 || KeyUpdateAfterBytes < 1)
         {
-            throw new OssuaryException(OssuaryErrorCode.InvalidOperation, "Key update limits must be positive.");
+            throw new ArgumentException("Key update limits must be positive.");
+        }
+        if (HandshakeTimeout <= TimeSpan.Zero && HandshakeTimeout != Timeout.InfiniteTimeSpan)
+        {
+            throw new ArgumentException("HandshakeTimeout must be positive, or Timeout.InfiniteTimeSpan.");
         }
         for (int i = 0; i < ApplicationProtocols.Count; i++)
         {
             string name = ApplicationProtocols[i];
             if (string.IsNullOrEmpty(name) || System.Text.Encoding.UTF8.GetByteCount(name) > 255)
             {
-                throw new OssuaryException(OssuaryErrorCode.InvalidOperation, "Application protocol names must be 1 to 255 UTF-8 bytes.");
+                throw new ArgumentException("Application protocol names must be 1 to 255 UTF-8 bytes.");
             }
         }
     }

@@ -16,8 +16,9 @@ public enum OssuaryStatus
     /// <summary>Plaintext cannot be sent before the handshake completes; nothing was consumed.</summary>
     HandshakeInProgress,
     /// <summary>
-    /// Receive only: a later frame in the input failed, after authentic plaintext from earlier frames had been written in
-    /// this call. That plaintext is returned (it is genuine); the connection is failed and the next call throws the error.
+    /// Receive only: the handshake has authenticated the peer's static key and waits for a verdict on it. Judge
+    /// <see cref="OssuaryConnection.PeerToVerify"/> and call <see cref="OssuaryConnection.CompletePeerVerification"/>;
+    /// until then the connection consumes no input and sends nothing.
     /// </summary>
-    Failed,
+    PeerVerificationRequired,
 }

@@ -139,19 +139,32 @@ internal sealed class Party
                 Violation($"Receive counts out of range: consumed {consumed} of {source.Length}, written {written} of {destination.Length}");
                 return moved;
             }
-            if (status == OssuaryStatus.Failed && written == 0)
+            // A frame that failed after authentic plaintext of the same call: the plaintext is returned normally.
+            bool failedAfterPlaintext = Connection.State == OssuaryConnectionState.Failed;
+            if (failedAfterPlaintext && written == 0)
             {
-                Violation("Receive returned Failed without plaintext");
+                Violation("Receive failed the connection without throwing and without plaintext");
             }
             plaintextPending = status == OssuaryStatus.DestinationTooSmall;
             input.InFlight.RemoveRange(0, consumed);
             Consumed += consumed;
             Received.AddRange(destination.AsSpan(0, written).ToArray());
             moved |= consumed > 0 || written > 0;
-            if (status == OssuaryStatus.Failed)
+            if (status == OssuaryStatus.PeerVerificationRequired)
+            {
+                if (Connection.PeerToVerify is not { } peer)
+                {
+                    Violation("PeerVerificationRequired without a peer to verify");
+                    return moved;
+                }
+                Call("CompletePeerVerification", () => Connection.CompletePeerVerification(Connection.PeerVerifier.VerifyAsync(peer).AsTask().GetAwaiter().GetResult()));
+                Drain(output);
+                continue;
+            }
+            if (failedAfterPlaintext)
             {
                 // The next call reports the failure; it must carry the same code as every later one.
-                Call("Receive(after Failed)", () => Connection.Receive(default, destination, out _, out _), wasTransport: wasTransport);
+                Call("Receive(after plaintext and failure)", () => Connection.Receive(default, destination, out _, out _), wasTransport: wasTransport);
                 if (!Failed)
                 {
                     Violation("the call after Failed did not throw");

@@ -1,6 +1,7 @@
 using OssuaryNet.Identity;
 using OssuaryNet.Noise;
 using OssuaryNet.Protocol;
+using OssuaryNet.Tests;
 using OssuaryNet.Trust;
 
 namespace OssuaryNet.Fuzz;
@@ -47,6 +48,7 @@ internal static class Targets
             {
                 ReadOnlySpan<byte> piece = rest[..Math.Min(chunk, rest.Length)];
                 server.Receive(piece, destination, out int consumed, out _);
+                server.VerifyPendingPeer();
                 rest = rest[consumed..];
                 server.Send(default, new byte[70000], out _, out _);
                 if (consumed == 0 && server.State != OssuaryConnectionState.Handshaking)
@@ -75,8 +77,10 @@ internal static class Targets
         {
             client.Send(default, wire, out _, out int written);
             server.Receive(wire.AsSpan(0, written), default, out _, out _);
+            server.VerifyPendingPeer();
             server.Send(default, wire, out _, out written);
             client.Receive(wire.AsSpan(0, written), default, out _, out _);
+            client.VerifyPendingPeer();
         }
         NoiseTransport keys = client.TransportForTesting!;
         Typed(() =>
@@ -93,6 +97,7 @@ internal static class Targets
                 frame[1] = (byte)(inner.Length + 16);
                 keys.Send.EncryptWithAd(default, inner, frame.AsSpan(2));
                 server.Receive(frame, plaintext, out _, out _);
+                server.VerifyPendingPeer();
                 server.Send(default, wire, out _, out _);
             }
             server.CompleteInput();

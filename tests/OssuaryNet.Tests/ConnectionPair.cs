@@ -102,6 +102,10 @@ internal sealed class ConnectionPair : IDisposable
             OssuaryStatus status = connection.Receive(input, plaintext, out int consumed, out int written);
             inbox.RemoveRange(0, consumed);
             received.AddRange(plaintext.AsSpan(0, written));
+            if (status == OssuaryStatus.PeerVerificationRequired)
+            {
+                connection.VerifyPendingPeer();
+            }
             SendAll(connection, default, outbox, transcript);
             if (status is OssuaryStatus.NeedMoreInput or OssuaryStatus.Closed)
             {

@@ -106,8 +106,15 @@ public sealed class FailureOutputTests
         pair.Client.Ping(Secret.AsSpan(0, 32));
         ConnectionPair.SendAll(pair.Client, default, pair.ToServer);
         pair.Server.TransportForTesting!.Send.Nonce = ulong.MaxValue;
-        var error = Assert.Throws<OssuaryException>(() => pair.Server.Receive(pair.ToServer.ToArray(), new byte[100], out _, out _));
+        // The receiver only notes the pong it owes; the sender seals it, and fails there.
+        Assert.Equal(OssuaryStatus.NeedMoreInput, pair.Server.Receive(pair.ToServer.ToArray(), new byte[100], out _, out _));
+        Assert.True(pair.Server.HasPendingOutput);
+        byte[] destination = new byte[1000];
+        int written = -1;
+        var error = Assert.Throws<OssuaryException>(() => pair.Server.Send(default, destination, out _, out written));
         Assert.Equal(OssuaryErrorCode.NonceExhausted, error.ErrorCode);
+        Assert.Equal(0, written);
+        Assert.All(destination, b => Assert.Equal(0, b));
         Assert.Empty(DrainAfterFailure(pair.Server));
     }
 

@@ -157,9 +157,9 @@ public sealed class IdentityTests : IDisposable
         string path = Path.Combine(_directory, "known_hosts");
         var peer = new PeerIdentity(TestKeys.Server.PublicKey, "h:1", PeerIsServer: true);
         Assert.False(new KnownHosts(path, TofuPolicy.Reject).Verify(peer).IsAccepted);
-        Assert.False(new KnownHosts(path, TofuPolicy.Ask) { ConfirmFirstContact = _ => false }.Verify(peer).IsAccepted);
+        Assert.False(new KnownHosts(path, TofuPolicy.Ask) { ConfirmFirstContact = (_, _) => ValueTask.FromResult(false) }.Verify(peer).IsAccepted);
         Assert.False(File.Exists(path) && File.ReadAllText(path).Contains("h:1"));
-        Assert.True(new KnownHosts(path, TofuPolicy.Ask) { ConfirmFirstContact = p => p.Endpoint == "h:1" }.Verify(peer).IsAccepted);
+        Assert.True(new KnownHosts(path, TofuPolicy.Ask) { ConfirmFirstContact = (p, _) => ValueTask.FromResult(p.Endpoint == "h:1") }.Verify(peer).IsAccepted);
         Assert.True(new KnownHosts(path, TofuPolicy.Reject).Verify(peer).IsAccepted); // now recorded
         Assert.False(new KnownHosts(path).Verify(peer with { Endpoint = null }).IsAccepted);
     }
@@ -175,20 +175,26 @@ public sealed class IdentityTests : IDisposable
             Assert.Equal(OssuaryHandshakePattern.XX, first.Server.Pattern);
             Assert.Equal(OssuaryConnectionState.Established, first.Client.State);
         }
-        // Second contact: the recorded key is pinned, so the handshake is IK.
-        var pinned = ConnectionPair.ClientOptions(knownHosts);
-        pinned.ServerKey = knownHosts.Lookup("server.test:7000");
-        using (var second = new ConnectionPair(pinned, ConnectionPair.ServerOptions()))
+        // Second contact: the core pins the recorded key itself, so the handshake is IK.
+        using (var second = new ConnectionPair(ConnectionPair.ClientOptions(knownHosts), ConnectionPair.ServerOptions()))
         {
             second.Pump();
             Assert.Equal(OssuaryHandshakePattern.IK, second.Server.Pattern);
             Assert.Equal(OssuaryConnectionState.Established, second.Client.State);
         }
-        // A server with another key at the same endpoint is refused with PeerKeyChanged.
+        // A server with another key at the same endpoint cannot answer the IK handshake to the recorded key...
         var impostor = ConnectionPair.ServerOptions();
         impostor.StaticKeyPair = TestKeys.Other;
-        using var third = new ConnectionPair(ConnectionPair.ClientOptions(knownHosts), impostor);
-        Assert.Equal(OssuaryErrorCode.PeerKeyChanged, Assert.Throws<OssuaryException>(third.Pump).ErrorCode);
+        using (var third = new ConnectionPair(ConnectionPair.ClientOptions(knownHosts), impostor))
+        {
+            Assert.Equal(OssuaryErrorCode.AuthenticationFailed, Assert.Throws<OssuaryException>(third.Pump).ErrorCode);
+            Assert.Equal(OssuaryHandshakePattern.IK, third.Client.Pattern);
+        }
+        // ...and when asked with XX (as OssuaryClient does to name the new key) it is refused with PeerKeyChanged.
+        var learn = ConnectionPair.ClientOptions(knownHosts);
+        learn.UseRecordedServerKey = false;
+        using var fourth = new ConnectionPair(learn, impostor);
+        Assert.Equal(OssuaryErrorCode.PeerKeyChanged, Assert.Throws<OssuaryException>(fourth.Pump).ErrorCode);
     }
 
     [Fact]

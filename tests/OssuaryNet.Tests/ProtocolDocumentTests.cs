@@ -125,15 +125,18 @@ public sealed class ProtocolDocumentTests
         pair.ToServer.AddRange(NextFrames(pair.Client));
         Flight("C->S", [.. pair.ToServer], handshake: true);
         pair.Server.Receive(pair.ToServer.ToArray(), default, out _, out _);
+        pair.Server.VerifyPendingPeer();
         pair.ToServer.Clear();
         byte[] reply = NextFrames(pair.Server);
         Flight("S->C", [.. reply], handshake: true);
         pair.Client.Receive(reply, default, out _, out _);
+        pair.Client.VerifyPendingPeer();
         if (!ik)
         {
             byte[] third = NextFrames(pair.Client);
             Flight("C->S", [.. third], handshake: true);
             pair.Server.Receive(third, default, out _, out _);
+            pair.Server.VerifyPendingPeer();
         }
         text.Append($"handshake hash {Convert.ToHexStringLower(pair.Client.HandshakeHash)}\n");
         text.Append($"protocol {pair.Client.NoiseProtocolName}\n\n");

@@ -9,9 +9,10 @@ namespace OssuaryNet.Tests;
 public sealed class StreamTests
 {
     [Fact]
-    public async Task SixtyFourMiBEachWayAtOnceWithRandomWriteSizes()
+    public async Task TwoHundredFiftySixMiBEachWayAtOnceWithRandomWriteSizes()
     {
-        const long total = 64L << 20;
+        // Full duplex: the reader opens records while the writer seals them, on two cores, with no lock between.
+        const long total = 256L << 20;
         var (client, server) = await Loopback.AuthenticatedPair();
         await using (client)
         await using (server)
@@ -20,7 +21,7 @@ public sealed class StreamTests
             Task<byte[]> serverSent = SendRandom(server, total, seed: 2);
             Task<(long, byte[])> serverReceived = HashUntilClose(server);
             Task<(long, byte[])> clientReceived = HashUntilClose(client);
-            await Task.WhenAll(clientSent, serverSent, serverReceived, clientReceived).WaitAsync(TimeSpan.FromMinutes(3));
+            await Task.WhenAll(clientSent, serverSent, serverReceived, clientReceived).WaitAsync(TimeSpan.FromMinutes(5));
             var (serverCount, serverHash) = await serverReceived;
             var (clientCount, clientHash) = await clientReceived;
             Assert.Equal(total, serverCount);
@@ -138,7 +139,8 @@ public sealed class StreamTests
             {
                 Assert.Equal(OssuaryHandshakePattern.IK, again.Pattern); // the recorded key was pinned
             }
-            // Same endpoint name, another server key: a fresh XX handshake is judged by known hosts.
+            // Same endpoint name, another server key: AuthenticateAsClientAsync pins the recorded key too (the policy is
+            // the core's), so the impostor cannot even complete the IK handshake.
             var impostorOptions = Loopback.ServerOptions(PeerVerifier.AcceptAny);
             impostorOptions.StaticKeyPair = TestKeys.Other;
             var (clientInner, serverInner) = await Loopback.RawPair();
@@ -147,9 +149,9 @@ public sealed class StreamTests
             Task serverSide = impostor.AuthenticateAsServerAsync(impostorOptions);
             var error = await Assert.ThrowsAsync<OssuaryException>(() =>
                 client.AuthenticateAsClientAsync(Loopback.ClientOptions(knownHosts), $"127.0.0.1:{first.LocalEndpoint.Port}")).WaitAsync(Loopback.Guard);
-            Assert.Equal(OssuaryErrorCode.PeerKeyChanged, error.ErrorCode);
-            Assert.Contains(TestKeys.Other.PublicKey.Fingerprint, error.Message);
-            Assert.Equal(OssuaryErrorCode.PeerRejected, (await Assert.ThrowsAsync<OssuaryException>(() => serverSide).WaitAsync(Loopback.Guard)).ErrorCode);
+            Assert.Equal(OssuaryErrorCode.AuthenticationFailed, error.ErrorCode);
+            Assert.Equal(OssuaryHandshakePattern.IK, client.Pattern);
+            Assert.Equal(OssuaryErrorCode.AuthenticationFailed, (await Assert.ThrowsAsync<OssuaryException>(() => serverSide).WaitAsync(Loopback.Guard)).ErrorCode);
         }
     }
 
@@ -289,7 +291,7 @@ public sealed class StreamTests
             using var cancel = new CancellationTokenSource(TimeSpan.FromMilliseconds(300));
             await Assert.ThrowsAnyAsync<OperationCanceledException>(() => client.WriteAsync(big, cancel.Token).AsTask()).WaitAsync(Loopback.Guard);
             Assert.False(client.CanWrite);
-            Assert.Equal(OssuaryErrorCode.InvalidOperation, (await Assert.ThrowsAsync<OssuaryException>(() => client.WriteAsync(new byte[1]).AsTask())).ErrorCode);
+            await Assert.ThrowsAsync<InvalidOperationException>(() => client.WriteAsync(new byte[1]).AsTask());
             client.InnerStream.Dispose();
             // The peer gets a prefix of zeros and then a clear error: never a clean end, never altered bytes.
             byte[] buffer = new byte[65536];
@@ -407,6 +409,7 @@ public sealed class StreamTests
             }
             int read = await stream.ReadAsync(buffer);
             client.Receive(buffer.AsSpan(0, read), default, out _, out _);
+            client.VerifyPendingPeer();
         }
         await stream.WriteAsync(HandshakeTests.Drain(client));
         return client;

@@ -43,6 +43,7 @@ internal sealed class Transcript
             int end = offset + 2 + (bytes[offset] << 8 | bytes[offset + 1]);
             frames.Add((offset, end, delivered));
             server.Receive(bytes.AsSpan(offset, end - offset), plaintext, out _, out int written);
+            server.VerifyPendingPeer();
             HandshakeTests.Drain(server);
             delivered += written;
             offset = end;
@@ -66,6 +67,7 @@ internal sealed class Transcript
                 while (true)
                 {
                     OssuaryStatus status = server.Receive(chunk, destination, out int consumed, out int written);
+                    server.VerifyPendingPeer();
                     received.AddRange(destination.AsSpan(0, written));
                     chunk = chunk[consumed..];
                     HandshakeTests.Drain(server);

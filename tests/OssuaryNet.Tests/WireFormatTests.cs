@@ -95,6 +95,7 @@ public sealed class WireFormatTests
             try
             {
                 server.Receive(bytes, new byte[1000], out _, out _);
+                server.VerifyPendingPeer();
                 server.CompleteInput();
             }
             catch (OssuaryException)

@@ -23,17 +23,20 @@ public static class OssuaryClient
         ArgumentException.ThrowIfNullOrEmpty(host);
         ArgumentNullException.ThrowIfNull(options);
         string endpoint = host.Contains(':') ? $"[{host}]:{port}" : $"{host}:{port}";
-        OssuaryClientOptions pinned = PinKnownHost(options, endpoint);
         try
         {
-            return await ConnectOnceAsync(host, port, endpoint, pinned, handshakeTimeout, cancellationToken).ConfigureAwait(false);
+            // A key the verifier has on record for the endpoint (known hosts) makes this IK: the core decides that.
+            return await ConnectOnceAsync(host, port, endpoint, options, handshakeTimeout, cancellationToken).ConfigureAwait(false);
         }
-        catch (OssuaryException e) when (e.ErrorCode == OssuaryErrorCode.AuthenticationFailed && !ReferenceEquals(pinned, options))
+        catch (OssuaryException e) when (e.ErrorCode == OssuaryErrorCode.AuthenticationFailed && options.ServerKey is null
+                                          && options.PeerVerifier?.RecordedKeyFor(endpoint) is not null)
         {
             // The server could not prove it holds the key recorded in known hosts. Connect once more with XX to learn
             // the key it does hold: the known-hosts verifier then refuses it with PeerKeyChanged, naming both
             // fingerprints. This is no downgrade: the XX handshake is judged by the same verifier.
-            return await ConnectOnceAsync(host, port, endpoint, options, handshakeTimeout, cancellationToken).ConfigureAwait(false);
+            OssuaryClientOptions learn = options.Clone();
+            learn.UseRecordedServerKey = false;
+            return await ConnectOnceAsync(host, port, endpoint, learn, handshakeTimeout, cancellationToken).ConfigureAwait(false);
         }
     }
 
@@ -62,16 +65,5 @@ public static class OssuaryClient
             socket.Dispose();
             throw;
         }
-    }
-
-    private static OssuaryClientOptions PinKnownHost(OssuaryClientOptions options, string endpoint)
-    {
-        if (options.ServerKey is null && options.PeerVerifier is KnownHosts knownHosts && knownHosts.Lookup(endpoint) is { } recorded)
-        {
-            OssuaryClientOptions pinned = options.Clone();
-            pinned.ServerKey = recorded;
-            return pinned;
-        }
-        return options;
     }
 }

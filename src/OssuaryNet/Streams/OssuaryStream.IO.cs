@@ -1,38 +1,46 @@
 using System.Buffers;
 using System.Runtime.CompilerServices;
 using OssuaryNet.Streams;
+using OssuaryNet.Trust;
 
 namespace OssuaryNet;
 
 // The I/O loops of OssuaryStream, written once for sync and async callers (TAdapter).
 // The methods a read or write goes through in steady state use pooled async builders (as SslStream does): a call
 // that has to wait for the inner stream then reuses a state-machine box instead of allocating one.
-// Locking: _sync guards every call into the connection (CPU only, never held across I/O); _writeGate serialises
-// writes to the inner stream (the writer's records, and handshake or pong frames sent on behalf of the reader).
+//
+// Ownership, which replaces locking on the data path:
+// - The reader (at most one read at a time, _reading) owns the connection's receiving half and the read buffer.
+// - Whoever holds _writeGate owns the sending half and the inner stream's write side: the writer's records, the
+//   handshake, and pongs or alerts sent on the reader's behalf. Whole frames reach the inner stream in order.
+// - The halves share only the connection's bounded queue of owed pongs, so sealing and opening run on two cores at once.
+// - _users counts the operations inside the connection; Dispose releases the connection (wiping its keys) only
+//   once none is, so no key is wiped under a running cipher.
 public sealed partial class OssuaryStream
 {
     private const int ReadBufferSize = 64 * 1024 + 1024;
     private const int MaxWriteBatch = 256 * 1024;
 
-    private readonly object _sync = new();
     private readonly SemaphoreSlim _writeGate = new(1, 1);
-    private bool _authenticated;
+    private volatile bool _authenticated;
     private int _reading, _writing;
+    private int _users, _released;
     private volatile bool _writeBroken;
 
-    // Received bytes not yet consumed by the connection. The buffer is rented only while bytes wait in it or a read
-    // is in progress, and is cleared when returned.
+    // Received bytes not yet consumed by the connection; owned by the reader. The buffer is rented only while bytes
+    // wait in it or a read is in progress.
     private byte[]? _readBuffer;
     private int _readStart, _readEnd;
     private readonly bool _zeroByteReads;
 
     /// <summary>Authenticates as the client (initiator).</summary>
-    /// <param name="options">Client settings (key pair, verifier, pinned server key for IK, ...).</param>
+    /// <param name="options">Client settings (key pair, verifier, pinned server key for IK, ...). A verifier with a key on
+    /// record for <paramref name="serverName"/> (<see cref="KnownHosts"/>) makes the handshake IK with that key.</param>
     /// <param name="serverName">The server's endpoint name ("host:port"), given to the peer verifier; known hosts are keyed by it.</param>
     /// <param name="cancellationToken">Cancels the handshake; the stream is then unusable.</param>
     /// <exception cref="OssuaryException">Handshake, trust or protocol failure, or <see cref="OssuaryErrorCode.HandshakeTimeout"/>.</exception>
     public Task AuthenticateAsClientAsync(OssuaryClientOptions options, string? serverName = null, CancellationToken cancellationToken = default) =>
-        AuthenticateCoreAsync<AsyncStreamAdapter>(() => OssuaryConnection.CreateClient(options, serverName), cancellationToken).AsTask();
+        AuthenticateCoreAsync<AsyncStreamAdapter>(now => OssuaryConnection.CreateClient(options, serverName, now, HandshakeTimeout), cancellationToken).AsTask();
 
     /// <summary>Authenticates as the server (responder).</summary>
     /// <param name="options">Server settings.</param>
@@ -40,37 +48,37 @@ public sealed partial class OssuaryStream
     /// <param name="cancellationToken">Cancels the handshake; the stream is then unusable.</param>
     /// <exception cref="OssuaryException">Handshake, trust or protocol failure, or <see cref="OssuaryErrorCode.HandshakeTimeout"/>.</exception>
     public Task AuthenticateAsServerAsync(OssuaryServerOptions options, string? clientEndpoint = null, CancellationToken cancellationToken = default) =>
-        AuthenticateCoreAsync<AsyncStreamAdapter>(() => OssuaryConnection.CreateServer(options, clientEndpoint), cancellationToken).AsTask();
+        AuthenticateCoreAsync<AsyncStreamAdapter>(now => OssuaryConnection.CreateServer(options, clientEndpoint, now, HandshakeTimeout), cancellationToken).AsTask();
 
     /// <summary>Synchronous <see cref="AuthenticateAsClientAsync"/>.</summary>
     public void AuthenticateAsClient(OssuaryClientOptions options, string? serverName = null) =>
-        AuthenticateCoreAsync<SyncStreamAdapter>(() => OssuaryConnection.CreateClient(options, serverName), default).GetAwaiter().GetResult();
+        AuthenticateCoreAsync<SyncStreamAdapter>(now => OssuaryConnection.CreateClient(options, serverName, now, HandshakeTimeout), default).GetAwaiter().GetResult();
 
     /// <summary>Synchronous <see cref="AuthenticateAsServerAsync"/>.</summary>
     public void AuthenticateAsServer(OssuaryServerOptions options, string? clientEndpoint = null) =>
-        AuthenticateCoreAsync<SyncStreamAdapter>(() => OssuaryConnection.CreateServer(options, clientEndpoint), default).GetAwaiter().GetResult();
+        AuthenticateCoreAsync<SyncStreamAdapter>(now => OssuaryConnection.CreateServer(options, clientEndpoint, now, HandshakeTimeout), default).GetAwaiter().GetResult();
 
-    private async ValueTask AuthenticateCoreAsync<TAdapter>(Func<OssuaryConnection> create, CancellationToken cancellationToken)
+    /// <summary>The stream's monotonic clock, as the connection's time: elapsed since the stream was created.</summary>
+    private TimeSpan Now() => TimeProvider.GetElapsedTime(_clockOrigin);
+
+    private async ValueTask AuthenticateCoreAsync<TAdapter>(Func<TimeSpan, OssuaryConnection> create, CancellationToken cancellationToken)
         where TAdapter : IStreamAdapter
     {
         ThrowIfDisposed();
-        if (_connection is not null)
+        if (Interlocked.CompareExchange(ref _connection, create(Now()), null) is not null)
         {
             throw new InvalidOperationException("Authentication has already been attempted on this stream.");
         }
-        OssuaryConnection connection = create();
-        lock (_sync)
-        {
-            _connection = connection;
-        }
-
-        using var timer = HandshakeTimeout == Timeout.InfiniteTimeSpan ? new CancellationTokenSource() : new CancellationTokenSource(HandshakeTimeout, TimeProvider);
+        OssuaryConnection connection = _connection;
+        Enter();
+        // The connection's own deadline (NextTimeout) bounds everything below, the pause for the verifier included.
+        TimeSpan? deadline = connection.NextTimeout;
+        using var timer = deadline is { } due ? new CancellationTokenSource(Max(due - Now(), TimeSpan.Zero), TimeProvider) : new CancellationTokenSource();
         // Linked only when the caller's token can fire: sockets keep the token of their last pending read, so an
         // unneeded linked source would stay reachable from an idle connection.
         using CancellationTokenSource? linked = cancellationToken.CanBeCanceled ? CancellationTokenSource.CreateLinkedTokenSource(cancellationToken, timer.Token) : null;
         CancellationToken timeout = linked?.Token ?? timer.Token;
-        // The handshake uses the read buffer; marking it as a read keeps Dispose from returning that buffer mid-read.
-        Volatile.Write(ref _reading, 1);
+        Volatile.Write(ref _reading, 1); // the handshake reads: no read may start before it ends
         // A blocking read cannot observe a token, so on timeout the sync path closes the inner stream to unblock it.
         using CancellationTokenRegistration unblock = TAdapter.IsAsync ? default : timeout.Register(() => _inner.Dispose());
         try
@@ -82,12 +90,19 @@ public sealed partial class OssuaryStream
                 {
                     break;
                 }
+                if (connection.PeerToVerify is { } peer)
+                {
+                    // Outside every lock and off the connection: the verdict may take a file, a database or a person.
+                    PeerVerdict verdict = await JudgeAsync<TAdapter>(connection.PeerVerifier, peer, timeout).ConfigureAwait(false);
+                    connection.CompletePeerVerification(verdict);
+                    continue;
+                }
                 await ReceiveMoreAsync<TAdapter>(timeout).ConfigureAwait(false);
                 ReceiveHandshakeBytes(connection);
             }
-            if (connection.State == OssuaryConnectionState.Failed)
+            if (connection.Failure is { } failure)
             {
-                throw connection.Failure!;
+                throw failure;
             }
             _authenticated = true;
             StartLivenessTimer();
@@ -96,7 +111,8 @@ public sealed partial class OssuaryStream
                                    && e is OperationCanceledException or IOException and not OssuaryException or ObjectDisposedException
                                         or OssuaryException { ErrorCode: OssuaryErrorCode.Truncated })
         {
-            throw new OssuaryException(OssuaryErrorCode.HandshakeTimeout, $"The handshake did not complete within {HandshakeTimeout.TotalSeconds:0.###} s.", e);
+            connection.HandleTimeout(Max(Now(), deadline!.Value));
+            throw new OssuaryException(OssuaryErrorCode.HandshakeTimeout, connection.Failure?.Message ?? "The handshake did not complete in time.", e);
         }
         catch (OssuaryException)
         {
@@ -105,30 +121,44 @@ public sealed partial class OssuaryStream
         }
         finally
         {
-            lock (_sync)
+            if (!_authenticated || _readStart == _readEnd)
             {
-                if (!_authenticated || _readStart == _readEnd || _disposed != 0)
-                {
-                    ReleaseReadBuffer();
-                }
+                ReleaseReadBuffer();
             }
             Volatile.Write(ref _reading, 0);
+            Exit();
         }
     }
 
-    // Invariant: every lock region that can throw lives in one of the ordinary, non-inlined methods below, never inline
-    // in an async method, so that a lock is always released on the thread that took it before any await can run;
-    // otherwise an exception could reach an async catch block with the monitor still held and block Dispose forever.
+    /// <summary>Asks the verifier; its exception is a rejection, and the deadline abandons a verifier that ignores its token.</summary>
+    private static async ValueTask<PeerVerdict> JudgeAsync<TAdapter>(PeerVerifier verifier, PeerIdentity peer, CancellationToken timeout)
+        where TAdapter : IStreamAdapter
+    {
+        try
+        {
+            ValueTask<PeerVerdict> pending = verifier.VerifyAsync(peer, timeout);
+            if (pending.IsCompletedSuccessfully)
+            {
+                return pending.Result;
+            }
+            Task<PeerVerdict> verdict = pending.AsTask().WaitAsync(timeout);
+            return TAdapter.IsAsync ? await verdict.ConfigureAwait(false) : verdict.GetAwaiter().GetResult();
+        }
+        catch (OperationCanceledException) when (timeout.IsCancellationRequested)
+        {
+            throw;
+        }
+        catch (Exception e)
+        {
+            return PeerVerdict.VerifierFailed(e);
+        }
+    }
 
-    /// <summary>Feeds the buffered bytes to the handshake; records that arrive with its last message stay in the connection.</summary>
-    [MethodImpl(MethodImplOptions.NoInlining)]
+    /// <summary>Feeds the buffered bytes to the handshake; records that arrive with its last message stay buffered.</summary>
     private void ReceiveHandshakeBytes(OssuaryConnection connection)
     {
-        lock (_sync)
-        {
-            connection.Receive(_readBuffer.AsSpan(_readStart, _readEnd - _readStart), Span<byte>.Empty, out int consumed, out _);
-            _readStart += consumed;
-        }
+        connection.Receive(_readBuffer.AsSpan(_readStart, _readEnd - _readStart), Span<byte>.Empty, out int consumed, out _);
+        _readStart += consumed;
         if (!connection.IsClient && connection.Pattern is not null && FirstHandshakeFrameReceived is { } firstFrame)
         {
             FirstHandshakeFrameReceived = null;
@@ -137,87 +167,29 @@ public sealed partial class OssuaryStream
     }
 
     /// <summary>Opens buffered records into <paramref name="destination"/>.</summary>
-    [MethodImpl(MethodImplOptions.NoInlining)]
-    private OssuaryStatus ReceiveBuffered(Span<byte> destination, out int written, out bool owesOutput)
+    private OssuaryStatus ReceiveBuffered(Span<byte> destination, out int written)
     {
-        lock (_sync)
-        {
-            OssuaryStatus status = _connection!.Receive(_readBuffer.AsSpan(_readStart, _readEnd - _readStart), destination, out int consumed, out written);
-            _readStart += consumed;
-            owesOutput = _connection.HasPendingOutput;
-            return status;
-        }
-    }
-
-    /// <summary>Tells the connection the inner stream ended (throws Truncated unless the peer closed first).</summary>
-    [MethodImpl(MethodImplOptions.NoInlining)]
-    private void CompleteInput()
-    {
-        lock (_sync)
-        {
-            _connection!.CompleteInput();
-        }
+        OssuaryStatus status = _connection!.Receive(_readBuffer.AsSpan(_readStart, _readEnd - _readStart), destination, out int consumed, out written);
+        _readStart += consumed;
+        return status;
     }
 
     /// <summary>Rents the read buffer if needed, moves unread bytes to its start, and returns its free part.</summary>
-    [MethodImpl(MethodImplOptions.NoInlining)]
     private Memory<byte> PrepareReadBuffer()
     {
-        lock (_sync)
+        ThrowIfDisposed();
+        _readBuffer ??= ArrayPool<byte>.Shared.Rent(ReadBufferSize);
+        if (_readStart == _readEnd)
         {
-            ThrowIfDisposed();
-            _readBuffer ??= ArrayPool<byte>.Shared.Rent(ReadBufferSize);
-            if (_readStart == _readEnd)
-            {
-                _readStart = _readEnd = 0;
-            }
-            else if (_readStart > 0)
-            {
-                _readBuffer.AsSpan(_readStart, _readEnd - _readStart).CopyTo(_readBuffer);
-                _readEnd -= _readStart;
-                _readStart = 0;
-            }
-            return _readBuffer.AsMemory(_readEnd);
+            _readStart = _readEnd = 0;
         }
-    }
-
-    /// <summary>Seals as much of <paramref name="source"/> as fits into <paramref name="buffer"/>.</summary>
-    [MethodImpl(MethodImplOptions.NoInlining)]
-    private void Seal(ReadOnlySpan<byte> source, byte[] buffer, out int consumed, out int written)
-    {
-        lock (_sync)
+        else if (_readStart > 0)
         {
-            ThrowIfWriteBroken();
-            _connection!.Send(source, buffer, out consumed, out written);
+            _readBuffer.AsSpan(_readStart, _readEnd - _readStart).CopyTo(_readBuffer);
+            _readEnd -= _readStart;
+            _readStart = 0;
         }
-    }
-
-    /// <summary>Queues the close of this side's writing direction.</summary>
-    [MethodImpl(MethodImplOptions.NoInlining)]
-    private void CloseWriting()
-    {
-        lock (_sync)
-        {
-            ThrowIfWriteBroken();
-            _connection!.Close();
-        }
-    }
-
-    /// <summary>Moves queued frames (handshake, pongs, alerts, close) into <paramref name="buffer"/>; false when none wait.</summary>
-    [MethodImpl(MethodImplOptions.NoInlining)]
-    private bool TakePendingOutput(byte[] buffer, out int written)
-    {
-        lock (_sync)
-        {
-            written = 0;
-            if (_connection is null || !_connection.HasPendingOutput)
-            {
-                return false;
-            }
-            ThrowIfWriteBroken();
-            _connection.Send(default, buffer, out _, out written);
-            return true;
-        }
+        return _readBuffer.AsMemory(_readEnd);
     }
 
     [AsyncMethodBuilder(typeof(PoolingAsyncValueTaskMethodBuilder<>))]
@@ -236,29 +208,38 @@ public sealed partial class OssuaryStream
         }
         try
         {
-            while (true)
+            Enter();
+            try
             {
-                OssuaryStatus status = ReceiveBuffered(destination.Span, out int written, out bool owesOutput);
-                if (owesOutput)
+                while (true)
                 {
-                    await SendPendingFromReaderAsync<TAdapter>(mustSend: status == OssuaryStatus.OutputPending, cancellationToken).ConfigureAwait(false);
-                }
-                if (written > 0)
-                {
-                    return written;
-                }
-                if (status == OssuaryStatus.Closed)
-                {
-                    return 0;
-                }
-                if (status == OssuaryStatus.NeedMoreInput)
-                {
-                    if (!await ReceiveMoreAsync<TAdapter>(cancellationToken).ConfigureAwait(false))
+                    OssuaryStatus status = ReceiveBuffered(destination.Span, out int written);
+                    if (_connection!.HasPendingOutput)
                     {
-                        CompleteInput(); // a clean end only after the peer's close; otherwise Truncated
+                        await SendPendingFromReaderAsync<TAdapter>(mustSend: status == OssuaryStatus.OutputPending, cancellationToken).ConfigureAwait(false);
+                    }
+                    if (written > 0)
+                    {
+                        return written;
+                    }
+                    if (status == OssuaryStatus.Closed)
+                    {
+                        return 0;
+                    }
+                    if (status == OssuaryStatus.NeedMoreInput && !await ReceiveMoreAsync<TAdapter>(cancellationToken).ConfigureAwait(false))
+                    {
+                        _connection.CompleteInput(); // a clean end only after the peer's close; otherwise Truncated
                         return 0;
                     }
                 }
+            }
+            finally
+            {
+                if (_readStart == _readEnd)
+                {
+                    ReleaseReadBuffer();
+                }
+                Exit();
             }
         }
         catch (Exception e) when (IdleAware(e))
@@ -267,13 +248,6 @@ public sealed partial class OssuaryStream
         }
         finally
         {
-            lock (_sync)
-            {
-                if (_readStart == _readEnd || _disposed != 0)
-                {
-                    ReleaseReadBuffer();
-                }
-            }
             Volatile.Write(ref _reading, 0);
         }
     }
@@ -295,14 +269,11 @@ public sealed partial class OssuaryStream
         {
             if (_connection!.State == OssuaryConnectionState.Handshaking)
             {
-                CompleteInput();
+                _connection.CompleteInput();
             }
             return false;
         }
-        lock (_sync)
-        {
-            _readEnd += read;
-        }
+        _readEnd += read;
         NoteReceived();
         return true;
     }
@@ -323,26 +294,36 @@ public sealed partial class OssuaryStream
         }
         try
         {
-            await TAdapter.WaitAsync(_writeGate, cancellationToken).ConfigureAwait(false);
-            byte[] buffer = ArrayPool<byte>.Shared.Rent(WriteBufferSize(source.Length));
+            Enter();
             try
             {
-                while (!source.IsEmpty)
+                await TAdapter.WaitAsync(_writeGate, cancellationToken).ConfigureAwait(false);
+                byte[] buffer = ArrayPool<byte>.Shared.Rent(WriteBufferSize(source.Length));
+                try
                 {
-                    cancellationToken.ThrowIfCancellationRequested();
-                    Seal(source.Span, buffer, out int consumed, out int written);
-                    source = source[consumed..];
-                    await WriteInnerAsync<TAdapter>(buffer.AsMemory(0, written), cancellationToken).ConfigureAwait(false);
+                    while (!source.IsEmpty)
+                    {
+                        cancellationToken.ThrowIfCancellationRequested();
+                        ThrowIfWriteBroken();
+                        _connection!.Send(source.Span, buffer, out int consumed, out int written);
+                        source = source[consumed..];
+                        await WriteInnerAsync<TAdapter>(buffer.AsMemory(0, written), cancellationToken).ConfigureAwait(false);
+                    }
+                    await TAdapter.FlushAsync(_inner, cancellationToken).ConfigureAwait(false);
                 }
-                await TAdapter.FlushAsync(_inner, cancellationToken).ConfigureAwait(false);
+                finally
+                {
+                    // No clearing: records are sealed in place, so once written the buffer holds only ciphertext.
+                    ArrayPool<byte>.Shared.Return(buffer);
+                    _writeGate.Release();
+                }
+                // Pongs the reader queued while this write held the gate.
+                await SendPendingIfIdleAsync<TAdapter>().ConfigureAwait(false);
             }
             finally
             {
-                // No clearing: records are sealed in place, so once written the buffer holds only ciphertext.
-                ArrayPool<byte>.Shared.Return(buffer);
-                _writeGate.Release();
+                Exit();
             }
-            await SendPendingIfIdleAsync<TAdapter>().ConfigureAwait(false);
         }
         catch (Exception e) when (IdleAware(e))
         {
@@ -367,8 +348,25 @@ public sealed partial class OssuaryStream
     {
         ThrowIfDisposed();
         ThrowIfNotAuthenticated();
-        CloseWriting();
-        await SendPendingAsync<TAdapter>(cancellationToken).ConfigureAwait(false);
+        Enter();
+        try
+        {
+            await TAdapter.WaitAsync(_writeGate, cancellationToken).ConfigureAwait(false);
+            try
+            {
+                ThrowIfWriteBroken();
+                _connection!.Close();
+                await DrainPendingAsync<TAdapter>(cancellationToken).ConfigureAwait(false);
+            }
+            finally
+            {
+                _writeGate.Release();
+            }
+        }
+        finally
+        {
+            Exit();
+        }
     }
 
     /// <summary>Sends all queued frames of the connection, holding the write gate.</summary>
@@ -388,8 +386,8 @@ public sealed partial class OssuaryStream
     }
 
     /// <summary>
-    /// The reader queued control frames (pongs). If a writer is active it drains them with its next records; the reader
-    /// sends them itself when the gate is free, and waits for the gate only when the connection refuses more input.
+    /// The reader queued pongs. If a writer holds the gate it sends them with its next records or right after; the
+    /// reader sends them itself when the gate is free, and waits for the gate only when the connection refuses more input.
     /// </summary>
     [AsyncMethodBuilder(typeof(PoolingAsyncValueTaskMethodBuilder))]
     private async ValueTask SendPendingFromReaderAsync<TAdapter>(bool mustSend, CancellationToken cancellationToken)
@@ -407,7 +405,7 @@ public sealed partial class OssuaryStream
     private async ValueTask SendPendingIfIdleAsync<TAdapter>()
         where TAdapter : IStreamAdapter
     {
-        while (HasPendingOutput() && _writeGate.Wait(0))
+        while (_disposed == 0 && _connection!.HasPendingOutput && _writeGate.Wait(0))
         {
             try
             {
@@ -420,14 +418,7 @@ public sealed partial class OssuaryStream
         }
     }
 
-    private bool HasPendingOutput()
-    {
-        lock (_sync)
-        {
-            return _connection is { HasPendingOutput: true } && _disposed == 0;
-        }
-    }
-
+    /// <summary>Moves queued frames (handshake, pongs, alerts, close) to the inner stream. The caller holds the write gate.</summary>
     [AsyncMethodBuilder(typeof(PoolingAsyncValueTaskMethodBuilder))]
     private async ValueTask DrainPendingAsync<TAdapter>(CancellationToken cancellationToken)
         where TAdapter : IStreamAdapter
@@ -435,12 +426,10 @@ public sealed partial class OssuaryStream
         byte[] buffer = ArrayPool<byte>.Shared.Rent(4096);
         try
         {
-            while (true)
+            while (_connection!.HasPendingOutput)
             {
-                if (!TakePendingOutput(buffer, out int written))
-                {
-                    return;
-                }
+                ThrowIfWriteBroken();
+                _connection.Send(default, buffer, out _, out int written);
                 await WriteInnerAsync<TAdapter>(buffer.AsMemory(0, written), cancellationToken).ConfigureAwait(false);
                 await TAdapter.FlushAsync(_inner, cancellationToken).ConfigureAwait(false);
             }
@@ -479,9 +468,38 @@ public sealed partial class OssuaryStream
             using var quick = new CancellationTokenSource(TimeSpan.FromSeconds(1));
             await SendPendingAsync<TAdapter>(quick.Token).ConfigureAwait(false);
         }
-        catch (Exception e) when (e is IOException or OperationCanceledException or ObjectDisposedException or OssuaryException or NotSupportedException)
+        catch (Exception e) when (e is IOException or OperationCanceledException or ObjectDisposedException or OssuaryException or NotSupportedException or InvalidOperationException)
         {
             // Best effort: the peer may already be gone, and the local error is what matters.
+        }
+    }
+
+    /// <summary>Marks an operation inside the connection; throws if the stream is disposed.</summary>
+    private void Enter()
+    {
+        Interlocked.Increment(ref _users);
+        if (_disposed != 0)
+        {
+            Exit();
+            ThrowIfDisposed();
+        }
+    }
+
+    private void Exit()
+    {
+        if (Interlocked.Decrement(ref _users) == 0 && _disposed != 0)
+        {
+            ReleaseConnection();
+        }
+    }
+
+    /// <summary>Wipes the connection's keys and returns the read buffer, once: when disposed and no operation is inside.</summary>
+    private void ReleaseConnection()
+    {
+        if (Interlocked.Exchange(ref _released, 1) == 0)
+        {
+            _connection?.Dispose();
+            ReleaseReadBuffer();
         }
     }
 
@@ -508,7 +526,9 @@ public sealed partial class OssuaryStream
     {
         if (_writeBroken)
         {
-            throw new OssuaryException(OssuaryErrorCode.InvalidOperation, "An earlier write was interrupted in the middle of a record, so nothing more can be written to this stream.");
+            throw new InvalidOperationException("An earlier write was interrupted in the middle of a record, so nothing more can be written to this stream.");
         }
     }
+
+    private static TimeSpan Max(TimeSpan a, TimeSpan b) => a > b ? a : b;
 }

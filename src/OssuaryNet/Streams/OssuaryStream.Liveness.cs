@@ -4,7 +4,7 @@ namespace OssuaryNet;
 
 // Liveness of an established OssuaryStream: an idle timeout on what is received, and keep-alive pings that make a
 // live but quiet peer answer (its pong is received traffic). One timer per stream, created only when either is set;
-// it never holds a lock across I/O and sends its ping only if no write is in progress (a writer drains it otherwise).
+// it sends its ping only when it can take the write gate at once, so it never waits behind a writer.
 public sealed partial class OssuaryStream
 {
     private ITimer? _livenessTimer;
@@ -71,35 +71,46 @@ public sealed partial class OssuaryStream
             return;
         }
         if (KeepAliveInterval != Timeout.InfiniteTimeSpan && quiet >= KeepAliveInterval
-            && TimeProvider.GetElapsedTime(_lastPingTimestamp, now) >= KeepAliveInterval && QueueKeepAlivePing())
+            && TimeProvider.GetElapsedTime(_lastPingTimestamp, now) >= KeepAliveInterval)
         {
             _lastPingTimestamp = now;
             _ = SendKeepAliveAsync();
         }
     }
 
-    private bool QueueKeepAlivePing()
-    {
-        lock (_sync)
-        {
-            if (_connection is not { State: OssuaryConnectionState.Established, IsLocalClosed: false } || _writeBroken)
-            {
-                return false;
-            }
-            _connection.Ping(default);
-            return true;
-        }
-    }
-
+    /// <summary>
+    /// Sends a ping if no write holds the gate (a write in progress is traffic the peer's idle timer sees anyway, and a
+    /// blocked one is not helped by another frame behind it).
+    /// </summary>
     private async Task SendKeepAliveAsync()
     {
+        if (!_writeGate.Wait(0))
+        {
+            return;
+        }
         try
         {
-            await SendPendingIfIdleAsync<AsyncStreamAdapter>().ConfigureAwait(false);
+            Enter();
+            try
+            {
+                if (_connection is { State: OssuaryConnectionState.Established, IsLocalClosed: false } connection && !_writeBroken)
+                {
+                    connection.Ping(default);
+                    await DrainPendingAsync<AsyncStreamAdapter>(CancellationToken.None).ConfigureAwait(false);
+                }
+            }
+            finally
+            {
+                Exit();
+            }
         }
-        catch (Exception e) when (e is IOException or ObjectDisposedException or OssuaryException or OperationCanceledException)
+        catch (Exception e) when (e is IOException or ObjectDisposedException or OssuaryException or OperationCanceledException or InvalidOperationException)
         {
             // The next read or write reports the broken connection; a ping has no caller to tell.
+        }
+        finally
+        {
+            _writeGate.Release();
         }
     }
 

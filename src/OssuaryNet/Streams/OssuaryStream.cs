@@ -27,6 +27,8 @@ public sealed partial class OssuaryStream : Stream
     private readonly bool _leaveInnerStreamOpen;
     private OssuaryConnection? _connection;
     private int _disposed;
+    private TimeProvider _timeProvider = TimeProvider.System;
+    private long _clockOrigin = TimeProvider.System.GetTimestamp();
 
     /// <summary>Wraps <paramref name="innerStream"/>, which must be readable and writable.</summary>
     /// <param name="innerStream">The transport.</param>
@@ -44,11 +46,23 @@ public sealed partial class OssuaryStream : Stream
         _zeroByteReads = innerStream is System.Net.Sockets.NetworkStream;
     }
 
-    /// <summary>How long a handshake may take before it fails with <see cref="OssuaryErrorCode.HandshakeTimeout"/>. Default 30 seconds; <see cref="Timeout.InfiniteTimeSpan"/> disables it.</summary>
-    public TimeSpan HandshakeTimeout { get; set; } = TimeSpan.FromSeconds(30);
+    /// <summary>
+    /// Overrides the options' <see cref="OssuaryOptions.HandshakeTimeout"/> for this stream (null, the default, keeps
+    /// it): how long the handshake may take, verification included, before it fails with
+    /// <see cref="OssuaryErrorCode.HandshakeTimeout"/>. <see cref="Timeout.InfiniteTimeSpan"/> disables it.
+    /// </summary>
+    public TimeSpan? HandshakeTimeout { get; set; }
 
-    /// <summary>The clock for the handshake timeout (tests use a fake one).</summary>
-    public TimeProvider TimeProvider { get; set; } = TimeProvider.System;
+    /// <summary>The clock for timeouts (tests use a fake one). Set it before authenticating.</summary>
+    public TimeProvider TimeProvider
+    {
+        get => _timeProvider;
+        set
+        {
+            _timeProvider = value ?? throw new ArgumentNullException(nameof(value));
+            _clockOrigin = value.GetTimestamp();
+        }
+    }
 
     /// <summary>The wrapped stream.</summary>
     public Stream InnerStream => _inner;
@@ -238,16 +252,11 @@ public sealed partial class OssuaryStream : Stream
         _livenessTimer?.Dispose();
         if (!_leaveInnerStreamOpen)
         {
-            _inner.Dispose();
+            _inner.Dispose(); // ends pending reads and writes, which then leave the connection
         }
-        lock (_sync)
+        if (Volatile.Read(ref _users) == 0)
         {
-            _connection?.Dispose();
-            // A read in progress may still be filling the buffer; it releases the buffer itself when it ends.
-            if (Volatile.Read(ref _reading) == 0)
-            {
-                ReleaseReadBuffer();
-            }
+            ReleaseConnection();
         }
         Disposed?.Invoke(); // once: both callers hold the first exchange of _disposed
     }

@@ -34,8 +34,8 @@ public sealed class AuthorizedKeys : PeerVerifier
     }
 
     /// <inheritdoc/>
-    public override PeerVerdict Verify(PeerIdentity peer) =>
-        _keys.Contains(peer.PublicKey)
+    public override ValueTask<PeerVerdict> VerifyAsync(PeerIdentity peer, CancellationToken cancellationToken = default) =>
+        ValueTask.FromResult(_keys.Contains(peer.PublicKey)
             ? PeerVerdict.Accept()
-            : PeerVerdict.Reject($"The {(peer.PeerIsServer ? "server" : "client")}{(peer.Endpoint is null ? "" : $" at {peer.Endpoint}")} has key fingerprint {peer.PublicKey.Fingerprint}, which is not among the authorized keys.");
+            : PeerVerdict.Reject($"The {(peer.PeerIsServer ? "server" : "client")}{(peer.Endpoint is null ? "" : $" at {peer.Endpoint}")} has key fingerprint {peer.PublicKey.Fingerprint}, which is not among the authorized keys."));
 }

@@ -34,10 +34,13 @@ public sealed class KnownHosts : PeerVerifier
     /// <summary>What happens on first contact.</summary>
     public TofuPolicy Policy { get; }
 
-    /// <summary>With <see cref="TofuPolicy.Ask"/>: asked whether to trust a first-contact peer; null rejects.</summary>
-    public Func<PeerIdentity, bool>? ConfirmFirstContact { get; init; }
+    /// <summary>
+    /// With <see cref="TofuPolicy.Ask"/>: asked whether to trust a first-contact peer; null rejects. It runs outside
+    /// the file's lock and outside the connection (a person may take a while to answer), bounded by the handshake deadline.
+    /// </summary>
+    public Func<PeerIdentity, CancellationToken, ValueTask<bool>>? ConfirmFirstContact { get; init; }
 
-    /// <summary>The key recorded for <paramref name="endpoint"/>, or null. A client that finds one can pin it (IK handshake).</summary>
+    /// <summary>The key recorded for <paramref name="endpoint"/>, or null. A client that finds one pins it (IK handshake).</summary>
     public OssuaryPublicKey? Lookup(string endpoint)
     {
         foreach ((int number, string line) in TrustFile.ReadEntries(Path))
@@ -52,6 +55,9 @@ public sealed class KnownHosts : PeerVerifier
         }
         return null;
     }
+
+    /// <inheritdoc/>
+    public override OssuaryPublicKey? RecordedKeyFor(string endpoint) => Lookup(endpoint);
 
     /// <summary>All recorded entries.</summary>
     public IReadOnlyList<(string Endpoint, OssuaryPublicKey Key)> Entries =>
@@ -70,13 +76,29 @@ public sealed class KnownHosts : PeerVerifier
         });
 
     /// <inheritdoc/>
-    public override PeerVerdict Verify(PeerIdentity peer)
+    public override async ValueTask<PeerVerdict> VerifyAsync(PeerIdentity peer, CancellationToken cancellationToken = default)
     {
+        ArgumentNullException.ThrowIfNull(peer);
         if (string.IsNullOrWhiteSpace(peer.Endpoint) || peer.Endpoint.Any(char.IsWhiteSpace))
         {
             return PeerVerdict.Reject("Known-hosts verification needs the peer's endpoint name, and none (or one with spaces) was given.");
         }
         string endpoint = peer.Endpoint;
+        if (Judge(peer, Lookup(endpoint)) is { } known)
+        {
+            return known;
+        }
+        bool trust = Policy switch
+        {
+            TofuPolicy.Accept => true,
+            TofuPolicy.Ask => ConfirmFirstContact is { } confirm && await confirm(peer, cancellationToken).ConfigureAwait(false),
+            _ => false,
+        };
+        if (!trust)
+        {
+            return PeerVerdict.Reject($"{endpoint} (fingerprint {peer.PublicKey.Fingerprint}) is not in {Path}, and first contact is not accepted.");
+        }
+        // Another process may have recorded the endpoint while the question was open: judge again under the file's lock.
         return TrustFile.Update(Path, lines =>
         {
             foreach (string line in lines)
@@ -84,29 +106,21 @@ public sealed class KnownHosts : PeerVerifier
                 string[] fields = line.Split(' ', StringSplitOptions.RemoveEmptyEntries);
                 if (fields.Length >= 2 && fields[0] == endpoint && !line.TrimStart().StartsWith('#'))
                 {
-                    if (peer.PublicKey.Matches(fields[1]))
-                    {
-                        return (false, PeerVerdict.Accept());
-                    }
-                    string recorded = OssuaryPublicKey.TryParse(fields[1], out OssuaryPublicKey? old) ? old.Fingerprint : "(unreadable entry)";
-                    return (false, PeerVerdict.KeyChanged(
-                        $"The key of {endpoint} has changed: {Path} records fingerprint {recorded}, the peer presented {peer.PublicKey.Fingerprint}. " +
-                        "Someone may be intercepting the connection, or the peer's key was replaced. " +
-                        $"If the change is expected, remove the old entry for {endpoint} from {Path}."));
+                    OssuaryPublicKey.TryParse(fields[1], out OssuaryPublicKey? recorded);
+                    return (false, Judge(peer, recorded) ?? PeerVerdict.Reject($"{Path} has an unreadable entry for {endpoint}."));
                 }
-            }
-            bool trust = Policy switch
-            {
-                TofuPolicy.Accept => true,
-                TofuPolicy.Ask => ConfirmFirstContact?.Invoke(peer) ?? false,
-                _ => false,
-            };
-            if (!trust)
-            {
-                return (false, PeerVerdict.Reject($"{endpoint} (fingerprint {peer.PublicKey.Fingerprint}) is not in {Path}, and first contact is not accepted."));
             }
             lines.Add($"{endpoint} {peer.PublicKey}");
             return (true, PeerVerdict.Accept());
         });
     }
+
+    /// <summary>The verdict for a peer whose endpoint has <paramref name="recorded"/> on file; null when nothing is recorded.</summary>
+    private PeerVerdict? Judge(PeerIdentity peer, OssuaryPublicKey? recorded) =>
+        recorded is null ? null
+        : recorded.Equals(peer.PublicKey) ? PeerVerdict.Accept()
+        : PeerVerdict.KeyChanged(
+            $"The key of {peer.Endpoint} has changed: {Path} records fingerprint {recorded.Fingerprint}, the peer presented {peer.PublicKey.Fingerprint}. " +
+            "Someone may be intercepting the connection, or the peer's key was replaced. " +
+            $"If the change is expected, remove the old entry for {peer.Endpoint} from {Path}.");
 }

@@ -6,4 +6,8 @@ namespace OssuaryNet.Trust;
 /// <param name="PublicKey">The peer's static public key; the handshake has proven the peer holds its private key.</param>
 /// <param name="Endpoint">The endpoint name (e.g. "example.com:7070" for a client, the client's address for a server), or null when unknown.</param>
 /// <param name="PeerIsServer">True when this side is the client judging a server, false when a server judges a client.</param>
-public sealed record PeerIdentity(OssuaryPublicKey PublicKey, string? Endpoint, bool PeerIsServer);
+public sealed record PeerIdentity(OssuaryPublicKey PublicKey, string? Endpoint, bool PeerIsServer)
+{
+    /// <summary>The handshake pattern that authenticated the key.</summary>
+    public OssuaryHandshakePattern Pattern { get; init; }
+}

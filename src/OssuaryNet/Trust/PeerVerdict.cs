@@ -3,11 +3,12 @@ namespace OssuaryNet.Trust;
 /// <summary>A verifier's decision on a peer: accept, or reject with a cause and a reason for the local user.</summary>
 public readonly struct PeerVerdict
 {
-    private PeerVerdict(bool accepted, OssuaryErrorCode errorCode, string? reason)
+    private PeerVerdict(bool accepted, OssuaryErrorCode errorCode, string? reason, Exception? failure = null)
     {
         IsAccepted = accepted;
         ErrorCode = errorCode;
         Reason = reason;
+        Failure = failure;
     }
 
     /// <summary>Whether the peer is accepted.</summary>
@@ -19,6 +20,9 @@ public readonly struct PeerVerdict
     /// <summary>A message for the local user; it is never sent to the peer.</summary>
     public string? Reason { get; }
 
+    /// <summary>The verifier's own exception, when the verdict stands for a verifier that failed.</summary>
+    internal Exception? Failure { get; }
+
     /// <summary>Accept the peer.</summary>
     public static PeerVerdict Accept() => new(true, default, null);
 
@@ -27,4 +31,11 @@ public readonly struct PeerVerdict
 
     /// <summary>Reject the peer because its key differs from the one recorded for its endpoint.</summary>
     public static PeerVerdict KeyChanged(string reason) => new(false, OssuaryErrorCode.PeerKeyChanged, reason);
+
+    /// <summary>A verifier that threw: the peer is rejected, and the exception is kept as the failure's cause.</summary>
+    public static PeerVerdict VerifierFailed(Exception exception)
+    {
+        ArgumentNullException.ThrowIfNull(exception);
+        return new(false, OssuaryErrorCode.PeerRejected, $"The peer verifier failed: {exception.Message}", exception);
+    }
 }

@@ -3,37 +3,22 @@ using OssuaryNet.Identity;
 namespace OssuaryNet.Trust;
 
 /// <summary>
-/// Proof that a peer verifier accepted a key. Only <see cref="Check"/> creates one with a key, and the connection
-/// cannot enter its transport phase without one, so no code path can skip verification. A value type so that the
-/// proof costs no allocation; its default value carries no key and is refused where a proof is required.
+/// Proof that a peer verifier accepted the key the handshake authenticated. It has no public or default
+/// constructor: only <see cref="OssuaryConnection.CompletePeerVerification"/> creates one, from an accepting verdict on
+/// the key awaiting it, and the connection cannot enter its transport phase without one, so no code path can skip
+/// verification or verify one key and use another.
 /// </summary>
-internal readonly struct VerifiedPeer
+public sealed class VerifiedPeer
 {
-    private VerifiedPeer(OssuaryPublicKey publicKey) => PublicKey = publicKey;
+    private VerifiedPeer(PeerIdentity identity) => Identity = identity;
 
-    /// <summary>The accepted key; null only in the default value, which proves nothing.</summary>
-    public OssuaryPublicKey? PublicKey { get; }
+    /// <summary>The peer as it was judged: its key, endpoint and role.</summary>
+    public PeerIdentity Identity { get; }
 
-    /// <summary>Runs the verifier; a rejection, or an exception thrown by the verifier, becomes an <see cref="OssuaryException"/>.</summary>
-    public static VerifiedPeer Check(PeerVerifier verifier, PeerIdentity peer)
-    {
-        PeerVerdict verdict;
-        try
-        {
-            verdict = verifier.Verify(peer);
-        }
-        catch (OssuaryException)
-        {
-            throw;
-        }
-        catch (Exception e)
-        {
-            throw new OssuaryException(OssuaryErrorCode.PeerRejected, $"The peer verifier failed: {e.Message}", e);
-        }
-        if (!verdict.IsAccepted)
-        {
-            throw new OssuaryException(verdict.ErrorCode, verdict.Reason ?? $"The peer with fingerprint {peer.PublicKey.Fingerprint} was rejected.");
-        }
-        return new VerifiedPeer(peer.PublicKey);
-    }
+    /// <summary>The peer's verified static key.</summary>
+    public OssuaryPublicKey PublicKey => Identity.PublicKey;
+
+    /// <summary>The one way to a proof; the caller is the connection, holding the key that awaits a verdict.</summary>
+    internal static VerifiedPeer FromAcceptedVerdict(PeerIdentity awaiting, in PeerVerdict verdict) =>
+        verdict.IsAccepted ? new VerifiedPeer(awaiting) : throw new ArgumentException("Only an accepting verdict proves a peer.", nameof(verdict));
 }

@@ -76,6 +76,7 @@ public sealed class CraftedPeerTests
         using (var server = OssuaryConnection.CreateServer(ConnectionPair.ServerOptions()))
         {
             server.Receive(crafted.FirstFrame(default), default, out _, out _);
+            server.VerifyPendingPeer();
             crafted.ReadMessage(CraftedPeer.Bodies(Drain(server))[0].AsSpan(1));
             Assert.Equal(OssuaryErrorCode.InvalidKey, Fails(server, crafted.HandshakeFrame(default)).ErrorCode);
             Assert.Equal(InvalidKeyAlert, Drain(server));
@@ -118,6 +119,7 @@ public sealed class CraftedPeerTests
                     try
                     {
                         server.Receive(changed, default, out _, out _);
+                        server.VerifyPendingPeer();
                     }
                     catch (OssuaryException e)
                     {
@@ -139,8 +141,10 @@ public sealed class CraftedPeerTests
         configure?.Invoke(options);
         var server = OssuaryConnection.CreateServer(options);
         server.Receive(crafted.FirstFrame(default), default, out _, out _);
+        server.VerifyPendingPeer();
         crafted.ReadMessage(CraftedPeer.Bodies(Drain(server))[0].AsSpan(1));
         server.Receive(crafted.HandshakeFrame(CraftedPeer.Extensions((HandshakeExtensions.MaxRecordPayloadType, [0x40, 0x40]))), default, out _, out _);
+        server.VerifyPendingPeer();
         Assert.Equal(OssuaryConnectionState.Established, server.State);
         return (server, crafted);
     }
@@ -173,6 +177,7 @@ public sealed class CraftedPeerTests
                     try
                     {
                         server.Receive(record, plaintext, out _, out written);
+                        server.VerifyPendingPeer();
                     }
                     catch (OssuaryException e)
                     {
@@ -204,8 +209,10 @@ public sealed class CraftedPeerTests
         {
             byte[] plaintext = new byte[200];
             server.Receive(crafted.Record(1, new byte[100]), plaintext, out _, out int written);
+            server.VerifyPendingPeer();
             Assert.Equal(100, written);
             server.Receive(crafted.Record(1, new byte[50], padding: 50), plaintext, out _, out written);
+            server.VerifyPendingPeer();
             Assert.Equal(50, written);
             Assert.Equal(OssuaryErrorCode.RecordTooLarge, Fails(server, crafted.Record(1, new byte[101])).ErrorCode);
         }

@@ -44,6 +44,7 @@ public sealed class ProtocolConformanceTests
         using var client = CraftedPeer.Client(OssuaryHandshakePattern.XX);
         using var server = OssuaryConnection.CreateServer(ConnectionPair.ServerOptions());
         server.Receive(client.FirstFrame(default), default, out _, out _);
+        server.VerifyPendingPeer();
         client.ReadMessage(CraftedPeer.Bodies(Drain(server))[0].AsSpan(1));
         Assert.Equal(OssuaryErrorCode.MalformedHandshake, Fails(server, client.HandshakeFrame(EarlyData)).ErrorCode);
         Assert.Equal(Alert(OssuaryErrorCode.MalformedHandshake), Drain(server));
@@ -69,6 +70,7 @@ public sealed class ProtocolConformanceTests
         using var client = CraftedPeer.Client(OssuaryHandshakePattern.IK);
         using var server = OssuaryConnection.CreateServer(ConnectionPair.ServerOptions());
         server.Receive(client.FirstFrame(Unknown), default, out _, out _);
+        server.VerifyPendingPeer();
         Assert.Equal(OssuaryConnectionState.Established, server.State);
     }
 

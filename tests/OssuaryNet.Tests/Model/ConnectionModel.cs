@@ -59,18 +59,20 @@ internal sealed class SideModel
         : OssuaryConnectionState.Established;
 
     /// <summary>The error the application should get for <paramref name="kind"/> now, or null when it succeeds.</summary>
-    public OssuaryErrorCode? ExpectedError(CommandKind kind, int size) => Failure ?? kind switch
-    {
-        CommandKind.Send when LocalClosed && size > 0 => OssuaryErrorCode.Closed, // an empty send only drains
-        CommandKind.KeyUpdate when LocalClosed => OssuaryErrorCode.Closed,
-        CommandKind.Ping when size > 64 => OssuaryErrorCode.InvalidOperation,
-        CommandKind.Ping when LocalClosed => OssuaryErrorCode.Closed,
-        CommandKind.CompleteInput when !RemoteClosed => OssuaryErrorCode.Truncated,
-        _ => null,
-    };
-
-    /// <summary>Whether that error fails the connection for good (caller mistakes do not).</summary>
-    public static bool IsFatal(OssuaryErrorCode code) => code is not (OssuaryErrorCode.Closed or OssuaryErrorCode.InvalidOperation);
+    /// <summary>
+    /// What a command must produce: null for success, the <see cref="OssuaryErrorCode"/> of a fatal failure, or the
+    /// standard exception type of a caller's mistake (which changes nothing). Arguments are checked first.
+    /// </summary>
+    public object? ExpectedOutcome(CommandKind kind, int size) => kind == CommandKind.Ping && size > 64 ? typeof(ArgumentException)
+        : Failure is { } failure ? failure
+        : kind switch
+        {
+            CommandKind.Send when LocalClosed && size > 0 => typeof(InvalidOperationException), // an empty send only drains
+            CommandKind.KeyUpdate when LocalClosed => typeof(InvalidOperationException),
+            CommandKind.Ping when LocalClosed => typeof(InvalidOperationException),
+            CommandKind.CompleteInput when !RemoteClosed => OssuaryErrorCode.Truncated,
+            _ => null,
+        };
 
     /// <summary>Applies what the peer sent, as the receiver must: in order, answering pings while it can still send.</summary>
     public void Process(SideModel sender)

@@ -1,0 +1,46 @@
+namespace OssuaryNet.Protocol;
+
+/// <summary>Which failure sends which alert, and what a received alert means (docs/PROTOCOL.md section 6).</summary>
+internal static class Alerts
+{
+    /// <summary>
+    /// The alert a side sends for a failure during its handshake, or null for failures that are local (the transport
+    /// ended, a timer, a caller's mistake) or the peer's own alert. A rejected or changed key is reported as
+    /// <see cref="AlertCode.PeerRejected"/>: the local reason, with file names and fingerprints, stays local.
+    /// </summary>
+    public static AlertCode? For(OssuaryException error)
+    {
+        if (error.IsPeerAlert)
+        {
+            return null;
+        }
+        OssuaryErrorCode code = error.ErrorCode == OssuaryErrorCode.PeerKeyChanged ? OssuaryErrorCode.PeerRejected : error.ErrorCode;
+        return IsDefined((byte)code) ? (AlertCode)(byte)code : null;
+    }
+
+    public static bool IsDefined(byte value) => Enum.IsDefined((AlertCode)value);
+
+    /// <summary>The failure a received alert frame body (kind byte and code) stands for.</summary>
+    public static OssuaryException Received(ReadOnlySpan<byte> body)
+    {
+        if (body.Length != 2 || !IsDefined(body[1]))
+        {
+            return new OssuaryException(OssuaryErrorCode.MalformedHandshake,
+                body.Length == 2 ? $"The peer sent an alert with code {body[1]}, which is never sent in an alert." : "The peer sent a malformed alert.") { IsPeerAlert = true };
+        }
+        var code = (AlertCode)body[1];
+        string message = code switch
+        {
+            AlertCode.PeerRejected => "The peer rejected this side's identity (its peer verifier did not accept our key).",
+            AlertCode.UnsupportedVersion => "The peer does not support protocol version 1.",
+            AlertCode.UnsupportedSuite => "The peer does not allow the proposed cipher suite.",
+            AlertCode.UnsupportedPattern => "The peer does not allow the proposed handshake pattern.",
+            AlertCode.AuthenticationFailed => "The peer could not authenticate our handshake message (if a server key is pinned, the server may hold another key).",
+            AlertCode.EarlyDataRejected => "The peer does not accept early data.",
+            AlertCode.NoApplicationProtocol => "The peer shares no application protocol with this side.",
+            _ => $"The peer aborted the handshake ({code}).",
+        };
+        // Alerts are unauthenticated: anyone on the path can forge one, but all it can do is end the handshake.
+        return new OssuaryException((OssuaryErrorCode)(byte)code, message) { IsPeerAlert = true };
+    }
+}
