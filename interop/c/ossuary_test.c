@@ -244,12 +244,12 @@ static void converse(ossuary_connection *client, ossuary_connection *server) {
     CHECK(ossuary_recv_data(server, wire, n, &used, plain, sizeof plain, &got) == OSSUARY_NEED_MORE_INPUT && got == 0);
     CHECK(ossuary_flush(server, wire, sizeof wire, &n) == OSSUARY_OK && n > 0);               /* the pong */
     CHECK(ossuary_recv_data(client, wire, n, &used, plain, sizeof plain, &got) == OSSUARY_NEED_MORE_INPUT && got == 0);
-    CHECK(ossuary_ping(client, wire, 65) == OSSUARY_ERR_INVALID_OPERATION);
+    CHECK(ossuary_ping(client, wire, 65) == OSSUARY_ERR_INVALID_ARGUMENT);
 
     /* Authenticated close, one direction at a time. */
     CHECK(ossuary_close(client) == OSSUARY_OK);
     CHECK(ossuary_flush(client, wire, sizeof wire, &n) == OSSUARY_OK);
-    CHECK(ossuary_send_data(client, message, 10, &used, wire + n, sizeof wire - n, &got) == OSSUARY_ERR_CLOSED);
+    CHECK(ossuary_send_data(client, message, 10, &used, wire + n, sizeof wire - n, &got) == OSSUARY_ERR_INVALID_OPERATION);
     CHECK(ossuary_recv_data(server, wire, n, &used, plain, sizeof plain, &got) == OSSUARY_CLOSED);
     CHECK(ossuary_end_of_input(server) == OSSUARY_OK);
     CHECK(ossuary_send_data(server, (const uint8_t *)"after", 5, &used, wire, sizeof wire, &n) == OSSUARY_OK);
@@ -334,6 +334,79 @@ static void test_failures(void) {
     CHECK(ossuary_end_of_input(client) == OSSUARY_ERR_TRUNCATED);
     ossuary_connection_free(client);
     ossuary_connection_free(server);
+}
+
+/* Deferred verification: the handshake pauses with OSSUARY_NEEDS_VERIFICATION, consumes nothing and sends nothing
+ * until the application gives its verdict; a rejection sends the alert and fails both sides. */
+static void test_deferred_verification(void) {
+    uint8_t key[32];
+    char fingerprint[OSSUARY_FINGERPRINT_BYTES], expected[OSSUARY_FINGERPRINT_BYTES];
+    size_t used = 0, n = 0;
+    for (int accept = 1; accept >= 0; accept--) {
+        ossuary_connection *client = client_with(NULL), *server = server_accepting_client();
+        CHECK(ossuary_set_deferred_verification(client) == OSSUARY_OK);
+        to_server.len = to_client.len = 0;
+        CHECK(flush_into(client, &to_server) == OSSUARY_OK);
+        CHECK(ossuary_handshake_recv(server, to_server.data, to_server.len, &used) == OSSUARY_OUTPUT_PENDING);
+        take(&to_server, used);
+        CHECK(flush_into(server, &to_client) == OSSUARY_OK);
+        CHECK(ossuary_complete_verification(client, 1) == OSSUARY_ERR_INVALID_OPERATION); /* nothing pending yet */
+        CHECK(ossuary_handshake_recv(client, to_client.data, to_client.len, &used) == OSSUARY_NEEDS_VERIFICATION);
+        CHECK(used == to_client.len);
+        take(&to_client, used);
+        /* Paused: more input is not consumed, nothing is sent, and the peer's key can be read. */
+        CHECK(ossuary_handshake_recv(client, (const uint8_t *)"xy", 2, &used) == OSSUARY_NEEDS_VERIFICATION && used == 0);
+        CHECK(ossuary_flush(client, to_server.data, sizeof to_server.data, &n) == OSSUARY_OK && n == 0);
+        CHECK(ossuary_remote_public_key(client, key) == OSSUARY_OK && memcmp(key, server_public, 32) == 0);
+        CHECK(ossuary_fingerprint(server_public, expected, sizeof expected) == OSSUARY_OK);
+        CHECK(ossuary_remote_fingerprint(client, fingerprint, sizeof fingerprint) == OSSUARY_OK && strcmp(fingerprint, expected) == 0);
+        CHECK(ossuary_complete_verification(client, 2) == OSSUARY_ERR_INVALID_ARGUMENT);
+        if (accept) {
+            CHECK(ossuary_complete_verification(client, 1) == OSSUARY_OUTPUT_PENDING);
+            CHECK(flush_into(client, &to_server) == OSSUARY_OK);
+            CHECK(ossuary_handshake_recv(server, to_server.data, to_server.len, &used) == OSSUARY_OK);
+            CHECK(ossuary_handshake_done(client) == 1 && ossuary_handshake_done(server) == 1);
+        } else {
+            CHECK(ossuary_complete_verification(client, 0) == OSSUARY_ERR_PEER_REJECTED);
+            CHECK(flush_into(client, &to_server) == OSSUARY_OK && to_server.len == 4); /* the clear alert, nothing else */
+            CHECK(ossuary_handshake_recv(server, to_server.data, to_server.len, &used) == OSSUARY_ERR_PEER_REJECTED);
+            CHECK(ossuary_handshake_done(client) == OSSUARY_ERR_PEER_REJECTED);
+        }
+        ossuary_connection_free(client);
+        ossuary_connection_free(server);
+    }
+}
+
+/* Time is passed in: the deadline counts from the start time given, a pause for verification included. */
+static void test_timeouts(void) {
+    uint64_t deadline = 0;
+    size_t used = 0;
+    ossuary_connection *client = client_with(NULL), *server = server_accepting_client();
+    CHECK(ossuary_set_deferred_verification(client) == OSSUARY_OK);
+    CHECK(ossuary_set_handshake_timeout(client, 5000) == OSSUARY_OK);
+    CHECK(ossuary_set_start_time(client, 1000000) == OSSUARY_OK);
+    CHECK(ossuary_next_timeout(client, &deadline) == 1 && deadline == 1005000);
+    CHECK(ossuary_next_timeout(client, NULL) == OSSUARY_ERR_NULL_POINTER);
+    to_server.len = to_client.len = 0;
+    CHECK(flush_into(client, &to_server) == OSSUARY_OK);
+    CHECK(ossuary_handshake_recv(server, to_server.data, to_server.len, &used) == OSSUARY_OUTPUT_PENDING);
+    CHECK(flush_into(server, &to_client) == OSSUARY_OK);
+    CHECK(ossuary_handshake_recv(client, to_client.data, to_client.len, &used) == OSSUARY_NEEDS_VERIFICATION);
+    CHECK(ossuary_handle_timeout(client, 1004999) == OSSUARY_OK);
+    CHECK(ossuary_handle_timeout(client, 1005000) == OSSUARY_ERR_HANDSHAKE_TIMEOUT);
+    CHECK(ossuary_complete_verification(client, 1) == OSSUARY_ERR_HANDSHAKE_TIMEOUT);
+    CHECK(ossuary_connection_state(client) == OSSUARY_STATE_FAILED);
+    CHECK(ossuary_next_timeout(client, &deadline) == 0);
+    ossuary_connection_free(client);
+    ossuary_connection_free(server);
+
+    /* No limit: nothing is timed. */
+    client = client_with(NULL);
+    CHECK(ossuary_set_accept_any_peer(client) == OSSUARY_OK);
+    CHECK(ossuary_set_handshake_timeout(client, 0) == OSSUARY_OK);
+    CHECK(ossuary_next_timeout(client, &deadline) == 0);
+    CHECK(ossuary_handle_timeout(client, UINT64_C(1) << 40) == OSSUARY_OK);
+    ossuary_connection_free(client);
 }
 
 static void test_known_hosts(void) {
@@ -434,6 +507,8 @@ int main(void) {
     test_handles_and_arguments();
     test_conversations();
     test_failures();
+    test_deferred_verification();
+    test_timeouts();
     test_known_hosts();
     test_strings_before_guard_page();
     printf("%d passed, %d failed\n", passed, failed);

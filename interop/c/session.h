@@ -86,7 +86,6 @@ static int deliver(ossuary_connection *conn, int fd) {
         case OSSUARY_CLOSED: return 1;
         case OSSUARY_BUFFER_TOO_SMALL: continue;
         case OSSUARY_OUTPUT_PENDING: if (flush_to(conn, fd) != 0) return -1; continue;
-        case OSSUARY_FAILED_AFTER_DATA: continue; /* the next call reports the error */
         default: return fail("receive", rc);
         }
     }

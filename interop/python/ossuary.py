@@ -11,7 +11,8 @@ import socket
 __all__ = ["OssuaryError", "Connection", "SecureSocket", "generate_keypair", "fingerprint",
            "public_key_from_text", "public_key_to_text", "version", "CLIENT", "SERVER"]
 
-OK, NEED_MORE_INPUT, BUFFER_TOO_SMALL, OUTPUT_PENDING, CLOSED, HANDSHAKE_IN_PROGRESS, FAILED_AFTER_DATA = range(7)
+OK, NEED_MORE_INPUT, BUFFER_TOO_SMALL, OUTPUT_PENDING, CLOSED, HANDSHAKE_IN_PROGRESS = range(6)
+NEEDS_VERIFICATION = 7  # 6 is retired
 CLIENT, SERVER = 0, 1
 MAX_FRAME_BYTES = 65537
 

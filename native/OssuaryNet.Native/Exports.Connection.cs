@@ -113,22 +113,127 @@ internal static unsafe partial class Exports
             Boundary.Require(consumed, "consumed");
             ReadOnlySpan<byte> source = Boundary.In(input, inputLength, "input");
             NativeConnection native = HandleTable.Get(handle);
+            PeerIdentity peer;
+            PeerVerifier verifier;
             lock (native)
             {
                 OssuaryConnection connection = native.Start();
                 OssuaryStatus status = connection.Receive(source, Span<byte>.Empty, out int used, out _);
                 *consumed = (nuint)used;
-                if (connection.HasPendingOutput)
+                if (status != OssuaryStatus.PeerVerificationRequired || connection.PeerVerifier is DeferredVerification)
                 {
-                    return NativeStatus.OutputPending;
+                    return HandshakeStatus(connection, status);
                 }
-                // Once the handshake is over, records that came with it wait inside for ossuary_recv_data.
-                return connection.State == OssuaryConnectionState.Handshaking ? NativeStatus.From(status) : NativeStatus.Ok;
+                peer = connection.PeerToVerify!;
+                verifier = connection.PeerVerifier;
+            }
+            // The convenience verifiers (callback, known hosts, authorized keys) run here, outside the handle's lock.
+            PeerVerdict verdict = Judge(verifier, peer);
+            lock (native)
+            {
+                OssuaryConnection connection = native.Start();
+                connection.CompletePeerVerification(verdict);
+                return HandshakeStatus(connection, OssuaryStatus.NeedMoreInput);
             }
         }
         catch (Exception e)
         {
             return LastError.From(e);
+        }
+    }
+
+    [UnmanagedCallersOnly(EntryPoint = "ossuary_set_deferred_verification")]
+    public static int SetDeferredVerification(nint handle) => Configure(handle, c => c.SetDeferred());
+
+    [UnmanagedCallersOnly(EntryPoint = "ossuary_complete_verification")]
+    public static int CompleteVerification(nint handle, int accept)
+    {
+        try
+        {
+            if (accept is not (0 or 1))
+            {
+                throw new BoundaryException(NativeStatus.InvalidArgument, $"accept must be 1 (trust the peer) or 0 (reject it), not {accept}.");
+            }
+            NativeConnection native = HandleTable.Get(handle);
+            lock (native)
+            {
+                OssuaryConnection connection = native.Start();
+                string who = connection.PeerToVerify is { } peer ? $" with fingerprint {peer.PublicKey.Fingerprint}" : "";
+                connection.CompletePeerVerification(accept == 1 ? PeerVerdict.Accept() : PeerVerdict.Reject($"The application rejected the peer{who}."));
+                return HandshakeStatus(connection, OssuaryStatus.NeedMoreInput);
+            }
+        }
+        catch (Exception e)
+        {
+            return LastError.From(e);
+        }
+    }
+
+    [UnmanagedCallersOnly(EntryPoint = "ossuary_set_handshake_timeout")]
+    public static int SetHandshakeTimeout(nint handle, uint milliseconds) =>
+        Configure(handle, c => c.SetHandshakeTimeout(milliseconds == 0 ? Timeout.InfiniteTimeSpan : TimeSpan.FromMilliseconds(milliseconds)));
+
+    [UnmanagedCallersOnly(EntryPoint = "ossuary_set_start_time")]
+    public static int SetStartTime(nint handle, ulong nowMilliseconds) =>
+        Configure(handle, c => c.SetStartTime(Milliseconds(nowMilliseconds)));
+
+    [UnmanagedCallersOnly(EntryPoint = "ossuary_next_timeout")]
+    public static int NextTimeout(nint handle, ulong* deadlineMilliseconds)
+    {
+        try
+        {
+            Boundary.Require(deadlineMilliseconds, "deadline_ms");
+            *deadlineMilliseconds = 0;
+            NativeConnection native = HandleTable.Get(handle);
+            lock (native)
+            {
+                if (native.Start().NextTimeout is not { } deadline)
+                {
+                    return 0;
+                }
+                *deadlineMilliseconds = (ulong)Math.Ceiling(deadline.TotalMilliseconds);
+                return 1;
+            }
+        }
+        catch (Exception e)
+        {
+            return LastError.From(e);
+        }
+    }
+
+    [UnmanagedCallersOnly(EntryPoint = "ossuary_handle_timeout")]
+    public static int HandleTimeout(nint handle, ulong nowMilliseconds) => Query(handle, native =>
+    {
+        OssuaryConnection connection = native.Start();
+        return connection.HandleTimeout(Milliseconds(nowMilliseconds)) ? LastError.From(connection.Failure!) : NativeStatus.Ok;
+    }, onError: status => status);
+
+    private static TimeSpan Milliseconds(ulong milliseconds) =>
+        milliseconds <= (ulong)TimeSpan.MaxValue.TotalMilliseconds / 2
+            ? TimeSpan.FromMilliseconds(milliseconds)
+            : throw new BoundaryException(NativeStatus.InvalidArgument, "A time in milliseconds is out of range.");
+
+    /// <summary>What a handshake call reports: output to send first, the pause, more input, or done.</summary>
+    private static int HandshakeStatus(OssuaryConnection connection, OssuaryStatus status)
+    {
+        if (connection.HasPendingOutput)
+        {
+            return NativeStatus.OutputPending;
+        }
+        // Once the handshake is over, records that came with it wait inside for ossuary_recv_data.
+        return connection.State == OssuaryConnectionState.Handshaking ? NativeStatus.From(status) : NativeStatus.Ok;
+    }
+
+    private static PeerVerdict Judge(PeerVerifier verifier, PeerIdentity peer)
+    {
+        try
+        {
+            ValueTask<PeerVerdict> verdict = verifier.VerifyAsync(peer);
+            return verdict.IsCompletedSuccessfully ? verdict.Result : verdict.AsTask().GetAwaiter().GetResult();
+        }
+        catch (Exception e)
+        {
+            return PeerVerdict.VerifierFailed(e);
         }
     }
 
@@ -174,10 +279,6 @@ internal static unsafe partial class Exports
                 OssuaryStatus status = operation(connection, source, destination, out int used, out int wrote);
                 *consumed = (nuint)used;
                 *written = (nuint)wrote;
-                if (status == OssuaryStatus.Failed)
-                {
-                    LastError.From(connection.Failure!); // the message of the error the next call will return
-                }
                 return NativeStatus.From(status);
             }
         }
@@ -247,8 +348,9 @@ internal static unsafe partial class Exports
         }
     }
 
+    /// <summary>The verified key, or while the handshake waits for a verdict the key awaiting it.</summary>
     private static OssuaryPublicKey RemoteKey(NativeConnection connection) =>
-        connection.Started?.RemotePublicKey ?? throw new OssuaryException(OssuaryErrorCode.InvalidOperation, "The peer's key is known only once the handshake has authenticated it.");
+        connection.Started?.RemotePublicKey ?? connection.Started?.PeerToVerify?.PublicKey ?? throw new OssuaryException(OssuaryErrorCode.InvalidOperation, "The peer's key is known only once the handshake has authenticated it.");
 
     private static int Drain(nint handle, byte* output, nuint outputLength, nuint* written)
     {

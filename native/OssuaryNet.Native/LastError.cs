@@ -33,7 +33,26 @@ internal static unsafe class LastError
         BoundaryException b => Set(b.Status, b.Message),
         OssuaryException o => Set(NativeStatus.From(o.ErrorCode), o.Message),
         ObjectDisposedException => Set(NativeStatus.InvalidHandle, "The connection has been freed."),
-        ArgumentException a => Set(NativeStatus.InvalidArgument, $"Invalid argument: {a.Message}"),
+        ArgumentException a => Set(NativeStatus.InvalidArgument, $"Invalid argument: {WithoutParameterName(a)}"),
+        InvalidOperationException i => Set(NativeStatus.From(OssuaryErrorCode.InvalidOperation), i.Message),
         _ => Set(NativeStatus.From(OssuaryErrorCode.InternalError), $"Internal error: {error.GetType().Name}: {error.Message}"),
     };
+
+    /// <summary>
+    /// The message as the thrower wrote it: .NET appends the parameter name, which in this trimmed library (system
+    /// resource keys) reads "Arg_ParamName_Name, data" and tells a C caller nothing.
+    /// </summary>
+    private static string WithoutParameterName(ArgumentException error)
+    {
+        string message = error.Message;
+        foreach (string suffix in (ReadOnlySpan<string>)[" Arg_ParamName_Name", " (Parameter '"])
+        {
+            int at = message.LastIndexOf(suffix, StringComparison.Ordinal);
+            if (at > 0)
+            {
+                return message[..at];
+            }
+        }
+        return message;
+    }
 }

@@ -15,6 +15,9 @@ internal sealed class NativeConnection : IDisposable
     private CallbackVerifier? _callback;
     private KnownHosts? _knownHosts;
     private bool _acceptAny;
+    private bool _deferred;
+    private TimeSpan _handshakeTimeout = TimeSpan.FromSeconds(30);
+    private TimeSpan _startTime;
     private string _context = "";
     private string? _endpoint;
     private OssuarySuite _suite = OssuarySuite.ChaChaPolyBlake2b;
@@ -67,6 +70,24 @@ internal sealed class NativeConnection : IDisposable
         _acceptAny = true;
     }
 
+    public void SetDeferred()
+    {
+        RequireConfigurable();
+        _deferred = true;
+    }
+
+    public void SetHandshakeTimeout(TimeSpan timeout)
+    {
+        RequireConfigurable();
+        _handshakeTimeout = timeout;
+    }
+
+    public void SetStartTime(TimeSpan now)
+    {
+        RequireConfigurable();
+        _startTime = now;
+    }
+
     public void SetContext(string context)
     {
         RequireConfigurable();
@@ -99,26 +120,37 @@ internal sealed class NativeConnection : IDisposable
         PeerVerifier verifier = ChooseVerifier();
         if (IsServer)
         {
-            _connection = OssuaryConnection.CreateServer(new OssuaryServerOptions { StaticKeyPair = _key, PeerVerifier = verifier, ApplicationContext = _context }, _endpoint);
+            _connection = OssuaryConnection.CreateServer(new OssuaryServerOptions
+            {
+                StaticKeyPair = _key,
+                PeerVerifier = verifier,
+                ApplicationContext = _context,
+                HandshakeTimeout = _handshakeTimeout,
+            }, _endpoint, _startTime);
         }
         else
         {
-            OssuaryPublicKey? pinned = _serverKey ?? (_endpoint is not null ? _knownHosts?.Lookup(_endpoint) : null);
+            // A key known hosts recorded for the endpoint is pinned by the core (IK), as for every client.
             _connection = OssuaryConnection.CreateClient(new OssuaryClientOptions
             {
                 StaticKeyPair = _key,
                 PeerVerifier = verifier,
-                ServerKey = pinned,
+                ServerKey = _serverKey,
                 Suite = _suite,
                 ApplicationContext = _context,
-            }, _endpoint);
+                HandshakeTimeout = _handshakeTimeout,
+            }, _endpoint, _startTime);
         }
         return _connection;
     }
 
-    /// <summary>A callback decides alone; otherwise known hosts, then authorized keys (plus a pinned server key), then accept-any.</summary>
+    /// <summary>The application deciding itself, or a callback, decides alone; otherwise known hosts, then authorized keys (plus a pinned server key), then accept-any.</summary>
     private PeerVerifier ChooseVerifier()
     {
+        if (_deferred)
+        {
+            return DeferredVerification.Instance;
+        }
         if (_callback is not null)
         {
             return _callback;
@@ -141,7 +173,7 @@ internal sealed class NativeConnection : IDisposable
             return PeerVerifier.AcceptAny;
         }
         throw new OssuaryException(OssuaryErrorCode.InvalidOperation,
-            "No peer verification is configured: add authorized keys, pin the server key, set a callback or known hosts, or call ossuary_set_accept_any_peer.");
+            "No peer verification is configured: add authorized keys, pin the server key, set a callback or known hosts, call ossuary_set_deferred_verification to decide yourself, or call ossuary_set_accept_any_peer.");
     }
 
     private void RequireConfigurable()

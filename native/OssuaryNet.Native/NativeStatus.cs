@@ -12,7 +12,8 @@ internal static class NativeStatus
     public const int OutputPending = 3;
     public const int Closed = 4;
     public const int HandshakeInProgress = 5;
-    public const int FailedAfterData = 6;
+    // 6 was OSSUARY_FAILED_AFTER_DATA: genuine plaintext is now returned as usual and the next call reports the error.
+    public const int NeedsVerification = 7;
 
     public const int InvalidHandle = -100;
     public const int NullPointer = -101;
@@ -26,7 +27,7 @@ internal static class NativeStatus
         OssuaryStatus.OutputPending => OutputPending,
         OssuaryStatus.Closed => Closed,
         OssuaryStatus.HandshakeInProgress => HandshakeInProgress,
-        OssuaryStatus.Failed => FailedAfterData,
+        OssuaryStatus.PeerVerificationRequired => NeedsVerification,
         _ => -(int)OssuaryErrorCode.InternalError,
     };
 

@@ -13,7 +13,8 @@
  *     failure on the calling thread (library-owned, valid until the next failing call on that thread). Messages
  *     never contain keys or plaintext.
  *   - Handles are opaque. A freed, never-created or made-up handle gives OSSUARY_ERR_INVALID_HANDLE, never a
- *     crash. ossuary_connection_free(NULL) does nothing. Calls on one handle from several threads are serialised.
+ *     crash. ossuary_connection_free(NULL) does nothing. Calls on one handle from several threads are serialised
+ *     by the handle's lock (use one thread per handle for speed); a verification callback runs outside that lock.
  *   - The caller owns every buffer it passes; the library keeps no pointer to them after a call returns, except
  *     the user_data of a verification callback.
  *   - No exception or signal ever crosses this interface: every failure is a status.
@@ -74,7 +75,8 @@ extern "C" {
 #define OSSUARY_OUTPUT_PENDING          3  /* send what ossuary_flush() gives before feeding more input */
 #define OSSUARY_CLOSED                  4  /* the peer closed its direction (authenticated); all its data delivered */
 #define OSSUARY_HANDSHAKE_IN_PROGRESS   5  /* data cannot be sent before the handshake ends; nothing consumed */
-#define OSSUARY_FAILED_AFTER_DATA       6  /* the plaintext returned is genuine, but a later record failed: the next call reports the error */
+/* 6 is retired (it meant "failed after data"): genuine plaintext is returned as usual and the next call reports the error. */
+#define OSSUARY_NEEDS_VERIFICATION      7  /* the peer proved its key: judge it, then call ossuary_complete_verification */
 
 #define OSSUARY_ERR_MALFORMED_FRAME        (-1)
 #define OSSUARY_ERR_MALFORMED_HANDSHAKE    (-2)
@@ -88,7 +90,7 @@ extern "C" {
 #define OSSUARY_ERR_PEER_KEY_CHANGED       (-10)  /* known-hosts mismatch: possible man in the middle */
 #define OSSUARY_ERR_TRUNCATED              (-11)  /* the input ended without the peer's authenticated close */
 #define OSSUARY_ERR_RECORD_TOO_LARGE       (-12)
-#define OSSUARY_ERR_CLOSED                 (-13)  /* sending after ossuary_close() */
+#define OSSUARY_ERR_CLOSED                 (-13)  /* retired: sending after ossuary_close() is OSSUARY_ERR_INVALID_OPERATION */
 #define OSSUARY_ERR_NONCE_EXHAUSTED        (-14)
 #define OSSUARY_ERR_INVALID_KEY            (-15)
 #define OSSUARY_ERR_KEY_FILE_PERMISSIONS   (-16)  /* private key file readable or writable by group or others */
@@ -178,15 +180,36 @@ OSSUARY_EXPORT OSSUARY_WARN_UNUSED_RESULT int ossuary_add_authorized_key(ossuary
 OSSUARY_EXPORT OSSUARY_WARN_UNUSED_RESULT int ossuary_add_authorized_keys(ossuary_connection *conn, const uint8_t *keys, size_t count);
 /* Decide trust yourself: called during the handshake, on the calling thread, once the peer has proven its key.
  * Return 1 to accept, anything else to reject (OSSUARY_ERR_PEER_REJECTED). endpoint is NULL when none was set.
- * The pointers are valid only during the call. A callback takes precedence over every other policy. */
+ * The pointers are valid only during the call. A callback takes precedence over every policy but deferred verification.
+ * It is a convenience for ossuary_set_deferred_verification: the library calls it outside the handle's lock. */
 typedef int (*ossuary_verify_callback)(const uint8_t public_key[32], const char *fingerprint,
                                        const char *endpoint, int peer_is_server, void *user_data);
 OSSUARY_EXPORT OSSUARY_WARN_UNUSED_RESULT int ossuary_set_verify_callback(ossuary_connection *conn, ossuary_verify_callback callback, void *user_data);
 /* Trust on first use with a known-hosts file keyed by the endpoint (ossuary_set_endpoint). A recorded key is pinned
  * (IK); a different key is OSSUARY_ERR_PEER_KEY_CHANGED. Writes are atomic and safe between processes. */
 OSSUARY_EXPORT OSSUARY_WARN_UNUSED_RESULT int ossuary_set_known_hosts(ossuary_connection *conn, const char *path, int tofu_policy);
+/* Decide trust yourself, whenever you like (ask a person, a database): ossuary_handshake_recv stops with
+ * OSSUARY_NEEDS_VERIFICATION once the peer has proven its key; read it with ossuary_remote_public_key or
+ * ossuary_remote_fingerprint, then give the verdict with ossuary_complete_verification. Until then the connection
+ * consumes no input and sends nothing (the handshake timeout still runs). Takes precedence over every other policy. */
+OSSUARY_EXPORT OSSUARY_WARN_UNUSED_RESULT int ossuary_set_deferred_verification(ossuary_connection *conn);
+/* The verdict after OSSUARY_NEEDS_VERIFICATION: accept 1 trusts the peer, 0 rejects it (the peer is sent the
+ * PeerRejected alert; flush it, then the call's OSSUARY_ERR_PEER_REJECTED stays). Returns OSSUARY_OUTPUT_PENDING when
+ * this side's next handshake message is ready, OSSUARY_OK when the handshake has finished, OSSUARY_NEED_MORE_INPUT
+ * otherwise. */
+OSSUARY_EXPORT OSSUARY_WARN_UNUSED_RESULT int ossuary_complete_verification(ossuary_connection *conn, int accept);
 /* Encryption without authentication: any peer is accepted. A man in the middle can defeat this. */
 OSSUARY_EXPORT OSSUARY_WARN_UNUSED_RESULT int ossuary_set_accept_any_peer(ossuary_connection *conn);
+/* How long the handshake may take, verification included, in milliseconds; 0 for no limit. Default 30000. */
+OSSUARY_EXPORT OSSUARY_WARN_UNUSED_RESULT int ossuary_set_handshake_timeout(ossuary_connection *conn, uint32_t timeout_ms);
+/* The time the handshake starts, on your monotonic clock in milliseconds (e.g. CLOCK_MONOTONIC). Default 0. */
+OSSUARY_EXPORT OSSUARY_WARN_UNUSED_RESULT int ossuary_set_start_time(ossuary_connection *conn, uint64_t now_ms);
+/* The library never reads a clock: 1 and *deadline_ms (your clock) when ossuary_handle_timeout must be called then;
+ * 0 when nothing is timed (the handshake is over, or has no limit); negative on error. */
+OSSUARY_EXPORT OSSUARY_WARN_UNUSED_RESULT int ossuary_next_timeout(ossuary_connection *conn, uint64_t *deadline_ms);
+/* Tells the connection the time: at or past the deadline an unfinished handshake fails with
+ * OSSUARY_ERR_HANDSHAKE_TIMEOUT (returned here, and by every later call); otherwise OSSUARY_OK. */
+OSSUARY_EXPORT OSSUARY_WARN_UNUSED_RESULT int ossuary_handle_timeout(ossuary_connection *conn, uint64_t now_ms);
 /* The peer's name ("host:port" for a client; the client's address for a server), given to verifiers and known hosts. */
 OSSUARY_EXPORT OSSUARY_WARN_UNUSED_RESULT int ossuary_set_endpoint(ossuary_connection *conn, const char *endpoint);
 /* A string both sides must configure identically (bound into the handshake). Default "". */
@@ -200,6 +223,7 @@ OSSUARY_EXPORT OSSUARY_WARN_UNUSED_RESULT int ossuary_set_suite(ossuary_connecti
  * OSSUARY_BUFFER_TOO_SMALL when more remain (call again). Same as ossuary_flush. */
 OSSUARY_EXPORT OSSUARY_WARN_UNUSED_RESULT int ossuary_handshake_send(ossuary_connection *conn, uint8_t *out, size_t out_len, size_t *written);
 /* Feeds received handshake bytes, in any chunking. OSSUARY_OUTPUT_PENDING: call ossuary_handshake_send;
+ * OSSUARY_NEEDS_VERIFICATION (deferred verification only): judge the peer, then ossuary_complete_verification;
  * OSSUARY_NEED_MORE_INPUT: receive more; OSSUARY_OK: the handshake has finished (data that arrived with it waits for
  * ossuary_recv_data). Unconsumed bytes (*consumed < in_len) must be passed again. */
 OSSUARY_EXPORT OSSUARY_WARN_UNUSED_RESULT int ossuary_handshake_recv(ossuary_connection *conn, const uint8_t *in, size_t in_len, size_t *consumed);
@@ -213,7 +237,8 @@ OSSUARY_EXPORT OSSUARY_WARN_UNUSED_RESULT int ossuary_send_data(ossuary_connecti
                                                                  uint8_t *out, size_t out_len, size_t *written);
 /* Opens received records into plaintext. OSSUARY_NEED_MORE_INPUT: all input used; OSSUARY_BUFFER_TOO_SMALL: out is
  * full and more plaintext or input remains (call again, with in_len 0 if all input was consumed);
- * OSSUARY_OUTPUT_PENDING: flush first (a pong); OSSUARY_CLOSED: the peer closed; OSSUARY_FAILED_AFTER_DATA: see above.
+ * OSSUARY_OUTPUT_PENDING: flush first (a pong); OSSUARY_CLOSED: the peer closed. When a record fails after genuine plaintext
+ * of the same call, that plaintext is returned as usual and the next call reports the error.
  * A record that fails authentication gives OSSUARY_ERR_AUTHENTICATION_FAILED, releases nothing, and the connection
  * stays failed: every later call returns the same error. */
 OSSUARY_EXPORT OSSUARY_WARN_UNUSED_RESULT int ossuary_recv_data(ossuary_connection *conn, const uint8_t *in, size_t in_len, size_t *consumed,
