@@ -315,6 +315,32 @@ public sealed class RecordTests
     }
 
     [Fact]
+    public void RequiredDestinationSizeIsWhatTheNextCallNeedsToFinishItsUnit()
+    {
+        using var pair = ConnectionPair.Established();
+        byte[] first = Bytes(1000), second = Bytes(300);
+        byte[] wire = [.. Seal(pair.Client, first), .. Seal(pair.Client, second)];
+        byte[] small = new byte[10];
+        Assert.Equal(OssuaryStatus.DestinationTooSmall, pair.Server.Receive(wire, small, out int consumed, out int written));
+        Assert.Equal(10, written);
+        Assert.Equal(990, pair.Server.RequiredDestinationSize); // the rest of the record waiting inside
+        byte[] rest = new byte[pair.Server.RequiredDestinationSize];
+        Assert.Equal(OssuaryStatus.DestinationTooSmall, pair.Server.Receive(wire.AsSpan(consumed), rest, out int more, out written));
+        Assert.Equal(990, written);
+        Assert.Equal(0, more);
+        Assert.Equal(first, (byte[])[.. small, .. rest]);
+        Assert.Equal(300, pair.Server.RequiredDestinationSize); // the next record's plaintext, at most
+        byte[] next = new byte[pair.Server.RequiredDestinationSize];
+        Assert.Equal(OssuaryStatus.NeedMoreInput, pair.Server.Receive(wire.AsSpan(consumed), next, out more, out written));
+        Assert.Equal(second, next[..written]);
+
+        // Sending into a destination too small for any record: the size of the next whole record.
+        Assert.Equal(OssuaryStatus.DestinationTooSmall, pair.Client.Send(Bytes(500), new byte[OssuaryConnection.GetFrameSize(0) - 1], out int taken, out _));
+        Assert.Equal(0, taken);
+        Assert.Equal(OssuaryConnection.GetFrameSize(500), pair.Client.RequiredDestinationSize);
+    }
+
+    [Fact]
     public void SendBeforeTheHandshakeEndsConsumesNothing()
     {
         using var client = OssuaryConnection.CreateClient(ConnectionPair.ClientOptions());
