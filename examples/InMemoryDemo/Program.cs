@@ -17,12 +17,12 @@ try
 {
     for (int round = 1; round <= 2; round++)
     {
+        // A key recorded for the endpoint makes the connection pin it (IK); the demo only reports which.
         OssuaryPublicKey? pinned = knownHosts.Lookup(endpoint);
         using var client = OssuaryConnection.CreateClient(new OssuaryClientOptions
         {
             StaticKeyPair = clientKey,
             PeerVerifier = knownHosts,
-            ServerKey = pinned,
             ApplicationContext = "ossuary-demo",
         }, endpoint);
         using var server = OssuaryConnection.CreateServer(new OssuaryServerOptions
@@ -67,8 +67,15 @@ static void Deliver(ArrayBufferWriter<byte> wire, OssuaryConnection receiver, Ar
     ReadOnlySpan<byte> input = wire.WrittenSpan;
     while (!input.IsEmpty)
     {
-        receiver.Receive(input, Span<byte>.Empty, out int consumed, out _);
+        OssuaryStatus status = receiver.Receive(input, Span<byte>.Empty, out int consumed, out _);
         input = input[consumed..];
+        if (status == OssuaryStatus.PeerVerificationRequired)
+        {
+            // The peer proved its key; the connection waits for a verdict. Deciding may take time (a file, a person),
+            // so it happens here, outside the connection, and the answer is handed back.
+            ValueTask<PeerVerdict> verdict = receiver.PeerVerifier.VerifyAsync(receiver.PeerToVerify!);
+            receiver.CompletePeerVerification(verdict.IsCompletedSuccessfully ? verdict.Result : verdict.AsTask().GetAwaiter().GetResult());
+        }
         receiver.Send(default, replies);
     }
     wire.ResetWrittenCount();

@@ -62,6 +62,9 @@ for _name, _args, _result in [
     ("ossuary_add_authorized_key", [ctypes.c_void_p, ctypes.c_char_p], ctypes.c_int),
     ("ossuary_set_verify_callback", [ctypes.c_void_p, VERIFY_CALLBACK, ctypes.c_void_p], ctypes.c_int),
     ("ossuary_set_accept_any_peer", [ctypes.c_void_p], ctypes.c_int),
+    ("ossuary_set_deferred_verification", [ctypes.c_void_p], ctypes.c_int),
+    ("ossuary_complete_verification", [ctypes.c_void_p, ctypes.c_int], ctypes.c_int),
+    ("ossuary_set_handshake_timeout", [ctypes.c_void_p, ctypes.c_uint32], ctypes.c_int),
     ("ossuary_set_known_hosts", [ctypes.c_void_p, ctypes.c_char_p, ctypes.c_int], ctypes.c_int),
     ("ossuary_set_endpoint", [ctypes.c_void_p, ctypes.c_char_p], ctypes.c_int),
     ("ossuary_set_application_context", [ctypes.c_void_p, ctypes.c_char_p], ctypes.c_int),
@@ -126,7 +129,8 @@ class Connection:
     """One end of a secure channel (sans-I/O). Use as a context manager, or call free()."""
 
     def __init__(self, role, secret_key, server_key=None, authorized_keys=(), accept_any=False, verify=None,
-                 endpoint=None, known_hosts=None, tofu_accept=True, context=None):
+                 endpoint=None, known_hosts=None, tofu_accept=True, context=None, deferred_verification=False,
+                 handshake_timeout_ms=None):
         self._handle = _lib.ossuary_connection_new(role)
         if not self._handle:
             _check(-102)
@@ -145,6 +149,11 @@ class Connection:
             _check(_lib.ossuary_set_known_hosts(self._handle, known_hosts.encode(), 0 if tofu_accept else 1))
         if accept_any:
             _check(_lib.ossuary_set_accept_any_peer(self._handle))
+        if deferred_verification:
+            # handshake_recv then returns NEEDS_VERIFICATION; judge remote_public_key, then complete_verification().
+            _check(_lib.ossuary_set_deferred_verification(self._handle))
+        if handshake_timeout_ms is not None:
+            _check(_lib.ossuary_set_handshake_timeout(self._handle, handshake_timeout_ms))
         self._callback = None
         if verify is not None:
             # The verifier gets (public_key, fingerprint, endpoint or None, peer_is_server) and returns a bool.
@@ -182,6 +191,10 @@ class Connection:
         consumed = ctypes.c_size_t()
         status = _check(_lib.ossuary_handshake_recv(self._handle, bytes(data), len(data), ctypes.byref(consumed)))
         return consumed.value, status
+
+    def complete_verification(self, accept):
+        """The verdict after NEEDS_VERIFICATION; returns the status (OUTPUT_PENDING: take_output() has a message)."""
+        return _check(_lib.ossuary_complete_verification(self._handle, 1 if accept else 0))
 
     @property
     def handshake_done(self):

@@ -84,6 +84,29 @@ class ConversationTests(unittest.TestCase):
             pump_handshake(client, server)
             self.assertEqual([(self.server_public, ossuary.fingerprint(self.server_public), "srv.example:1", True)], seen)
 
+    def test_deferred_verification_pauses_until_the_verdict(self):
+        for accept in (True, False):
+            client, server = self.pair(pin=False, deferred_verification=True)
+            with client, server:
+                server.handshake_recv(client.take_output())
+                message2 = server.take_output()
+                consumed, status = client.handshake_recv(message2)
+                self.assertEqual((len(message2), ossuary.NEEDS_VERIFICATION), (consumed, status))
+                self.assertEqual((0, ossuary.NEEDS_VERIFICATION), client.handshake_recv(b"more"))
+                self.assertEqual(b"", client.take_output())
+                self.assertEqual(self.server_public, client.remote_public_key)
+                if accept:
+                    self.assertEqual(ossuary.OUTPUT_PENDING, client.complete_verification(True))
+                    server.handshake_recv(client.take_output())
+                    self.assertTrue(client.handshake_done and server.handshake_done)
+                else:
+                    with self.assertRaises(ossuary.OssuaryError) as caught:
+                        client.complete_verification(False)
+                    self.assertEqual("PEER_REJECTED", caught.exception.name)
+                    with self.assertRaises(ossuary.OssuaryError) as caught:
+                        server.handshake_recv(client.take_output())
+                    self.assertEqual("PEER_REJECTED", caught.exception.name)
+
     def test_a_rejecting_verifier_fails_the_handshake(self):
         client, server = self.pair(pin=False, verify=lambda *args: False)
         with client, server:

@@ -124,7 +124,10 @@ public sealed partial class OssuaryConnection : IDisposable
     public bool IsRemoteClosed => Established?.Receiver.IsRemoteClosed ?? false;
 
     /// <summary>True when <see cref="Send(ReadOnlySpan{byte}, Span{byte}, out int, out int)"/> has bytes to transmit even with no new plaintext.</summary>
-    public bool HasPendingOutput => _phase is EstablishedPhase e && !_senderMustDiscard ? e.Sender.HasPendingOutput : _output.Count > 0;
+    public bool HasPendingOutput =>
+        _senderMustDiscard ? _output.HasPartlyDrainedFrame // what remains once the queue is discarded
+        : _phase is EstablishedPhase e ? e.Sender.HasPendingOutput
+        : _output.Count > 0;
 
     /// <summary>After <see cref="OssuaryStatus.DestinationTooSmall"/>: the destination size with which the same call completes its next unit (a whole frame, or all waiting plaintext).</summary>
     public int RequiredDestinationSize { get; private set; }
@@ -254,7 +257,7 @@ public sealed partial class OssuaryConnection : IDisposable
         catch (Exception e) when (e is not ObjectDisposedException)
         {
             OssuaryException error = Fail(e as OssuaryException
-                ?? new OssuaryException(OssuaryErrorCode.InternalError, $"Internal error while processing input: {e.GetType().Name}.", e));
+                ?? new OssuaryException(OssuaryErrorCode.InternalError, $"Internal error while processing input: {e.GetType().Name}.", e), onReceivingSide: true);
             if (written > 0)
             {
                 // Plaintext from earlier, authentic records of this call is already in the caller's span: hand it over
@@ -347,8 +350,6 @@ public sealed partial class OssuaryConnection : IDisposable
             catch (OssuaryException e)
             {
                 Fail(e);
-                _senderMustDiscard = false;
-                _output.DiscardUnsent();
             }
         }
         written = _output.Drain(destination);
@@ -422,7 +423,7 @@ public sealed partial class OssuaryConnection : IDisposable
         }
         string where = _phase is not EstablishedPhase established ? "during the handshake"
             : established.Receiver.HoldsPartialInput ? "in the middle of a record" : "without an authenticated close";
-        throw Fail(new OssuaryException(OssuaryErrorCode.Truncated, $"The transport ended {where}; the data may have been cut short."));
+        throw Fail(new OssuaryException(OssuaryErrorCode.Truncated, $"The transport ended {where}; the data may have been cut short."), onReceivingSide: true);
     }
 
     /// <summary>
@@ -519,8 +520,10 @@ public sealed partial class OssuaryConnection : IDisposable
     /// Fails the connection for good; the first failure wins. Invariant: from here on the connection emits nothing but
     /// the rest of a frame already partly drained and, during the handshake, at most one clear alert
     /// (<see cref="Alerts.For"/>); every frame queued or half-built before the failure is wiped, never sent.
+    /// In the transport phase each half cleans up only what it owns, since the other may be running on another
+    /// thread: <paramref name="onReceivingSide"/> says which half the caller is.
     /// </summary>
-    private OssuaryException Fail(OssuaryException error)
+    private OssuaryException Fail(OssuaryException error, bool onReceivingSide = false)
     {
         if (Interlocked.CompareExchange(ref _failure, error, null) is not null)
         {
@@ -530,9 +533,18 @@ public sealed partial class OssuaryConnection : IDisposable
         switch (phase)
         {
             case EstablishedPhase established:
-                // Possibly on the receiving thread while another sends: the sender discards its own queue.
-                _senderMustDiscard = true;
-                established.Receiver.Discard();
+                if (onReceivingSide)
+                {
+                    // Another thread may be sending: the sender discards its own queue before it sends anything else.
+                    _senderMustDiscard = true;
+                    established.Receiver.Discard();
+                }
+                else
+                {
+                    // The receiver's buffer (possibly in use on another thread) is wiped at Dispose; a failed
+                    // connection releases nothing more from it.
+                    _output.DiscardUnsent();
+                }
                 _phase = new FailedPhase(error, established);
                 return error;
             case HandshakingPhase h:

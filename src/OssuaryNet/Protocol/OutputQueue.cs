@@ -30,6 +30,9 @@ internal sealed class OutputQueue : IDisposable
     /// <summary>Committed bytes not yet drained.</summary>
     public int Count => _end - _start;
 
+    /// <summary>True while the rest of a frame already partly drained waits (it survives <see cref="DiscardUnsent"/>).</summary>
+    public bool HasPartlyDrainedFrame => _nextFrameStart > _start;
+
     /// <summary>
     /// Starts a frame of <paramref name="bodyLength"/> bytes: writes its length prefix and returns the whole frame
     /// (prefix included) for the caller to fill. Nothing of it is drained before <see cref="CommitFrame"/>.

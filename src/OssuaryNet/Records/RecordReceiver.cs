@@ -80,8 +80,8 @@ internal sealed class RecordReceiver
             {
                 if (written > 0 && written == destination.Length)
                 {
-                    // Full: stop rather than decrypt into the internal buffer; the next record needs at most this much.
-                    requiredSize = bodyLength - WireFormat.TagSize;
+                    // Full: stop rather than decrypt into the internal buffer; the next record carries at most this much.
+                    requiredSize = Math.Max(bodyLength - WireFormat.TagSize - 1, 1);
                     return OssuaryStatus.DestinationTooSmall;
                 }
                 consumed += WireFormat.LengthPrefixSize + bodyLength;
@@ -90,7 +90,7 @@ internal sealed class RecordReceiver
             }
             if (written > 0 && written == destination.Length)
             {
-                requiredSize = _maxFrameBody - WireFormat.TagSize;
+                requiredSize = _maxFrameBody - WireFormat.TagSize - 1;
                 return OssuaryStatus.DestinationTooSmall;
             }
             consumed += _reader.Append(remaining, _maxFrameBody);

@@ -216,7 +216,14 @@ public sealed partial class OssuaryStream
                     OssuaryStatus status = ReceiveBuffered(destination.Span, out int written);
                     if (_connection!.HasPendingOutput)
                     {
-                        await SendPendingFromReaderAsync<TAdapter>(mustSend: status == OssuaryStatus.OutputPending, cancellationToken).ConfigureAwait(false);
+                        try
+                        {
+                            await SendPendingFromReaderAsync<TAdapter>(mustSend: status == OssuaryStatus.OutputPending, cancellationToken).ConfigureAwait(false);
+                        }
+                        catch (Exception) when (written > 0)
+                        {
+                            // Authentic plaintext is in the caller's buffer: hand it over; the next call meets the failure.
+                        }
                     }
                     if (written > 0)
                     {
