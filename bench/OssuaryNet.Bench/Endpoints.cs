@@ -107,4 +107,17 @@ internal static class Endpoints
                 return (client, server);
         }
     }
+
+    /// <summary>
+    /// Gives a sans-I/O connection paused for verification its verifier's verdict (the built-in verifiers answer at
+    /// once), as a driver does outside the connection. No-op when nothing is pending.
+    /// </summary>
+    public static void VerifyPending(OssuaryConnection connection)
+    {
+        if (connection.PeerToVerify is { } peer)
+        {
+            ValueTask<PeerVerdict> verdict = connection.PeerVerifier.VerifyAsync(peer);
+            connection.CompletePeerVerification(verdict.IsCompletedSuccessfully ? verdict.Result : verdict.AsTask().GetAwaiter().GetResult());
+        }
+    }
 }

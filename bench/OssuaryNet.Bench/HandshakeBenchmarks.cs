@@ -88,11 +88,13 @@ public class HandshakeBenchmarks
             if (written > 0)
             {
                 server.Receive(buffer[..written], default, out _, out _);
+                Endpoints.VerifyPending(server);
             }
             server.Send(default, buffer, out _, out written);
             if (written > 0)
             {
                 client.Receive(buffer[..written], default, out _, out _);
+                Endpoints.VerifyPending(client);
             }
         }
     }

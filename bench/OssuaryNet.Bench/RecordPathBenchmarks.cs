@@ -41,8 +41,14 @@ public class RecordPathBenchmarks
         byte[] buffer = new byte[70000];
         _client.Send(default, buffer, out _, out int written);
         _server.Receive(buffer.AsSpan(0, written), default, out _, out _);
+        Endpoints.VerifyPending(_server);
         _server.Send(default, buffer, out _, out written);
         _client.Receive(buffer.AsSpan(0, written), default, out _, out _);
+        Endpoints.VerifyPending(_client);
+        if (_client.State != OssuaryConnectionState.Established || _server.State != OssuaryConnectionState.Established)
+        {
+            throw new InvalidOperationException("The benchmark's handshake did not complete.");
+        }
 
         _rawCipher = Suite == OssuarySuite.ChaChaPolyBlake2b ? ChaChaPolyCipher.Instance : AesGcmCipher.Instance;
         _rawKey = RandomNumberGenerator.GetBytes(32);
