@@ -88,7 +88,7 @@ public sealed partial class OssuaryConnection
         bool clientReadsXXSecond = IsClient && Pattern == OssuaryHandshakePattern.XX;
         HandshakeExtensions extensions = ReadHandshakeMessage(noise, body[1..],
             ExtensionSet.MaxRecordPayload | (clientReadsXXSecond ? ExtensionSet.ApplicationProtocols : ExtensionSet.SelectedApplicationProtocol),
-            IsClient ? $"{Pattern} message 2" : "XX message 3");
+            IsClient ? (Pattern == OssuaryHandshakePattern.XX ? "XX message 2" : "IK message 2") : "XX message 3");
         return AwaitVerdict(noise, extensions);
     }
 

@@ -38,7 +38,7 @@ public sealed partial class OssuaryConnection : IDisposable
     private readonly string? _endpoint;
     private readonly OutputQueue _output = new();
     private readonly FrameReader _reader = new();
-    private readonly TimeSpan? _handshakeDeadline;
+    private readonly long _handshakeDeadlineTicks; // long.MaxValue: none
     private volatile ConnectionPhase _phase;
     private OssuaryException? _failure;
     private bool _disposed;
@@ -57,7 +57,7 @@ public sealed partial class OssuaryConnection : IDisposable
         _endpoint = endpoint;
         _phase = first;
         LocalPublicKey = settings.StaticKeyPair.PublicKey;
-        _handshakeDeadline = settings.HandshakeTimeout == Timeout.InfiniteTimeSpan ? null : now + settings.HandshakeTimeout;
+        _handshakeDeadlineTicks = settings.HandshakeTimeout == Timeout.InfiniteTimeSpan ? long.MaxValue : (now + settings.HandshakeTimeout).Ticks;
     }
 
     /// <summary>Creates the initiating side; its first handshake frame is queued at once (see <see cref="HasPendingOutput"/>).</summary>
@@ -152,7 +152,7 @@ public sealed partial class OssuaryConnection : IDisposable
 
     /// <summary>
     /// The Noise handshake hash: unique to this session and identical on both sides, for channel binding
-    /// (e.g. sign it with another credential). Empty until the handshake completes.
+    /// (e.g. sign it with another credential). Empty until the handshake completes, and after <see cref="Dispose"/>.
     /// </summary>
     public ReadOnlySpan<byte> HandshakeHash => Established is { } e ? e.HandshakeHash : default;
 
@@ -181,7 +181,8 @@ public sealed partial class OssuaryConnection : IDisposable
     /// When <see cref="HandleTimeout"/> must next be called, on the caller's clock (the one <c>now</c> was read from at
     /// creation); null when nothing is timed (the handshake has ended, or its timeout is infinite).
     /// </summary>
-    public TimeSpan? NextTimeout => _phase is EstablishedPhase or FailedPhase ? null : _handshakeDeadline;
+    public TimeSpan? NextTimeout =>
+        _phase is EstablishedPhase or FailedPhase || _handshakeDeadlineTicks == long.MaxValue ? null : TimeSpan.FromTicks(_handshakeDeadlineTicks);
 
     /// <summary>The keys of the transport phase, also after a failure from it.</summary>
     private EstablishedPhase? Established => _phase switch

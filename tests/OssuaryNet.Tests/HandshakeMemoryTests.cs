@@ -11,7 +11,7 @@ public sealed class HandshakeMemoryTests
     [Theory]
     [InlineData(false)]
     [InlineData(true)]
-    public void AHandshakeAllocatesAtMostTwoAndAHalfKibibytesForBothEnds(bool ik)
+    public void AHandshakeAllocatesAtMostTwoKibibytesForBothEnds(bool ik)
     {
         var clientOptions = new OssuaryClientOptions
         {
@@ -60,21 +60,38 @@ public sealed class HandshakeMemoryTests
         // An average: another test's thread may take a pooled block now and then, and the allocation replaces it.
         double perHandshake = (GC.GetAllocatedBytesForCurrentThread() - before) / (double)Count;
         Assert.Equal(20 + Count, established);
-        // 1784 B before the core had typed phases; each side now also holds its phase objects, a record sender, a
-        // record receiver, the pong queue between them and the proof of verification (about 330 B a side).
-        Assert.True(perHandshake <= 2560, $"{perHandshake:F0} B per handshake (both ends)");
+        Assert.True(perHandshake <= 2048, $"{perHandshake:F0} B per handshake (both ends)");
     }
 
     [Fact]
     public void PooledSecretBlocksAreWipedWhenReturned()
     {
-        byte[] block = SecretBlockPool.Rent();
-        Assert.Equal(SecretBlockPool.BlockSize, block.Length);
-        Assert.All(block, b => Assert.Equal(0, b));
-        block.AsSpan().Fill(0xA5);
-        SecretBlockPool.Return(block);
-        Assert.All(block, b => Assert.Equal(0, b));
-        Assert.Throws<ArgumentException>(() => SecretBlockPool.Return(new byte[16]));
+        foreach (SecretBlockPool pool in (SecretBlockPool[])[SecretBlockPool.Handshake, SecretBlockPool.Transport])
+        {
+            byte[] block = pool.Rent();
+            Assert.Equal(pool.BlockSize, block.Length);
+            Assert.All(block, b => Assert.Equal(0, b));
+            block.AsSpan().Fill(0xA5);
+            pool.Return(block);
+            Assert.All(block, b => Assert.Equal(0, b));
+            Assert.Throws<ArgumentException>(() => pool.Return(new byte[16]));
+        }
+    }
+
+    [Fact]
+    public void ADisposedConnectionGivesItsKeyBlockBackAndNoLongerShowsItsHash()
+    {
+        var pair = ConnectionPair.Established();
+        byte[] hash = pair.Client.HandshakeHash.ToArray();
+        Assert.Equal(64, hash.Length);
+        pair.Dispose();
+        Assert.True(pair.Client.HandshakeHash.IsEmpty); // the block may now hold another connection's keys
+        Assert.Throws<ObjectDisposedException>(() => pair.Client.Send("x"u8, new byte[100], out _, out _));
+        using var next = ConnectionPair.Established(); // likely reuses the block: still correct (same deterministic keys)
+        Assert.Equal(hash, next.Client.HandshakeHash.ToArray());
+        next.ClientSends("after reuse"u8);
+        next.Pump();
+        Assert.Equal("after reuse"u8.ToArray(), next.ServerReceived);
     }
 
     [Fact]
@@ -98,9 +115,9 @@ public sealed class HandshakeMemoryTests
         initiator.Dispose();
         initiator.Dispose(); // idempotent: the block goes back to the pool once
         Assert.Throws<OssuaryException>(() => initiator.WriteMessage(default, new byte[64]));
-        byte[] first = SecretBlockPool.Rent(), second = SecretBlockPool.Rent();
+        byte[] first = SecretBlockPool.Handshake.Rent(), second = SecretBlockPool.Handshake.Rent();
         Assert.NotSame(first, second);
-        SecretBlockPool.Return(first);
-        SecretBlockPool.Return(second);
+        SecretBlockPool.Handshake.Return(first);
+        SecretBlockPool.Handshake.Return(second);
     }
 }

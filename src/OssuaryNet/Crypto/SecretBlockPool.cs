@@ -3,38 +3,52 @@ using System.Security.Cryptography;
 namespace OssuaryNet.Crypto;
 
 /// <summary>
-/// A small pool of pinned blocks of <see cref="BlockSize"/> bytes for secrets that live only as long as a handshake.
-/// Blocks are wiped when returned, so a rented block is all zeros and a block in the pool holds no secret.
+/// Small pools of pinned blocks for key memory: one for handshakes, one for established connections' transport keys.
+/// Blocks are wiped when returned, so a rented block is all zeros and a block in a pool holds no secret.
 /// </summary>
 /// <remarks>
 /// Why pool: pinned arrays live on the pinned object heap, which only a full (gen 2) collection reclaims, so a server
-/// that allocated fresh key memory for every handshake would grow that heap between full collections. With the pool,
-/// a steady stream of handshakes reuses the same few blocks. One block is cached per thread (no synchronisation); a
+/// that allocated fresh key memory for every handshake or connection would grow that heap between full collections.
+/// With the pools, a steady stream of connections reuses the same few blocks. One block is cached per thread (no synchronisation); a
 /// shared array of slots, taken and filled with interlocked exchanges, serves handshakes that move between threads.
 /// When the pool is full a returned block is simply dropped (already wiped) for the collector.
 /// </remarks>
-internal static class SecretBlockPool
+internal sealed class SecretBlockPool
 {
-    /// <summary>The size of every block: a handshake's key pairs, chaining key, hash and cipher key.</summary>
-    public const int BlockSize = 352;
+    public const int HandshakeBlockSize = 352, TransportBlockSize = 128;
 
+    /// <summary>A handshake's key pairs, chaining key, hash and cipher key.</summary>
+    public static SecretBlockPool Handshake { get; } = new(HandshakeBlockSize);
+
+    /// <summary>An established connection's two transport keys and its handshake hash (up to 64 bytes).</summary>
+    public static SecretBlockPool Transport { get; } = new(TransportBlockSize);
+
+    // One block cached per thread and pool (a generic-free pair of fields, as [ThreadStatic] needs a static).
     [ThreadStatic]
-    private static byte[]? t_cached;
+    private static byte[]? t_cachedHandshake, t_cachedTransport;
 
-    private static readonly byte[]?[] Shared = new byte[]?[Math.Max(8, 4 * Environment.ProcessorCount)];
+    private readonly byte[]?[] _shared = new byte[]?[Math.Max(8, 4 * Environment.ProcessorCount)];
+
+    private SecretBlockPool(int blockSize) => BlockSize = blockSize;
+
+    /// <summary>The size of every block of this pool.</summary>
+    public int BlockSize { get; }
+
+    private ref byte[]? Cached => ref BlockSize == HandshakeBlockSize ? ref t_cachedHandshake : ref t_cachedTransport;
 
     /// <summary>A zeroed pinned block of <see cref="BlockSize"/> bytes.</summary>
-    public static byte[] Rent()
+    public byte[] Rent()
     {
-        byte[]? block = t_cached;
+        ref byte[]? cached = ref Cached;
+        byte[]? block = cached;
         if (block is not null)
         {
-            t_cached = null;
+            cached = null;
             return block;
         }
-        for (int i = 0; i < Shared.Length; i++)
+        for (int i = 0; i < _shared.Length; i++)
         {
-            block = Interlocked.Exchange(ref Shared[i], null);
+            block = Interlocked.Exchange(ref _shared[i], null);
             if (block is not null)
             {
                 return block;
@@ -44,21 +58,22 @@ internal static class SecretBlockPool
     }
 
     /// <summary>Wipes <paramref name="block"/> and keeps it for reuse; the caller must hold no reference to it afterwards.</summary>
-    public static void Return(byte[] block)
+    public void Return(byte[] block)
     {
         if (block.Length != BlockSize)
         {
             throw new ArgumentException("The block does not come from this pool.", nameof(block));
         }
         CryptographicOperations.ZeroMemory(block);
-        if (t_cached is null)
+        ref byte[]? cached = ref Cached;
+        if (cached is null)
         {
-            t_cached = block;
+            cached = block;
             return;
         }
-        for (int i = 0; i < Shared.Length; i++)
+        for (int i = 0; i < _shared.Length; i++)
         {
-            if (Interlocked.CompareExchange(ref Shared[i], block, null) is null)
+            if (Interlocked.CompareExchange(ref _shared[i], block, null) is null)
             {
                 return;
             }

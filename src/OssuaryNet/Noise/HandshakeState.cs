@@ -28,11 +28,11 @@ internal sealed class HandshakeState : IDisposable
         RemoteStatic = 4 * K, RemoteEphemeral = 5 * K, SymmetricOffset = 6 * K;
 
     // Fails to compile (a constant that overflows) if the pooled block is too small for this layout.
-    private const uint UnusedBlockBytes = SecretBlockPool.BlockSize - (uint)(SymmetricOffset + SymmetricState.MemorySize);
+    private const uint UnusedBlockBytes = (uint)SecretBlockPool.HandshakeBlockSize - (uint)(SymmetricOffset + SymmetricState.MemorySize);
 
     private readonly NoiseProtocol _protocol;
     private readonly SymmetricState _symmetric;
-    private byte[]? _memory = SecretBlockPool.Rent(); // back to the pool (wiped) when the handshake is spent
+    private byte[]? _memory = SecretBlockPool.Handshake.Rent(); // back to the pool (wiped) when the handshake is spent
     private readonly IReadOnlyList<byte[]> _psks;
     private readonly EphemeralKeySource _ephemeralSource;
     private readonly IStaticKeyAgreement? _staticAgreement;
@@ -302,7 +302,7 @@ internal sealed class HandshakeState : IDisposable
         {
             _symmetric?.Dispose(); // null when the constructor failed before creating it
             _memory = null;
-            SecretBlockPool.Return(memory); // wipes the whole block
+            SecretBlockPool.Handshake.Return(memory); // wipes the whole block
         }
     }
 

@@ -45,11 +45,8 @@ internal sealed class EstablishedPhase : ConnectionPhase
             throw new OssuaryException(OssuaryErrorCode.InternalError, "The verified key is not the handshake's remote key.");
         }
         NoiseTransport keys = noise.Split();
-        var pongs = new PongQueue();
-        return new EstablishedPhase(keys,
-            new RecordSender(keys.Send, output, pongs, settings, peerMaxPayload),
-            new RecordReceiver(keys.Receive, reader, pongs, settings.MaxRecordPayload, peerMayStillAlert),
-            peer);
+        var receiver = new RecordReceiver(keys.Receive, reader, settings.MaxRecordPayload, peerMayStillAlert);
+        return new EstablishedPhase(keys, new RecordSender(keys.Send, output, receiver, settings, peerMaxPayload), receiver, peer);
     }
 
     /// <summary>Wipes both keys.</summary>

@@ -10,7 +10,8 @@ namespace OssuaryNet.Records;
 /// the last non-zero byte of the decrypted inner plaintext, as in TLS 1.3.
 /// </summary>
 /// <remarks>
-/// Invariants: one thread at a time calls into a receiver (in <see cref="OssuaryStream"/> the reader); nothing is
+/// Invariants: one thread at a time calls into a receiver (in <see cref="OssuaryStream"/> the reader), except
+/// <see cref="TryTakeOwedPong"/>, the sender's, which shares only the pong queue under a lock; nothing is
 /// released and no state moves unless a record's tag verifies; plaintext is decrypted straight into the caller's
 /// span when it fits, otherwise in place in the reader's buffer, and the buffer is released once delivered.
 /// </remarks>
@@ -20,7 +21,7 @@ internal sealed class RecordReceiver
 
     private readonly CipherState _key;
     private readonly FrameReader _reader;
-    private readonly PongQueue _pongs;
+    private PongQueue _pongs; // guarded by lock (this): the sender takes pongs on its own thread
     private readonly int _maxFrameBody;
     private readonly bool _peerMayStillAlert;
     private int _plaintextStart, _plaintextEnd;
@@ -28,11 +29,10 @@ internal sealed class RecordReceiver
 
     // peerMayStillAlert: this side finished its handshake before the peer verified it (XX client, IK server), so the
     // peer's clear alert may arrive where its first record would (docs/PROTOCOL.md 4.4).
-    public RecordReceiver(CipherState key, FrameReader reader, PongQueue pongs, int localMaxPayload, bool peerMayStillAlert)
+    public RecordReceiver(CipherState key, FrameReader reader, int localMaxPayload, bool peerMayStillAlert)
     {
         _key = key;
         _reader = reader;
-        _pongs = pongs;
         _maxFrameBody = localMaxPayload + 1 + WireFormat.TagSize;
         _peerMayStillAlert = peerMayStillAlert;
     }
@@ -43,6 +43,21 @@ internal sealed class RecordReceiver
     public long KeyUpdates { get; private set; }
 
     public long PongsReceived { get; private set; }
+
+    /// <summary>Pongs owed and not yet taken by the sender (a hint when read from the sender's thread).</summary>
+    public int OwedPongs => _pongs.Count;
+
+    /// <summary>
+    /// The sender's one way into the receiver: takes the oldest owed pong's data (at most 64 bytes). The lock is on
+    /// this receiver, which never leaves its connection; it guards a few bytes, never a cipher or I/O.
+    /// </summary>
+    public bool TryTakeOwedPong(Span<byte> destination, out int length)
+    {
+        lock (this)
+        {
+            return _pongs.TryDequeue(destination, out length);
+        }
+    }
 
     /// <summary>True while the reader holds part of a frame (or plaintext not yet delivered).</summary>
     public bool HoldsPartialInput => !_reader.IsEmpty;
@@ -67,7 +82,7 @@ internal sealed class RecordReceiver
             {
                 return OssuaryStatus.Closed;
             }
-            if (_pongs.IsFull)
+            if (_pongs.Count >= PongQueue.Capacity)
             {
                 return OssuaryStatus.OutputPending;
             }
@@ -211,7 +226,10 @@ internal sealed class RecordReceiver
                 break;
             case RecordType.Ping when content.Length <= MaxPingData:
                 // Checked before each frame: a full queue stops input, so this cannot fail.
-                _pongs.TryEnqueue(content);
+                lock (this)
+                {
+                    _pongs.TryEnqueue(content);
+                }
                 break;
             case RecordType.Pong when content.Length <= MaxPingData:
                 PongsReceived++;

@@ -14,27 +14,24 @@ namespace OssuaryNet.Records;
 /// </summary>
 /// <remarks>
 /// Invariant: one thread at a time calls into a sender (in <see cref="OssuaryStream"/> the holder of the write gate);
-/// it shares nothing with its <see cref="RecordReceiver"/> but the <see cref="PongQueue"/>, so sealing and opening
+/// it shares nothing with its <see cref="RecordReceiver"/> but the queue of owed pongs, so sealing and opening
 /// run on two cores at once with no lock between them.
 /// </remarks>
 internal sealed class RecordSender
 {
     private readonly CipherState _key;
     private readonly OutputQueue _output;
-    private readonly PongQueue _pongs;
-    private readonly int _paddingBlockSize;
-    private readonly long _keyUpdateAfterRecords, _keyUpdateAfterBytes;
+    private readonly RecordReceiver _owesPongs;
+    private readonly ConnectionSettings _settings;
     private long _bytesOnKey;
     private volatile bool _localClosed;
 
-    public RecordSender(CipherState key, OutputQueue output, PongQueue pongs, ConnectionSettings settings, int peerMaxPayload)
+    public RecordSender(CipherState key, OutputQueue output, RecordReceiver owesPongs, ConnectionSettings settings, int peerMaxPayload)
     {
         _key = key;
         _output = output;
-        _pongs = pongs;
-        _paddingBlockSize = settings.PaddingBlockSize;
-        _keyUpdateAfterRecords = settings.KeyUpdateAfterRecords;
-        _keyUpdateAfterBytes = settings.KeyUpdateAfterBytes;
+        _owesPongs = owesPongs;
+        _settings = settings;
         MaxPayload = Math.Min(peerMaxPayload, WireFormat.MaxRecordPayload);
     }
 
@@ -49,13 +46,13 @@ internal sealed class RecordSender
     public bool IsLocalClosed => _localClosed;
 
     /// <summary>Committed frames waiting, or pongs owed.</summary>
-    public bool HasPendingOutput => _output.Count > 0 || _pongs.Count > 0;
+    public bool HasPendingOutput => _output.Count > 0 || _owesPongs.OwedPongs > 0;
 
     /// <summary>Seals the pongs the receiver owes into the output queue (in front of any data sealed after it).</summary>
     public void QueueOwedPongs()
     {
         Span<byte> data = stackalloc byte[RecordReceiver.MaxPingData];
-        while (_pongs.TryDequeue(data, out int length))
+        while (_owesPongs.TryTakeOwedPong(data, out int length))
         {
             if (!_localClosed)
             {
@@ -85,7 +82,7 @@ internal sealed class RecordSender
         requiredSize = 0;
         while (consumed < source.Length)
         {
-            if (RecordsOnKey >= _keyUpdateAfterRecords || _bytesOnKey >= _keyUpdateAfterBytes)
+            if (RecordsOnKey >= _settings.KeyUpdateAfterRecords || _bytesOnKey >= _settings.KeyUpdateAfterBytes)
             {
                 int updateSize = SealedFrameSize(0);
                 if (destination.Length - written < updateSize)
@@ -115,9 +112,9 @@ internal sealed class RecordSender
     private int InnerLength(int payloadLength)
     {
         int inner = payloadLength + 1;
-        if (_paddingBlockSize > 0)
+        if (_settings.PaddingBlockSize > 0)
         {
-            inner = Math.Min((inner + _paddingBlockSize - 1) / _paddingBlockSize * _paddingBlockSize, MaxPayload + 1);
+            inner = Math.Min((inner + _settings.PaddingBlockSize - 1) / _settings.PaddingBlockSize * _settings.PaddingBlockSize, MaxPayload + 1);
         }
         return inner;
     }
@@ -125,9 +122,9 @@ internal sealed class RecordSender
     private int LargestPayloadFitting(int space)
     {
         int inner = Math.Min(space - WireFormat.LengthPrefixSize - WireFormat.TagSize, MaxPayload + 1);
-        if (_paddingBlockSize > 0 && inner < MaxPayload + 1)
+        if (_settings.PaddingBlockSize > 0 && inner < MaxPayload + 1)
         {
-            inner = inner / _paddingBlockSize * _paddingBlockSize;
+            inner = inner / _settings.PaddingBlockSize * _settings.PaddingBlockSize;
         }
         return inner - 1;
     }

@@ -76,8 +76,34 @@ public sealed partial class OssuaryStream : Stream
     /// <summary>This side's static key, after authentication has started.</summary>
     public OssuaryPublicKey? LocalPublicKey => _connection?.LocalPublicKey;
 
-    /// <summary>The handshake hash (for channel binding), after authentication; a copy.</summary>
-    public byte[] HandshakeHash => _connection is null ? [] : _connection.HandshakeHash.ToArray();
+    /// <summary>The handshake hash (for channel binding), after authentication; a copy. Empty once disposed.</summary>
+    public byte[] HandshakeHash
+    {
+        get
+        {
+            if (_connection is null || _disposed != 0)
+            {
+                return [];
+            }
+            // Counted as a user, so the connection (whose key block goes back to a pool) is not released mid-copy.
+            try
+            {
+                Enter();
+            }
+            catch (ObjectDisposedException)
+            {
+                return [];
+            }
+            try
+            {
+                return _connection.HandshakeHash.ToArray();
+            }
+            finally
+            {
+                Exit();
+            }
+        }
+    }
 
     /// <summary>The Noise protocol in use, e.g. "Noise_IK_25519_ChaChaPoly_BLAKE2b".</summary>
     public string? NoiseProtocolName => _connection?.NoiseProtocolName;

@@ -10,15 +10,12 @@ namespace OssuaryNet.Trust;
 /// </summary>
 public sealed class VerifiedPeer
 {
-    private VerifiedPeer(PeerIdentity identity) => Identity = identity;
-
-    /// <summary>The peer as it was judged: its key, endpoint and role.</summary>
-    public PeerIdentity Identity { get; }
+    private VerifiedPeer(OssuaryPublicKey publicKey) => PublicKey = publicKey;
 
     /// <summary>The peer's verified static key.</summary>
-    public OssuaryPublicKey PublicKey => Identity.PublicKey;
+    public OssuaryPublicKey PublicKey { get; }
 
     /// <summary>The one way to a proof; the caller is the connection, holding the key that awaits a verdict.</summary>
     internal static VerifiedPeer FromAcceptedVerdict(PeerIdentity awaiting, in PeerVerdict verdict) =>
-        verdict.IsAccepted ? new VerifiedPeer(awaiting) : throw new ArgumentException("Only an accepting verdict proves a peer.", nameof(verdict));
+        verdict.IsAccepted ? new VerifiedPeer(awaiting.PublicKey) : throw new ArgumentException("Only an accepting verdict proves a peer.", nameof(verdict));
 }
