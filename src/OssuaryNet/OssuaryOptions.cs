@@ -74,6 +74,10 @@ public abstract class OssuaryOptions
         {
             throw new ArgumentException("Key update limits must be positive.");
         }
+        if (ApplicationContext is null || System.Text.Encoding.UTF8.GetByteCount(ApplicationContext) > Prologue.MaxContextBytes)
+        {
+            throw new ArgumentException($"ApplicationContext must be a string of at most {Prologue.MaxContextBytes} bytes of UTF-8.");
+        }
         if (HandshakeTimeout <= TimeSpan.Zero && HandshakeTimeout != Timeout.InfiniteTimeSpan)
         {
             throw new ArgumentException("HandshakeTimeout must be positive, or Timeout.InfiniteTimeSpan.");

@@ -243,6 +243,12 @@ public sealed class HandshakeTests
     {
         Assert.Throws<ArgumentException>(() => OssuaryConnection.CreateClient(new OssuaryClientOptions { PeerVerifier = PeerVerifier.AcceptAny }));
         Assert.Throws<ArgumentException>(() => OssuaryConnection.CreateServer(new OssuaryServerOptions { StaticKeyPair = TestKeys.Server }));
+        var longContext = ConnectionPair.ClientOptions();
+        longContext.ApplicationContext = new string('x', 1025);
+        Assert.Throws<ArgumentException>(() => OssuaryConnection.CreateClient(longContext));
+        var noTime = ConnectionPair.ServerOptions();
+        noTime.HandshakeTimeout = TimeSpan.Zero;
+        Assert.Throws<ArgumentException>(() => OssuaryConnection.CreateServer(noTime));
     }
 
     [Fact]
