@@ -491,15 +491,7 @@ public sealed partial class OssuaryConnection : IDisposable
             return;
         }
         _disposed = true;
-        switch (_phase)
-        {
-            case HandshakingPhase h:
-                h.Noise.Dispose();
-                break;
-            case AwaitingVerdictPhase a:
-                a.Noise.Dispose();
-                break;
-        }
+        HandshakeOf(_phase)?.Dispose();
         Established?.Dispose();
         _reader.Dispose();
         _output.Dispose();
@@ -531,30 +523,24 @@ public sealed partial class OssuaryConnection : IDisposable
             return error;
         }
         ConnectionPhase phase = _phase;
-        switch (phase)
+        if (phase is EstablishedPhase established)
         {
-            case EstablishedPhase established:
-                if (onReceivingSide)
-                {
-                    // Another thread may be sending: the sender discards its own queue before it sends anything else.
-                    _senderMustDiscard = true;
-                    established.Receiver.Discard();
-                }
-                else
-                {
-                    // The receiver's buffer (possibly in use on another thread) is wiped at Dispose; a failed
-                    // connection releases nothing more from it.
-                    _output.DiscardUnsent();
-                }
-                _phase = new FailedPhase(error, established);
-                return error;
-            case HandshakingPhase h:
-                h.Noise.Dispose();
-                break;
-            case AwaitingVerdictPhase a:
-                a.Noise.Dispose();
-                break;
+            if (onReceivingSide)
+            {
+                // Another thread may be sending: the sender discards its own queue before it sends anything else.
+                _senderMustDiscard = true;
+                established.Receiver.Discard();
+            }
+            else
+            {
+                // The receiver's buffer (possibly in use on another thread) is wiped at Dispose; a failed
+                // connection releases nothing more from it.
+                _output.DiscardUnsent();
+            }
+            _phase = new FailedPhase(error, established);
+            return error;
         }
+        HandshakeOf(phase)?.Dispose();
         _output.DiscardUnsent();
         if (Alerts.For(error) is { } alert)
         {
@@ -564,6 +550,14 @@ public sealed partial class OssuaryConnection : IDisposable
         _phase = new FailedPhase(error, null);
         return error;
     }
+
+    /// <summary>The Noise handshake a handshake phase holds (its secrets are wiped by its Dispose), or null.</summary>
+    private static HandshakeState? HandshakeOf(ConnectionPhase phase) => phase switch
+    {
+        HandshakingPhase handshaking => handshaking.Noise,
+        AwaitingVerdictPhase awaiting => awaiting.Noise,
+        _ => null,
+    };
 
     private OssuaryException Sticky() =>
         new(_failure!.ErrorCode, $"The connection has failed: {_failure.Message}", _failure);
