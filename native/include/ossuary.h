@@ -75,8 +75,8 @@ extern "C" {
 #define OSSUARY_OUTPUT_PENDING          3  /* send what ossuary_flush() gives before feeding more input */
 #define OSSUARY_CLOSED                  4  /* the peer closed its direction (authenticated); all its data delivered */
 #define OSSUARY_HANDSHAKE_IN_PROGRESS   5  /* data cannot be sent before the handshake ends; nothing consumed */
-/* 6 is retired (it meant "failed after data"): genuine plaintext is returned as usual and the next call reports the error. */
-#define OSSUARY_NEEDS_VERIFICATION      7  /* the peer proved its key: judge it, then call ossuary_complete_verification */
+#define OSSUARY_FAILED_AFTER_DATA       6  /* retired in 1.1, never returned: genuine plaintext is returned as usual and the next call reports the error */
+#define OSSUARY_NEEDS_VERIFICATION      7  /* (1.1) the peer proved its key: judge it, then call ossuary_complete_verification */
 
 #define OSSUARY_ERR_MALFORMED_FRAME        (-1)
 #define OSSUARY_ERR_MALFORMED_HANDSHAKE    (-2)
@@ -125,7 +125,7 @@ OSSUARY_EXPORT size_t ossuary_handshake_hash_max_bytes(void);
 
 /* ---- library ------------------------------------------------------------------------------------------------- */
 
-/* "1.0.0"; library-owned, static. */
+/* "1.1.0"; library-owned, static. */
 OSSUARY_EXPORT const char *ossuary_version_string(void);
 OSSUARY_EXPORT int ossuary_library_version_major(void);
 OSSUARY_EXPORT int ossuary_library_version_minor(void);
