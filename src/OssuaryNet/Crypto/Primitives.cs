@@ -77,6 +77,17 @@ internal static class Primitives
         state.Reinitialize(Blake2bMaxOutput, default, default, default);
     }
 
+    /// <summary>Keyed BLAKE2b (a MAC) of <paramref name="message"/>; tag of 16 to 64 bytes, key of 16 to 64 bytes.</summary>
+    public static void Blake2bTag(ReadOnlySpan<byte> key, ReadOnlySpan<byte> message, Span<byte> tag) =>
+        Geralt.BLAKE2b.ComputeTag(tag, message, key);
+
+    /// <summary>Checks a keyed BLAKE2b tag in constant time.</summary>
+    public static bool Blake2bTagMatches(ReadOnlySpan<byte> key, ReadOnlySpan<byte> message, ReadOnlySpan<byte> tag) =>
+        Geralt.BLAKE2b.VerifyTag(tag, message, key);
+
+    /// <summary>Unkeyed BLAKE2b of <paramref name="message"/> with an output of 16 to 64 bytes.</summary>
+    public static void Blake2bHash(ReadOnlySpan<byte> message, Span<byte> hash) => Geralt.BLAKE2b.ComputeHash(hash, message);
+
     /// <summary>SHA-256 over the concatenation of up to three parts.</summary>
     public static void Sha256(ReadOnlySpan<byte> a, ReadOnlySpan<byte> b, ReadOnlySpan<byte> c, Span<byte> output)
     {
