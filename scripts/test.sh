@@ -24,6 +24,9 @@ field() { sed -n "s/.* $1=\"\([0-9]*\)\".*/\1/p" <<<"$counters"; }
 passed=$(field passed); failed=$(field failed); total=$(field total); executed=$(field executed)
 skipped=$((total - executed))
 echo "dotnet: $passed passed, $failed failed, $skipped skipped"
+if ((status != 0 && failed == 0)); then
+  echo "error: dotnet test exited with status $status although no test failed: the run was aborted (a crashed test host?); see above" >&2
+fi
 if ((executed == 0)); then
   echo "error: no test was executed" >&2
   exit 1

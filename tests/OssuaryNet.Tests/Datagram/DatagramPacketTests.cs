@@ -147,7 +147,7 @@ public sealed class DatagramPacketTests
         Assert.False(Mac1.Matches(otherKey, initiation));
     }
 
-    [Property(MaxTest = 10_000, Replay = "(20261128,6)")]
+    [Property(MaxTest = 10_000, Replay = "(20261128,7)")]
     public Property RandomBytesNeverThrowAndAreRefusedWithAReasonOrParsed()
     {
         Gen<byte[]> packets = Gen.Choose(0, 1400).SelectMany(length =>
