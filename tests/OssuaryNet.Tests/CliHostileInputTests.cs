@@ -254,6 +254,7 @@ public sealed class CliHostileInputTests : IDisposable
             flood.Add(socket);
         }
         await Task.Delay(500);
+        Assert.False(serve.HasExited, $"serve died during the flood:\n{serve.Stderr}");
         TimeSpan before = CpuTime(serve.Id);
         await Task.Delay(3000);
         TimeSpan used = CpuTime(serve.Id) - before;

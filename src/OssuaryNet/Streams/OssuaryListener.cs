@@ -23,7 +23,8 @@ namespace OssuaryNet;
 /// the cap the listener stops accepting and the kernel's backlog holds newcomers. Accept errors back off exponentially
 /// from 5 ms to 1 s instead of spinning; running out of descriptors (a cap set above what the process may open) also
 /// drops up to 16 handshakes still waiting for their first frame and lowers the cap to 16 below that point for 30 s,
-/// since the runtime itself needs free descriptors to start threads. Each connection gets
+/// since the runtime itself needs free descriptors to start threads. For the same reason a connection whose descriptor
+/// leaves fewer than 32 free below the process's limit is closed at once and handled the same way. Each connection gets
 /// <see cref="IdleTimeout"/> and <see cref="KeepAliveInterval"/>.</para>
 /// </remarks>
 public sealed class OssuaryListener : IAsyncDisposable, IDisposable
@@ -38,6 +39,13 @@ public sealed class OssuaryListener : IAsyncDisposable, IDisposable
     // When accepting runs out of descriptors, the listener keeps this many connections' worth free below the point
     // where it failed: the runtime needs descriptors to start threads, and a process without any aborts.
     private const int DescriptorHeadroom = 16;
+
+    // Descriptors the listener leaves to the rest of the process however many connections it is allowed: the runtime
+    // needs some to start threads (it aborts with "Out of memory" when it cannot), and it may need them at any moment.
+    private const int RuntimeDescriptorReserve = 32;
+
+    // The process's descriptor limit (RLIMIT_NOFILE), read once at start; null where it cannot be read.
+    private static readonly long? ProcessDescriptorLimit = DescriptorLimit.Current();
     private static readonly TimeSpan CeilingLifetime = TimeSpan.FromSeconds(30);
 
     private readonly OssuaryServerOptions _options;
@@ -182,6 +190,13 @@ public sealed class OssuaryListener : IAsyncDisposable, IDisposable
                 Socket client = await _socket.AcceptAsync(_stopping.Token).ConfigureAwait(false);
                 // Only this loop adds, after checking the cap above, and others only remove.
                 Interlocked.Increment(ref _activeConnections);
+                if (NearDescriptorLimit(client))
+                {
+                    client.Dispose();
+                    ReleaseConnection();
+                    // Handled as accepting out of descriptors, before the process really is.
+                    throw new SocketException((int)SocketError.TooManyOpenSockets);
+                }
                 backoff = FirstBackoff;
                 Admit(client, makeRoom: atCap);
             }
@@ -212,6 +227,14 @@ public sealed class OssuaryListener : IAsyncDisposable, IDisposable
     }
 
     private TimeSpan Now => TimeProvider.GetElapsedTime(0);
+
+    /// <summary>
+    /// Whether accepting <paramref name="client"/> left fewer than <see cref="RuntimeDescriptorReserve"/> descriptors
+    /// free. The kernel hands out the lowest free descriptor, so a number this close to the limit means every lower
+    /// one is taken. (Holes below can hide a nearly full table; then accepting fails with EMFILE, handled too.)
+    /// </summary>
+    private static bool NearDescriptorLimit(Socket client) =>
+        ProcessDescriptorLimit is long limit && (long)client.SafeHandle.DangerousGetHandle() >= limit - RuntimeDescriptorReserve;
 
     /// <summary>
     /// <see cref="MaxConnections"/>, or lower for a while after accepting ran out of descriptors: the process's real
