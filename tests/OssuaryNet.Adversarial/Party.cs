@@ -9,7 +9,8 @@ namespace OssuaryNet.Adversarial;
 /// <remarks>
 /// Invariants checked here (violations are collected, never thrown):
 /// only <see cref="OssuaryException"/> escapes, with a defined code other than InternalError; counts stay within the
-/// spans; <see cref="OssuaryStatus.Failed"/> comes only with plaintext; failure is sticky (every later call reports
+/// spans; a Receive that fails the connection without throwing does so only after handing over plaintext, and the
+/// next call throws; a paused handshake always shows the peer to verify; failure is sticky (every later call reports
 /// the first code); after a failure the side emits nothing but the rest of a frame already partly emitted and at
 /// most one clear alert, and no alert at all if it had entered the transport phase.
 /// </remarks>
