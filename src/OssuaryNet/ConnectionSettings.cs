@@ -34,7 +34,7 @@ internal sealed class ConnectionSettings
     public int PaddingBlockSize { get; }
     public long KeyUpdateAfterRecords { get; }
     public long KeyUpdateAfterBytes { get; }
-    public TimeSpan HandshakeTimeout { get; private init; }
+    public TimeSpan HandshakeTimeout { get; private set; }
     public EphemeralKeySource? EphemeralKeySource { get; }
 
     // Client only.
@@ -47,7 +47,12 @@ internal sealed class ConnectionSettings
     public ImmutableArray<OssuaryHandshakePattern> AllowedPatterns { get; private init; } = [];
     public bool AcceptEarlyData { get; private init; }
 
-    /// <summary>These settings with another handshake timeout (a stream's override), or themselves for null.</summary>
+    private ConnectionSettings? _lastOverride;
+
+    /// <summary>
+    /// These settings with another handshake timeout (a stream's override), or themselves for null. The last such copy
+    /// is kept, since a listener asks for the same one for every connection.
+    /// </summary>
     public ConnectionSettings WithHandshakeTimeout(TimeSpan? timeout)
     {
         if (timeout is not { } value || value == HandshakeTimeout)
@@ -58,27 +63,14 @@ internal sealed class ConnectionSettings
         {
             throw new ArgumentOutOfRangeException(nameof(timeout), "A handshake timeout must be positive, or Timeout.InfiniteTimeSpan.");
         }
-        return new ConnectionSettings(this, value);
-    }
-
-    private ConnectionSettings(ConnectionSettings other, TimeSpan handshakeTimeout)
-    {
-        StaticKeyPair = other.StaticKeyPair;
-        PeerVerifier = other.PeerVerifier;
-        ApplicationContext = other.ApplicationContext;
-        ApplicationProtocols = other.ApplicationProtocols;
-        MaxRecordPayload = other.MaxRecordPayload;
-        PaddingBlockSize = other.PaddingBlockSize;
-        KeyUpdateAfterRecords = other.KeyUpdateAfterRecords;
-        KeyUpdateAfterBytes = other.KeyUpdateAfterBytes;
-        EphemeralKeySource = other.EphemeralKeySource;
-        ServerKey = other.ServerKey;
-        Suite = other.Suite;
-        EarlyData = other.EarlyData;
-        AllowedSuites = other.AllowedSuites;
-        AllowedPatterns = other.AllowedPatterns;
-        AcceptEarlyData = other.AcceptEarlyData;
-        HandshakeTimeout = handshakeTimeout;
+        if (_lastOverride is { } last && last.HandshakeTimeout == value)
+        {
+            return last;
+        }
+        var copy = (ConnectionSettings)MemberwiseClone(); // every other field is immutable and shared
+        copy.HandshakeTimeout = value;
+        copy._lastOverride = null;
+        return _lastOverride = copy;
     }
 
     /// <summary>

@@ -149,19 +149,16 @@ public sealed partial class OssuaryConnection
     {
         HandshakeState noise = awaiting.Noise;
         HandshakeExtensions extensions = awaiting.PeerExtensions;
-        if (IsClient && Pattern == OssuaryHandshakePattern.XX)
+        // The XX client and the IK server still owe the last handshake message; they finish before their peer has
+        // verified them, so the peer's alert may still reach them where a record would (docs/PROTOCOL.md 4.4).
+        bool owesLastMessage = IsClient == (Pattern == OssuaryHandshakePattern.XX);
+        if (owesLastMessage)
         {
-            // XX: the server offered application protocols; the client selects and answers with message 3.
-            HandshakeExtensions answer = OwnExtensions(offer: false);
-            answer.SelectedApplicationProtocol = SelectApplicationProtocol(extensions.ApplicationProtocols);
-            WriteHandshakeFrame(noise, answer);
-        }
-        else if (!IsClient && Pattern == OssuaryHandshakePattern.IK)
-        {
-            if (extensions.EarlyData is not null && !_settings.AcceptEarlyData)
+            if (!IsClient && extensions.EarlyData is not null && !_settings.AcceptEarlyData)
             {
                 throw new OssuaryException(OssuaryErrorCode.EarlyDataRejected, "The client sent early data, which this server does not accept.");
             }
+            // The peer offered application protocols (XX server in message 2, IK client in message 1): select one.
             HandshakeExtensions answer = OwnExtensions(offer: false);
             answer.SelectedApplicationProtocol = SelectApplicationProtocol(extensions.ApplicationProtocols);
             WriteHandshakeFrame(noise, answer);
@@ -171,10 +168,8 @@ public sealed partial class OssuaryConnection
         {
             CheckSelectedApplicationProtocol(extensions.SelectedApplicationProtocol);
         }
-        // The side that finishes before its peer has verified it (XX client, IK server) may still get the peer's alert.
-        bool peerMayStillAlert = IsClient ? Pattern == OssuaryHandshakePattern.XX : Pattern == OssuaryHandshakePattern.IK;
         return EstablishedPhase.Enter(noise, peer, _output, _reader, _settings,
-            extensions.MaxRecordPayload ?? WireFormat.DefaultRecordPayload, peerMayStillAlert);
+            extensions.MaxRecordPayload ?? WireFormat.DefaultRecordPayload, peerMayStillAlert: owesLastMessage);
     }
 
     /// <summary>

@@ -50,12 +50,12 @@ public sealed partial class OssuaryConnection : IDisposable
     // During the handshake, while a reply waits to be sent, no more input is consumed.
     private bool _inputBlockedByOutput;
 
-    private OssuaryConnection(ConnectionSettings settings, bool isClient, string? endpoint, TimeSpan now, ConnectionPhase first)
+    private OssuaryConnection(ConnectionSettings settings, bool isClient, string? endpoint, TimeSpan now)
     {
         _settings = settings;
         IsClient = isClient;
         _endpoint = endpoint;
-        _phase = first;
+        _phase = AwaitingFirstMessagePhase.Instance; // a client moves on at once (StartClientHandshake)
         LocalPublicKey = settings.StaticKeyPair.PublicKey;
         _handshakeDeadlineTicks = settings.HandshakeTimeout == Timeout.InfiniteTimeSpan ? long.MaxValue : (now + settings.HandshakeTimeout).Ticks;
     }
@@ -74,7 +74,7 @@ public sealed partial class OssuaryConnection : IDisposable
     {
         ArgumentNullException.ThrowIfNull(options);
         ConnectionSettings settings = ConnectionSettings.ForClient(options, serverName).WithHandshakeTimeout(handshakeTimeout);
-        var connection = new OssuaryConnection(settings, isClient: true, serverName, now, AwaitingFirstMessagePhase.Instance);
+        var connection = new OssuaryConnection(settings, isClient: true, serverName, now);
         connection.StartClientHandshake();
         return connection;
     }
@@ -83,7 +83,7 @@ public sealed partial class OssuaryConnection : IDisposable
     internal static OssuaryConnection CreateServer(OssuaryServerOptions options, string? clientEndpoint, TimeSpan now, TimeSpan? handshakeTimeout)
     {
         ArgumentNullException.ThrowIfNull(options);
-        return new OssuaryConnection(ConnectionSettings.ForServer(options).WithHandshakeTimeout(handshakeTimeout), isClient: false, clientEndpoint, now, AwaitingFirstMessagePhase.Instance);
+        return new OssuaryConnection(ConnectionSettings.ForServer(options).WithHandshakeTimeout(handshakeTimeout), isClient: false, clientEndpoint, now);
     }
 
     /// <summary>Creates the responding side; it waits for the client's first frame.</summary>
@@ -194,9 +194,6 @@ public sealed partial class OssuaryConnection : IDisposable
 
     /// <summary>The transport keys, for tests that must reach states no peer can force quickly (nonce exhaustion).</summary>
     internal NoiseTransport? TransportForTesting => Established?.Keys;
-
-    /// <summary>The validated settings this connection was created with.</summary>
-    internal ConnectionSettings Settings => _settings;
 
     /// <summary>
     /// Consumes received bytes from <paramref name="source"/> and writes plaintext into <paramref name="destination"/>.
