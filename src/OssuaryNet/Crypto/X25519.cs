@@ -6,6 +6,15 @@ internal static class X25519
     /// <summary>DHLEN, and the size of public and private keys.</summary>
     public const int KeySize = 32;
 
+    [ThreadStatic]
+    private static long t_agreements;
+
+    /// <summary>
+    /// DH operations this thread has asked for, whatever their outcome: the seam through which tests count the
+    /// Diffie-Hellman a sans-I/O endpoint performs (it runs on its caller's thread).
+    /// </summary>
+    public static long AgreementsOnThisThread => t_agreements;
+
     /// <summary>Fills <paramref name="privateKey"/> with fresh randomness and derives <paramref name="publicKey"/>.</summary>
     public static void GenerateKeyPair(Span<byte> privateKey, Span<byte> publicKey)
     {
@@ -22,6 +31,7 @@ internal static class X25519
     /// </summary>
     public static void Agree(ReadOnlySpan<byte> privateKey, ReadOnlySpan<byte> publicKey, Span<byte> sharedSecret)
     {
+        t_agreements++;
         if (!Primitives.X25519(privateKey, publicKey, sharedSecret))
         {
             throw new OssuaryException(OssuaryErrorCode.InvalidKey, "The peer's X25519 public key is a low-order point.");

@@ -1,20 +1,20 @@
 namespace OssuaryNet.Datagram;
 
 /// <summary>
-/// Why a received datagram was dropped. Network input never throws in datagram mode: every packet that is not taken
-/// is counted under exactly one of these reasons (docs/DATAGRAM design, "Statistics").
+/// Why a received packet was dropped. Network input never throws in datagram mode: every packet that is not taken is
+/// counted under exactly one of these reasons (<see cref="DatagramStatistics.Dropped"/>), and changes nothing else.
 /// </summary>
-internal enum DatagramDropReason
+public enum DatagramDropReason
 {
-    /// <summary>Too short, too long, a length field that does not fit, non-zero reserved bytes or padding, a zero session id.</summary>
+    /// <summary>Too short, a length field that does not fit, non-zero reserved bytes or padding, a zero session id, or an inner plaintext that does not parse.</summary>
     Malformed = 1,
     /// <summary>An unknown packet type, or a version other than 1.</summary>
     UnknownTypeOrVersion,
     /// <summary>An Initiation whose mac1 does not match: not meant for this responder, or damaged.</summary>
     BadMac1,
-    /// <summary>No connection has this receiver session id.</summary>
+    /// <summary>No connection or handshake has this receiver session id.</summary>
     UnknownSession,
-    /// <summary>The session's key pair has expired.</summary>
+    /// <summary>The session's key pair is older than 180 s.</summary>
     ExpiredKeyPair,
     /// <summary>The counter is at or past the key pair's message limit.</summary>
     CounterLimit,
@@ -24,12 +24,20 @@ internal enum DatagramDropReason
     BehindWindow,
     /// <summary>The packet failed authenticated decryption.</summary>
     AuthenticationFailed,
-    /// <summary>The sender exceeded its rate.</summary>
+    /// <summary>The sender exceeded its rate (Initiations with a valid token under load; IK Initiations of one key within 20 ms).</summary>
     RateLimited,
-    /// <summary>The table of half-open handshakes is full.</summary>
+    /// <summary>The table of half-open handshakes is full (globally or for this address).</summary>
     TableFull,
-    /// <summary>The packet is larger than the configured maximum.</summary>
+    /// <summary>The packet is larger than the largest datagram this endpoint takes.</summary>
     Oversize,
     /// <summary>The connection's receive queue is full.</summary>
     ReceiveQueueFull,
+    /// <summary>An Initiation whose token is malformed, expired or forged (each also counted in the token statistics).</summary>
+    InvalidToken,
+    /// <summary>A handshake message that failed to authenticate or carried an unusable key.</summary>
+    HandshakeFailed,
+    /// <summary>An IK Initiation whose timestamp is not newer than the last one from its key: a replay.</summary>
+    StaleTimestamp,
+    /// <summary>A well-formed packet nobody waits for: an Initiation at an endpoint that does not accept, a Response or CookieReply for no outstanding attempt, a second CookieReply, a packet of a closing connection.</summary>
+    Unexpected,
 }

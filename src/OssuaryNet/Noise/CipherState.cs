@@ -105,6 +105,16 @@ internal sealed class CipherState : IDisposable
         return true;
     }
 
+    /// <summary>The key-presence flag and nonce (the key itself lives in the owner's block), for a transactional handshake read.</summary>
+    public (bool HasKey, ulong Nonce) SaveCounters() => (_hasKey, Nonce);
+
+    /// <summary>Puts back what <see cref="SaveCounters"/> saved after the owner restored the key bytes; the cached cipher object may belong to another key, so it goes.</summary>
+    public void RestoreCounters((bool HasKey, ulong Nonce) saved)
+    {
+        ReleaseBackend();
+        (_hasKey, Nonce) = saved;
+    }
+
     /// <summary>REKEY() (spec section 11.3).</summary>
     public void Rekey()
     {

@@ -267,6 +267,40 @@ internal sealed class HandshakeState : IDisposable
     }
 
     /// <summary>
+    /// ReadMessage that changes nothing when the message fails: every key, the chaining key, h and the counters are
+    /// restored and the state stays usable. Datagram mode needs this because a forged handshake packet that reaches a
+    /// waiting handshake (its session id is visible on the path) must not end it.
+    /// </summary>
+    public bool TryReadMessage(ReadOnlySpan<byte> message, Span<byte> payload, out int written, out OssuaryException? error)
+    {
+        ThrowIfUnusable();
+        byte[] memory = _memory!;
+        Span<byte> saved = stackalloc byte[SecretBlockPool.HandshakeBlockSize];
+        memory.AsSpan(0, SecretBlockPool.HandshakeBlockSize).CopyTo(saved);
+        (bool, ulong) cipher = _symmetric.SaveCipherCounters();
+        (bool hasRemoteStatic, int messageIndex, int pskIndex) = (_hasRemoteStatic, _messageIndex, _pskIndex);
+        try
+        {
+            written = ReadMessage(message, payload);
+            error = null;
+            return true;
+        }
+        catch (OssuaryException e)
+        {
+            saved.CopyTo(memory);
+            _symmetric.RestoreCipherCounters(cipher);
+            (_hasRemoteStatic, _messageIndex, _pskIndex, _failed) = (hasRemoteStatic, messageIndex, pskIndex, false);
+            written = 0;
+            error = e;
+            return false;
+        }
+        finally
+        {
+            CryptographicOperations.ZeroMemory(saved);
+        }
+    }
+
+    /// <summary>
     /// Split(): consumes the finished handshake and returns the transport. The handshake's secrets are wiped;
     /// the handshake hash and the remote static key are carried over.
     /// </summary>

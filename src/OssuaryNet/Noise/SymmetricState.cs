@@ -133,6 +133,11 @@ internal sealed class SymmetricState : IDisposable
         }
     }
 
+    /// <summary>The cipher's flag and nonce; its key, the chaining key and h live in the owner's block, which the owner saves.</summary>
+    public (bool HasKey, ulong Nonce) SaveCipherCounters() => _cipher.SaveCounters();
+
+    public void RestoreCipherCounters((bool HasKey, ulong Nonce) saved) => _cipher.RestoreCounters(saved);
+
     public void Dispose()
     {
         CryptographicOperations.ZeroMemory(_memory.AsSpan(_offset, MemorySize));

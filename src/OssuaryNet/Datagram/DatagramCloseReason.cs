@@ -1,0 +1,18 @@
+namespace OssuaryNet.Datagram;
+
+/// <summary>Why a datagram connection ended.</summary>
+public enum DatagramCloseReason
+{
+    /// <summary>This side called <see cref="DatagramEndpoint.Close"/>.</summary>
+    Local = 1,
+    /// <summary>The peer sent an authenticated close (its code is in <see cref="DatagramEvent.PeerCloseCode"/>).</summary>
+    ByPeer,
+    /// <summary>The handshake got no answer for 90 s (or was never confirmed), or a dead peer did not answer a new handshake.</summary>
+    HandshakeTimedOut,
+    /// <summary>The peer's key was rejected (by the verifier, or because it was not the expected key).</summary>
+    PeerRejected,
+    /// <summary>No handshake for 540 s: the keys were wiped.</summary>
+    Idle,
+    /// <summary>The same peer completed a new first-contact handshake, which replaced this connection.</summary>
+    Replaced,
+}

@@ -1,0 +1,350 @@
+using System.Buffers;
+using System.Buffers.Binary;
+using System.Security.Cryptography;
+
+namespace OssuaryNet.Datagram;
+
+/// <summary>Data packets: the receive order that lets nothing forged change anything, sending, roaming and closing.</summary>
+public sealed partial class DatagramEndpoint
+{
+    /// <summary>
+    /// A Data packet, in the order of CVE-2024-58265's lesson: session id → key pair alive → counter limit and
+    /// read-only window check → AEAD open with the header as associated data → (on failure: drop, count, nothing else)
+    /// → window commit → only now: timers, key confirmation, the peer's address, statistics, delivery.
+    /// </summary>
+    private void HandleData(in ParsedDatagram data, int packetLength, in DatagramAddress from, TimeSpan now)
+    {
+        if (!_sessions.TryGetValue(data.ReceiverSession, out DatagramSession? session))
+        {
+            Drop(DatagramDropReason.UnknownSession);
+            return;
+        }
+        DatagramConnection connection = session.Owner;
+        if (connection.Stage == DatagramConnectionStage.Closing)
+        {
+            Drop(DatagramDropReason.Unexpected);
+            if (!connection.ClosedByPeer && UsableSession(connection, now) is { } closing)
+            {
+                SendClose(connection, closing, now); // once per incoming packet: never more than arrives
+            }
+            return;
+        }
+        if (session.IsExpired(now))
+        {
+            Drop(DatagramDropReason.ExpiredKeyPair);
+            return;
+        }
+        ulong highestBefore = session.Keys.HighestReceived;
+        bool first = session.PacketsReceived == 0;
+        Span<byte> inner = _scratch.AsSpan(0, data.Ciphertext.Length - DatagramPacket.TagSize);
+        if (!session.Keys.TryOpen(data, inner, out int innerLength, out DatagramDropReason reason))
+        {
+            if (reason == DatagramDropReason.AuthenticationFailed)
+            {
+                connection.AuthenticationFailures++;
+            }
+            Drop(reason);
+            return;
+        }
+        // Authenticated and new: from here on the packet may change state.
+        inner = inner[..innerLength];
+        bool newest = first || data.Counter > highestBefore;
+        session.PacketsReceived++;
+        if (!newest)
+        {
+            session.LargestReorderDepth = Math.Max(session.LargestReorderDepth, highestBefore - data.Counter);
+        }
+        connection.PacketsIn++;
+        connection.BytesIn += packetLength;
+        connection.LastReceivedAt = now;
+        connection.DeadPeerAt = null;
+        if (!DatagramInner.TryRead(inner, out DatagramContentType type, out ReadOnlySpan<byte> content))
+        {
+            CryptographicOperations.ZeroMemory(inner);
+            Drop(DatagramDropReason.Malformed);
+            return;
+        }
+        ConfirmSession(connection, session, now);
+        if (newest && ReferenceEquals(session, connection.Current))
+        {
+            FollowPeer(connection, from, now);
+        }
+        if (!connection.AddressValidated && connection.Address.Equals(from))
+        {
+            connection.BytesFromUnvalidated += packetLength;
+        }
+        if (type != DatagramContentType.Keepalive)
+        {
+            connection.KeepaliveDueAt ??= now + DatagramTimers.Keepalive;
+        }
+        if (connection.IsInitiator && connection.Handshake is null && ReferenceEquals(session, connection.Current)
+            && now - session.Keys.CreatedAt >= DatagramTimers.RekeyOnReceiveAfter)
+        {
+            StartHandshake(connection, now);
+        }
+        switch (type)
+        {
+            case DatagramContentType.Datagram:
+                Deliver(connection, content, DatagramReceiveFlags.None);
+                break;
+            case DatagramContentType.Close:
+                connection.ClosedByPeer = true;
+                BeginLinger(connection, now);
+                Raise(new DatagramEvent(DatagramEventKind.Closed, connection.Handle)
+                {
+                    CloseReason = DatagramCloseReason.ByPeer,
+                    PeerCloseCode = BinaryPrimitives.ReadUInt16LittleEndian(content),
+                });
+                break;
+            case DatagramContentType.PathChallenge:
+                if (UsableSession(connection, now) is { } reply)
+                {
+                    SendControl(connection, reply, DatagramContentType.PathResponse, content, now, to: from);
+                }
+                break;
+            case DatagramContentType.PathResponse:
+                if (connection.PathChallenge is { } challenge && CryptographicOperations.FixedTimeEquals(challenge, content))
+                {
+                    connection.AddRttSample(now - connection.PathChallengeSentAt);
+                    MarkValidated(connection, now);
+                }
+                break;
+        }
+        CryptographicOperations.ZeroMemory(inner);
+    }
+
+    private void Deliver(DatagramConnection connection, ReadOnlySpan<byte> content, DatagramReceiveFlags flags)
+    {
+        bool wasEmpty = !connection.HasReceived;
+        if (!connection.EnqueueReceived(content, flags, _receiveQueueLimit))
+        {
+            Drop(DatagramDropReason.ReceiveQueueFull);
+            return;
+        }
+        if (wasEmpty)
+        {
+            Raise(new DatagramEvent(DatagramEventKind.Readable, connection.Handle));
+        }
+    }
+
+    /// <summary>
+    /// A packet authenticated under a session: the XX initiator's Finish is no longer repeated, and an unconfirmed next
+    /// session (IK responder) becomes current; on a first contact the connection is established and the peer has proven
+    /// it receives where the Response went.
+    /// </summary>
+    private void ConfirmSession(DatagramConnection connection, DatagramSession session, TimeSpan now)
+    {
+        if (ReferenceEquals(session, connection.Current))
+        {
+            connection.UnconfirmedFinish = null;
+        }
+        if (session.Confirmed)
+        {
+            return;
+        }
+        session.Confirmed = true;
+        if (!ReferenceEquals(session, connection.Next))
+        {
+            return;
+        }
+        RetireSession(connection.Previous);
+        connection.Previous = connection.Current;
+        connection.Current = session;
+        connection.Next = null;
+        if (connection.Stage == DatagramConnectionStage.Connecting)
+        {
+            connection.Stage = DatagramConnectionStage.Established;
+            _statistics.HandshakesCompleted++;
+            if (!connection.AddressValidated && connection.Address.Equals(session.AnsweredAt))
+            {
+                MarkValidated(connection, now);
+            }
+        }
+        else
+        {
+            _statistics.HandshakesCompleted++;
+            _statistics.Rekeys++;
+        }
+        FlushHeld(connection, now);
+    }
+
+    /// <summary>
+    /// Roaming: the newest authenticated packet of the current keys came from a new address, so the peer is there now.
+    /// The new address is unvalidated until a path challenge is answered from it; meanwhile this side sends at most 3×
+    /// what it received from there.
+    /// </summary>
+    private void FollowPeer(DatagramConnection connection, in DatagramAddress from, TimeSpan now)
+    {
+        if (!_allowRoaming || connection.Address.Equals(from))
+        {
+            return;
+        }
+        connection.Address = from;
+        _statistics.RoamingEvents++;
+        Raise(new DatagramEvent(DatagramEventKind.PeerMoved, connection.Handle));
+        if (connection.ValidatedAddress.Equals(from))
+        {
+            connection.AddressValidated = true;
+            CancelPathChallenge(connection);
+            return;
+        }
+        connection.AddressValidated = false;
+        connection.BytesFromUnvalidated = connection.BytesToUnvalidated = 0;
+        byte[] challenge = new byte[DatagramInner.PathDataSize];
+        _random.Fill(challenge);
+        connection.PathChallenge = challenge;
+        connection.PathChallengesSent = 0;
+        SendPathChallenge(connection, now);
+    }
+
+    private void SendPathChallenge(DatagramConnection connection, TimeSpan now)
+    {
+        if (UsableSession(connection, now) is not { } session)
+        {
+            return;
+        }
+        connection.PathChallengeSentAt = now;
+        connection.PathChallengeDeadline = now + DatagramTimers.PathChallengeDelay(connection.PathChallengesSent);
+        connection.PathChallengesSent++;
+        int size = DatagramKeyPair.PacketSize(DatagramInner.Length(DatagramInner.PathDataSize, 0));
+        if (WithinAmplificationLimit(connection, size)) // a retry that would break the 3× limit is skipped, its attempt still counted
+        {
+            SendControl(connection, session, DatagramContentType.PathChallenge, connection.PathChallenge, now);
+        }
+    }
+
+    /// <summary>A path challenge went unanswered: try again, or after the third go back to the last validated address.</summary>
+    private void PathChallengeTimedOut(DatagramConnection connection, TimeSpan now)
+    {
+        if (connection.PathChallengesSent < DatagramTimers.PathChallengeAttempts)
+        {
+            SendPathChallenge(connection, now);
+            return;
+        }
+        CancelPathChallenge(connection);
+        if (!connection.ValidatedAddress.IsEmpty)
+        {
+            connection.Address = connection.ValidatedAddress;
+            connection.AddressValidated = true;
+            Raise(new DatagramEvent(DatagramEventKind.PeerMoved, connection.Handle));
+        }
+    }
+
+    private static void CancelPathChallenge(DatagramConnection connection)
+    {
+        connection.PathChallenge = null;
+        connection.PathChallengesSent = 0;
+    }
+
+    private void MarkValidated(DatagramConnection connection, TimeSpan now)
+    {
+        connection.AddressValidated = true;
+        connection.ValidatedAddress = connection.Address;
+        CancelPathChallenge(connection);
+        FlushHeld(connection, now);
+    }
+
+    /// <summary>The session to send on: current, confirmed and not expired; null when there is none.</summary>
+    private static DatagramSession? UsableSession(DatagramConnection connection, TimeSpan now) =>
+        connection.Current is { Confirmed: true } current && !current.IsExpired(now) && current.Keys.NextSendCounter < DatagramKeyPair.MessageLimit
+            ? current
+            : null;
+
+    /// <summary>Seals an application datagram, or holds it (no usable keys yet, or the 3× limit of an unvalidated address).</summary>
+    private DatagramSendResult SendDatagram(DatagramConnection connection, ReadOnlySpan<byte> payload, TimeSpan now)
+    {
+        DatagramSession? session = UsableSession(connection, now);
+        if (connection.IsInitiator && connection.Handshake is null && connection.Stage == DatagramConnectionStage.Established
+            && (session is null || now - session.Keys.CreatedAt >= DatagramTimers.RekeyAfterTime || session.Keys.NextSendCounter >= DatagramTimers.RekeyAfterMessages))
+        {
+            StartHandshake(connection, now);
+        }
+        int packetLength = DatagramKeyPair.PacketSize(DatagramInner.Length(payload.Length, 0));
+        if (session is null || !WithinAmplificationLimit(connection, packetLength))
+        {
+            if (!connection.EnqueueSend(payload))
+            {
+                _statistics.QueuedDatagramsDropped++;
+            }
+            return DatagramSendResult.Queued;
+        }
+        SendControl(connection, session, DatagramContentType.Datagram, payload, now);
+        return DatagramSendResult.Sent;
+    }
+
+    private static bool WithinAmplificationLimit(DatagramConnection connection, int packetLength) =>
+        connection.AddressValidated || connection.BytesToUnvalidated + packetLength <= 3 * connection.BytesFromUnvalidated;
+
+    /// <summary>Sends the held datagrams that can go now; returns how many went.</summary>
+    private int FlushHeld(DatagramConnection connection, TimeSpan now)
+    {
+        int sent = 0;
+        while (UsableSession(connection, now) is { } session && connection.SendQueueLength > 0)
+        {
+            connection.TryDequeueSend(out byte[] buffer, out int length);
+            try
+            {
+                if (!WithinAmplificationLimit(connection, DatagramKeyPair.PacketSize(DatagramInner.Length(length, 0))))
+                {
+                    connection.EnqueueSend(buffer.AsSpan(0, length)); // back in line; validation will flush it
+                    break;
+                }
+                SendControl(connection, session, DatagramContentType.Datagram, buffer.AsSpan(0, length), now);
+                sent++;
+            }
+            finally
+            {
+                ArrayPool<byte>.Shared.Return(buffer, clearArray: true);
+            }
+        }
+        return sent;
+    }
+
+    private void SendClose(DatagramConnection connection, DatagramSession session, TimeSpan now)
+    {
+        Span<byte> code = stackalloc byte[DatagramInner.CloseContentSize];
+        BinaryPrimitives.WriteUInt16LittleEndian(code, connection.LocalCloseCode);
+        SendControl(connection, session, DatagramContentType.Close, code, now);
+    }
+
+    /// <summary>
+    /// Seals one Data packet on <paramref name="session"/> to the peer's address (or <paramref name="to"/>) and queues
+    /// it. The timers move as WireGuard's: sending anything cancels a due keepalive; sending data starts the dead-peer
+    /// clock if it is not running.
+    /// </summary>
+    private void SendControl(DatagramConnection connection, DatagramSession session, DatagramContentType type, ReadOnlySpan<byte> content, TimeSpan now, DatagramAddress to = default)
+    {
+        int innerLength = type == DatagramContentType.Keepalive ? 0 : DatagramInner.Length(content.Length, 0);
+        Span<byte> inner = _scratch.AsSpan(0, innerLength);
+        if (type != DatagramContentType.Keepalive)
+        {
+            DatagramInner.Write(type, content, inner);
+        }
+        int size = DatagramKeyPair.PacketSize(innerLength);
+        byte[] buffer = TransmitQueue.Rent(size);
+        bool sealedPacket = session.Keys.TrySeal(session.RemoteId, inner, buffer, out int length);
+        CryptographicOperations.ZeroMemory(inner);
+        if (!sealedPacket)
+        {
+            TransmitQueue.Return(buffer);
+            return;
+        }
+        DatagramAddress destination = to.IsEmpty ? connection.Address : to;
+        if (!Transmit(buffer, length, destination))
+        {
+            return;
+        }
+        connection.PacketsOut++;
+        connection.BytesOut += length;
+        connection.LastSentAt = now;
+        connection.KeepaliveDueAt = null;
+        if (!connection.AddressValidated && destination.Equals(connection.Address))
+        {
+            connection.BytesToUnvalidated += length;
+        }
+        if (type == DatagramContentType.Datagram)
+        {
+            connection.DeadPeerAt ??= now + DatagramTimers.DeadPeer + Jitter();
+        }
+    }
+}

@@ -1,0 +1,244 @@
+using System.Security.Cryptography;
+using OssuaryNet.Identity;
+using OssuaryNet.Noise;
+using OssuaryNet.Trust;
+
+namespace OssuaryNet.Datagram;
+
+/// <summary>The initiator's side of the handshakes: Initiation, CookieReply, Response, Finish, and their retransmission.</summary>
+public sealed partial class DatagramEndpoint
+{
+    /// <summary>
+    /// Starts a handshake on <paramref name="connection"/>: IK when the peer's key is known (always for rekeys), XX
+    /// otherwise. The Initiation is kept byte for byte: every retransmission repeats it.
+    /// </summary>
+    private void StartHandshake(DatagramConnection connection, TimeSpan now, ReadOnlySpan<byte> earlyData = default)
+    {
+        byte pattern = connection.PeerKey is null ? PatternXX : PatternIK;
+        uint localId = NewLocalId();
+        HandshakeState noise = NewHandshake(initiator: true, pattern, connection.PeerKey is { } key ? key.Bytes : default);
+        byte[] message;
+        byte[] mac1Key;
+        try
+        {
+            Span<byte> payload = stackalloc byte[PeerTimestamps.TimestampSize + earlyData.Length];
+            if (pattern == PatternIK)
+            {
+                PeerTimestamps.Write(_wallClockAtStart + (now - _startedAt), payload);
+                earlyData.CopyTo(payload[PeerTimestamps.TimestampSize..]);
+            }
+            else
+            {
+                payload = default;
+            }
+            message = new byte[noise.GetMessageLength(payload.Length)];
+            noise.WriteMessage(payload, message);
+            CryptographicOperations.ZeroMemory(payload);
+            mac1Key = pattern == PatternXX ? _mac1KeyXX : DeriveMac1Key(connection.PeerKey!);
+        }
+        catch
+        {
+            noise.Dispose();
+            throw;
+        }
+        var handshake = new InitiatorHandshake(noise, localId, pattern, message, mac1Key, now);
+        BuildInitiation(handshake, token: default);
+        connection.Handshake = handshake;
+        _initiating.Add(localId, connection);
+        _statistics.HandshakesStarted++;
+        SendInitiation(connection, handshake, now);
+        handshake.NextRetransmitAt = now + DatagramTimers.RetransmitDelay(0) + Jitter();
+    }
+
+    private static byte[] DeriveMac1Key(OssuaryPublicKey responder)
+    {
+        byte[] key = new byte[Mac1.KeySize];
+        Mac1.DeriveKey(responder.Bytes, key);
+        return key;
+    }
+
+    private static void BuildInitiation(InitiatorHandshake handshake, ReadOnlySpan<byte> token)
+    {
+        byte[] packet = new byte[Math.Max(DatagramPacket.MinInitiationSize, 10 + token.Length + handshake.NoiseMessage.Length + DatagramPacket.MacSize)];
+        int length = DatagramPacket.WriteInitiation(packet, handshake.Pattern, handshake.LocalId, token, handshake.NoiseMessage, handshake.Mac1Key);
+        handshake.Initiation = packet.AsSpan(0, length).ToArray();
+    }
+
+    private void SendInitiation(DatagramConnection connection, InitiatorHandshake handshake, TimeSpan now)
+    {
+        Transmit(handshake.Initiation, connection.Address);
+        handshake.LastSentAt = now;
+    }
+
+    /// <summary>Retransmits an unanswered Initiation, or abandons the handshake after 90 s.</summary>
+    private void RetransmitOrAbandon(DatagramConnection connection, InitiatorHandshake handshake, TimeSpan now)
+    {
+        if (now - handshake.StartedAt >= DatagramTimers.HandshakeGiveUp)
+        {
+            _statistics.HandshakesTimedOut++;
+            AbandonHandshake(connection);
+            if (connection.Stage == DatagramConnectionStage.Connecting || UsableSession(connection, now) is null)
+            {
+                EndConnection(connection, DatagramCloseReason.HandshakeTimedOut);
+            }
+            return;
+        }
+        _statistics.HandshakeRetransmissions++;
+        handshake.Retransmissions++;
+        SendInitiation(connection, handshake, now);
+        handshake.NextRetransmitAt = now + DatagramTimers.RetransmitDelay(handshake.Retransmissions) + Jitter();
+    }
+
+    private void AbandonHandshake(DatagramConnection connection)
+    {
+        if (connection.Handshake is { } handshake)
+        {
+            _initiating.Remove(handshake.LocalId);
+            handshake.Dispose();
+            connection.Handshake = null;
+        }
+    }
+
+    /// <summary>
+    /// A CookieReply: taken only when it answers this side's outstanding Initiation (its echo equals that Initiation's
+    /// mac1) and only once per attempt; the Initiation is rebuilt around the same Noise message with the token and sent
+    /// at once.
+    /// </summary>
+    private void HandleCookieReply(in ParsedDatagram reply, TimeSpan now)
+    {
+        if (!_initiating.TryGetValue(reply.ReceiverSession, out DatagramConnection? connection) || connection.Handshake is not { } handshake)
+        {
+            Drop(DatagramDropReason.UnknownSession);
+            return;
+        }
+        if (handshake.TookCookie || handshake.AwaitingVerdict || !CryptographicOperations.FixedTimeEquals(reply.Mac, handshake.Mac1))
+        {
+            Drop(DatagramDropReason.Unexpected);
+            return;
+        }
+        handshake.TookCookie = true;
+        BuildInitiation(handshake, reply.Token);
+        SendInitiation(connection, handshake, now);
+        handshake.NextRetransmitAt = now + DatagramTimers.RetransmitDelay(0) + Jitter();
+    }
+
+    /// <summary>
+    /// A Response to this side's Initiation. It is read transactionally: one that fails to authenticate changes nothing
+    /// and the handshake waits on. IK: the keys are made at once. XX: the responder's key is checked against the
+    /// expected one or put to the caller, then the Finish goes out.
+    /// </summary>
+    private void HandleResponse(in ParsedDatagram response, in DatagramAddress from, TimeSpan now)
+    {
+        if (!_initiating.TryGetValue(response.ReceiverSession, out DatagramConnection? connection) || connection.Handshake is not { } handshake)
+        {
+            Drop(DatagramDropReason.UnknownSession);
+            return;
+        }
+        if (handshake.AwaitingVerdict || response.Pattern != handshake.Pattern)
+        {
+            Drop(DatagramDropReason.Unexpected);
+            return;
+        }
+        if (!handshake.Noise.TryReadMessage(response.NoiseMessage, _scratch, out _, out _))
+        {
+            Drop(DatagramDropReason.HandshakeFailed);
+            return;
+        }
+        // Authenticated from here on.
+        if (handshake.Retransmissions == 0 && !handshake.TookCookie)
+        {
+            connection.AddRttSample(now - handshake.LastSentAt);
+        }
+        MoveToHandshakeAddress(connection, from);
+        if (handshake.Pattern == PatternIK)
+        {
+            InstallInitiatorSession(connection, handshake, response.SenderSession, now);
+            return;
+        }
+        handshake.RemoteId = response.SenderSession;
+        var responderKey = new OssuaryPublicKey(handshake.Noise.RemoteStaticPublicKey);
+        if (connection.ExpectedKey is { } expected)
+        {
+            ContinueAsInitiator(connection, responderKey == expected ? VerifiedPeer.FromAcceptedVerdict(new PeerIdentity(responderKey, null, true), PeerVerdict.Accept()) : null, now);
+            return;
+        }
+        handshake.AwaitingVerdict = true;
+        Raise(new DatagramEvent(DatagramEventKind.VerificationRequired, connection.Handle));
+    }
+
+    /// <summary>A completing handshake message moves the peer to the address it came from; this side's answer proved nothing about it yet, but the handshake did: the peer answered there.</summary>
+    private void MoveToHandshakeAddress(DatagramConnection connection, in DatagramAddress from)
+    {
+        if (connection.Address.Equals(from))
+        {
+            return;
+        }
+        connection.Address = connection.ValidatedAddress = from;
+        connection.AddressValidated = true;
+        CancelPathChallenge(connection);
+    }
+
+    /// <summary>XX initiator after the verdict on the responder's key: the Finish and the keys, or a closed connection.</summary>
+    private void ContinueAsInitiator(DatagramConnection connection, VerifiedPeer? verified, TimeSpan now)
+    {
+        InitiatorHandshake handshake = connection.Handshake!;
+        if (verified is null)
+        {
+            _statistics.HandshakesRejected++;
+            AbandonHandshake(connection);
+            EndConnection(connection, DatagramCloseReason.PeerRejected);
+            return;
+        }
+        connection.PeerKey = verified.PublicKey;
+        byte[] message = new byte[handshake.Noise.GetMessageLength(0)];
+        handshake.Noise.WriteMessage(default, message);
+        byte[] finish = new byte[10 + message.Length];
+        DatagramPacket.WriteFinish(finish, handshake.RemoteId, message);
+        Transmit(finish, connection.Address);
+        connection.UnconfirmedFinish = finish;
+        connection.FinishRetransmissions = 0;
+        connection.FinishRetransmitAt = now + DatagramTimers.RetransmitDelay(0) + Jitter();
+        InstallInitiatorSession(connection, handshake, handshake.RemoteId, now);
+    }
+
+    /// <summary>
+    /// The handshake is complete on the initiator's side: the new keys become current (the previous current stays one
+    /// generation to decrypt late packets), held datagrams go out, and an IK initiator with nothing to send sends a
+    /// keepalive so that the responder learns the keys are confirmed.
+    /// </summary>
+    private void InstallInitiatorSession(DatagramConnection connection, InitiatorHandshake handshake, uint remoteId, TimeSpan now)
+    {
+        var keys = new DatagramKeyPair(handshake.Noise.Split(), isInitiator: true, now);
+        var session = new DatagramSession(connection, keys, handshake.LocalId, remoteId, confirmed: true);
+        _initiating.Remove(handshake.LocalId);
+        connection.Handshake = null;
+        RetireSession(connection.Previous);
+        connection.Previous = connection.Current;
+        connection.Current = session;
+        _sessions.Add(session.LocalId, session);
+        _statistics.HandshakesCompleted++;
+        if (connection.Stage == DatagramConnectionStage.Connecting)
+        {
+            connection.Stage = DatagramConnectionStage.Established;
+            Raise(new DatagramEvent(DatagramEventKind.Connected, connection.Handle));
+        }
+        else
+        {
+            _statistics.Rekeys++;
+        }
+        int flushed = FlushHeld(connection, now);
+        if (flushed == 0 && handshake.Pattern == PatternIK)
+        {
+            SendControl(connection, session, DatagramContentType.Keepalive, default, now);
+        }
+    }
+
+    private void RetireSession(DatagramSession? session)
+    {
+        if (session is not null)
+        {
+            _sessions.Remove(session.LocalId);
+            session.Dispose();
+        }
+    }
+}

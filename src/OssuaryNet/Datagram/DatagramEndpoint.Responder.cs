@@ -1,0 +1,316 @@
+using System.Security.Cryptography;
+using OssuaryNet.Identity;
+using OssuaryNet.Noise;
+using OssuaryNet.Trust;
+
+namespace OssuaryNet.Datagram;
+
+/// <summary>
+/// The responder's side of the handshakes: mac1 before anything, tokens and load before any Diffie-Hellman, the
+/// half-open table, IK timestamps, the verdict, and the answer.
+/// </summary>
+public sealed partial class DatagramEndpoint
+{
+    /// <summary>
+    /// An Initiation. In order, each step cheaper than the next: accepting at all → mac1 → a duplicate of one already
+    /// answered (the same Response again, no DH) → the token and the load policy (a CookieReply, no DH, no state) →
+    /// rate and table limits → the Noise message (DH) → for IK, the timestamp and the verdict.
+    /// </summary>
+    private void HandleInitiation(in ParsedDatagram initiation, in DatagramAddress from, TimeSpan now)
+    {
+        if (!_acceptConnections)
+        {
+            Drop(DatagramDropReason.Unexpected);
+            return;
+        }
+        if (!Mac1.Matches(initiation.Pattern == PatternXX ? _mac1KeyXX : _mac1KeyOwn, initiation))
+        {
+            Drop(DatagramDropReason.BadMac1);
+            return;
+        }
+        if (_halfOpen.TryGetByMac1(initiation.Mac, out HalfOpenHandshake? answered) && answered.Address.Equals(from))
+        {
+            if (answered.Response is { } response)
+            {
+                Transmit(response, from); // no larger than the Initiation it answers
+            }
+            else
+            {
+                Drop(DatagramDropReason.Duplicate); // its verdict is still awaited
+            }
+            return;
+        }
+        bool addressProven = false;
+        if (!initiation.Token.IsEmpty)
+        {
+            TokenVerdict verdict = _tokens.Check(initiation.Token, from.Bytes, initiation.SenderSession, now);
+            if (verdict != TokenVerdict.Valid)
+            {
+                CountRejectedToken(verdict);
+                Drop(DatagramDropReason.InvalidToken);
+                return;
+            }
+            _statistics.TokensAccepted++;
+            addressProven = true;
+        }
+        bool underLoad = _validation switch
+        {
+            DatagramAddressValidation.Always => true,
+            DatagramAddressValidation.UnderLoad => _load.NoteInitiation(now, _halfOpen.Count),
+            _ => false,
+        };
+        if (underLoad && !addressProven)
+        {
+            SendCookieReply(initiation, from, now);
+            return;
+        }
+        if (underLoad && !_rateLimiter.TryTake(from, now))
+        {
+            Drop(DatagramDropReason.RateLimited);
+            return;
+        }
+        if (!_halfOpen.HasRoomFor(from))
+        {
+            Drop(DatagramDropReason.TableFull);
+            return;
+        }
+        HandshakeState noise = NewHandshake(initiator: false, initiation.Pattern, default);
+        if (!noise.TryReadMessage(initiation.NoiseMessage, _scratch, out int payloadLength, out _)
+            || (initiation.Pattern == PatternIK) != (payloadLength >= PeerTimestamps.TimestampSize)
+            || (initiation.Pattern == PatternXX && payloadLength != 0))
+        {
+            noise.Dispose();
+            CryptographicOperations.ZeroMemory(_scratch.AsSpan(0, Math.Max(0, payloadLength)));
+            Drop(DatagramDropReason.HandshakeFailed);
+            return;
+        }
+        var entry = new HalfOpenHandshake(NewLocalId(), initiation.SenderSession, from, HalfOpenTable.Mac1Key(initiation.Mac), initiation.Pattern, noise, now)
+        {
+            AddressProven = addressProven,
+        };
+        if (initiation.Pattern == PatternXX)
+        {
+            byte[] message = new byte[noise.GetMessageLength(0)];
+            noise.WriteMessage(default, message);
+            entry.Response = new byte[14 + message.Length];
+            DatagramPacket.WriteResponse(entry.Response, PatternXX, entry.LocalId, entry.InitiatorId, message);
+            entry.Stage = HalfOpenStage.AwaitingFinish;
+            _halfOpen.Add(entry);
+            Transmit(entry.Response, from);
+            return;
+        }
+        TakeIkInitiation(entry, _scratch.AsSpan(0, payloadLength), now);
+        CryptographicOperations.ZeroMemory(_scratch.AsSpan(0, payloadLength));
+    }
+
+    /// <summary>
+    /// IK, after the Initiation authenticated its sender's key: a replayed timestamp or a key that initiates too fast is
+    /// refused before anything is created. A key with a connection here is rekeying it (no new verdict); any other is
+    /// put to the caller.
+    /// </summary>
+    private void TakeIkInitiation(HalfOpenHandshake entry, ReadOnlySpan<byte> payload, TimeSpan now)
+    {
+        var peerKey = new OssuaryPublicKey(entry.Noise!.RemoteStaticPublicKey);
+        ReadOnlySpan<byte> timestamp = payload[..PeerTimestamps.TimestampSize];
+        if (_timestamps.Check(peerKey, timestamp, now) is { } refusal)
+        {
+            entry.Dispose();
+            Drop(refusal);
+            return;
+        }
+        _timestamps.Record(peerKey, timestamp, now);
+        entry.PeerKey = peerKey;
+        ReadOnlySpan<byte> earlyData = payload[PeerTimestamps.TimestampSize..];
+        if (_respondingTo.TryGetValue(peerKey, out DatagramConnection? existing) && existing.Stage != DatagramConnectionStage.Closing)
+        {
+            entry.Rekeying = existing;
+            _halfOpen.Add(entry);
+            if (!earlyData.IsEmpty)
+            {
+                _statistics.EarlyDataRefused++; // early data belongs to first contact
+            }
+            AnswerIk(entry, now);
+            return;
+        }
+        if (!earlyData.IsEmpty)
+        {
+            if (_acceptEarlyData)
+            {
+                entry.EarlyData = earlyData.ToArray();
+            }
+            else
+            {
+                _statistics.EarlyDataRefused++;
+            }
+        }
+        entry.Stage = HalfOpenStage.AwaitingVerdict;
+        entry.PendingHandle = NewHandle();
+        _halfOpen.Add(entry);
+        _awaitingVerdict.Add(entry.PendingHandle.Value, entry);
+        Raise(new DatagramEvent(DatagramEventKind.VerificationRequired, entry.PendingHandle));
+    }
+
+    private void SendCookieReply(in ParsedDatagram initiation, in DatagramAddress from, TimeSpan now)
+    {
+        Span<byte> token = stackalloc byte[AddressTokens.TokenSize];
+        _tokens.Mint(from.Bytes, initiation.SenderSession, now, token);
+        byte[] buffer = TransmitQueue.Rent(24 + AddressTokens.TokenSize);
+        int length = DatagramPacket.WriteCookieReply(buffer, initiation.SenderSession, initiation.Mac, token);
+        if (Transmit(buffer, length, from))
+        {
+            _statistics.CookieRepliesSent++;
+        }
+    }
+
+    private void CountRejectedToken(TokenVerdict verdict)
+    {
+        switch (verdict)
+        {
+            case TokenVerdict.Malformed:
+                _statistics.TokensMalformed++;
+                break;
+            case TokenVerdict.Expired:
+                _statistics.TokensExpired++;
+                break;
+            default:
+                _statistics.TokensForged++;
+                break;
+        }
+    }
+
+    /// <summary>
+    /// A Finish (XX message 3). To a half-open handshake: read transactionally (a forged one changes nothing), then the
+    /// initiator's key is put to the caller. To a session already accepted: the same Finish again means the initiator
+    /// missed the confirmation, so a keepalive goes to the connection's address; anything else is unexpected.
+    /// </summary>
+    private void HandleFinish(in ParsedDatagram finish, ReadOnlySpan<byte> packet, in DatagramAddress from, TimeSpan now)
+    {
+        if (_halfOpen.TryGetByLocalId(finish.ReceiverSession, out HalfOpenHandshake? entry) && entry.Stage != HalfOpenStage.Answered)
+        {
+            if (entry.Stage != HalfOpenStage.AwaitingFinish)
+            {
+                Drop(DatagramDropReason.Duplicate);
+                return;
+            }
+            if (!entry.Noise!.TryReadMessage(finish.NoiseMessage, _scratch, out int payloadLength, out _) || payloadLength != 0)
+            {
+                Drop(DatagramDropReason.HandshakeFailed);
+                return;
+            }
+            entry.PeerKey = new OssuaryPublicKey(entry.Noise.RemoteStaticPublicKey);
+            entry.AcceptedFinish = packet.ToArray();
+            entry.FinishAddress = from;
+            entry.Stage = HalfOpenStage.AwaitingVerdict;
+            entry.PendingHandle = NewHandle();
+            _awaitingVerdict.Add(entry.PendingHandle.Value, entry);
+            Raise(new DatagramEvent(DatagramEventKind.VerificationRequired, entry.PendingHandle));
+            return;
+        }
+        if (_sessions.TryGetValue(finish.ReceiverSession, out DatagramSession? session)
+            && session.Owner.AcceptedFinish is { } accepted && CryptographicOperations.FixedTimeEquals(accepted, packet)
+            && session.Owner.Stage == DatagramConnectionStage.Established && ReferenceEquals(session, session.Owner.Current))
+        {
+            SendControl(session.Owner, session, DatagramContentType.Keepalive, default, now);
+            return;
+        }
+        Drop(_sessions.ContainsKey(finish.ReceiverSession) ? DatagramDropReason.Unexpected : DatagramDropReason.UnknownSession);
+    }
+
+    /// <summary>The caller's verdict on an initiator's key. Rejected: silence. Accepted: IK answers; XX makes the connection.</summary>
+    private void ContinueAsResponder(HalfOpenHandshake entry, VerifiedPeer? verified, TimeSpan now)
+    {
+        if (verified is null)
+        {
+            _statistics.HandshakesRejected++;
+            _halfOpen.Remove(entry);
+            return;
+        }
+        if (entry.Pattern == PatternIK)
+        {
+            AnswerIk(entry, now);
+            return;
+        }
+        var keys = new DatagramKeyPair(entry.TakeNoise()!.Split(), isInitiator: false, now);
+        entry.Stage = HalfOpenStage.Answered;
+        DatagramConnection connection = NewResponderConnection(entry, verified.PublicKey, OssuaryHandshakePattern.XX, entry.FinishAddress, now);
+        connection.AcceptedFinish = entry.AcceptedFinish;
+        connection.AddressValidated = true; // the Finish answered the Response sent there
+        connection.ValidatedAddress = connection.Address;
+        var session = new DatagramSession(connection, keys, entry.LocalId, entry.InitiatorId, confirmed: true);
+        connection.Current = session;
+        _sessions.Add(session.LocalId, session);
+        connection.Stage = DatagramConnectionStage.Established;
+        _statistics.HandshakesCompleted++;
+        Raise(new DatagramEvent(DatagramEventKind.Accepted, connection.Handle));
+        SendControl(connection, session, DatagramContentType.Keepalive, default, now); // confirms the keys to the initiator
+    }
+
+    /// <summary>
+    /// IK: writes the Response and makes the keys, which wait unconfirmed in the connection's next slot until a packet
+    /// arrives under them. A first contact becomes a new connection (its early data delivered, flagged); a rekey
+    /// leaves the live keys in use until then.
+    /// </summary>
+    private void AnswerIk(HalfOpenHandshake entry, TimeSpan now)
+    {
+        HandshakeState noise = entry.TakeNoise()!;
+        byte[] message = new byte[noise.GetMessageLength(0)];
+        noise.WriteMessage(default, message);
+        var keys = new DatagramKeyPair(noise.Split(), isInitiator: false, now);
+        entry.Response = new byte[14 + message.Length];
+        DatagramPacket.WriteResponse(entry.Response, PatternIK, entry.LocalId, entry.InitiatorId, message);
+        entry.Stage = HalfOpenStage.Answered;
+
+        DatagramConnection connection = entry.Rekeying ?? NewResponderConnection(entry, entry.PeerKey!, OssuaryHandshakePattern.IK, entry.Address, now);
+        if (entry.Rekeying is null && entry.AddressProven)
+        {
+            connection.AddressValidated = true;
+            connection.ValidatedAddress = entry.Address;
+        }
+        var session = new DatagramSession(connection, keys, entry.LocalId, entry.InitiatorId, confirmed: false) { AnsweredAt = entry.Address };
+        RetireSession(connection.Next);
+        connection.Next = session;
+        _sessions.Add(session.LocalId, session);
+        Transmit(entry.Response, entry.Address);
+        if (entry.Rekeying is not null)
+        {
+            return;
+        }
+        Raise(new DatagramEvent(DatagramEventKind.Accepted, connection.Handle));
+        if (entry.EarlyData is { } early)
+        {
+            if (connection.EnqueueReceived(early, DatagramReceiveFlags.EarlyData, _receiveQueueLimit))
+            {
+                connection.EarlyDataUsed = true;
+                _statistics.EarlyDataAccepted++;
+                Raise(new DatagramEvent(DatagramEventKind.Readable, connection.Handle));
+            }
+            CryptographicOperations.ZeroMemory(early);
+            entry.EarlyData = null;
+        }
+    }
+
+    /// <summary>A responder's new connection, registered under its peer's key; an older first-contact connection of the same key is replaced.</summary>
+    private DatagramConnection NewResponderConnection(HalfOpenHandshake entry, OssuaryPublicKey peerKey, OssuaryHandshakePattern pattern, in DatagramAddress address, TimeSpan now)
+    {
+        var connection = new DatagramConnection(entry.PendingHandle.Value != 0 ? entry.PendingHandle : NewHandle(), isInitiator: false, pattern, address, now)
+        {
+            PeerKey = peerKey,
+        };
+        if (_respondingTo.TryGetValue(peerKey, out DatagramConnection? older))
+        {
+            EndConnection(older, DatagramCloseReason.Replaced);
+        }
+        _respondingTo[peerKey] = connection;
+        _connections.Add(connection.Handle.Value, connection);
+        return connection;
+    }
+
+    /// <summary>A half-open handshake ran out of time; one that awaited a verdict tells the caller its handle is dead.</summary>
+    private void OnHalfOpenExpired(HalfOpenHandshake entry)
+    {
+        if (entry.Stage == HalfOpenStage.AwaitingVerdict && _awaitingVerdict.Remove(entry.PendingHandle.Value))
+        {
+            Raise(new DatagramEvent(DatagramEventKind.Closed, entry.PendingHandle) { CloseReason = DatagramCloseReason.HandshakeTimedOut });
+        }
+    }
+}

@@ -1,0 +1,90 @@
+using OssuaryNet.Identity;
+
+namespace OssuaryNet.Datagram;
+
+/// <summary>How a <see cref="DatagramEndpoint"/> behaves. The endpoint copies what it needs when it is created.</summary>
+public sealed class DatagramOptions
+{
+    /// <summary>This node's static key pair (required). The endpoint does not own it: dispose it after the endpoint.</summary>
+    public OssuaryKeyPair? Identity { get; set; }
+
+    /// <summary>The cipher suite; both ends must use the same (it is bound into every handshake).</summary>
+    public OssuarySuite Suite { get; set; } = OssuarySuite.ChaChaPolyBlake2b;
+
+    /// <summary>
+    /// A label both ends agree on out of band (an application name). It keys the mac1 of XX Initiations, which is then a
+    /// garbage filter rather than a proof of anything, and is bound into every handshake.
+    /// </summary>
+    public string ServiceLabel { get; set; } = "ossuary";
+
+    /// <summary>Whether Initiations from other nodes are answered (a listener). Off: the endpoint only connects.</summary>
+    public bool AcceptConnections { get; set; }
+
+    /// <summary>When to ask initiators for a token before any Diffie-Hellman.</summary>
+    public DatagramAddressValidation AddressValidation { get; set; } = DatagramAddressValidation.UnderLoad;
+
+    /// <summary>Whether early (0-RTT) data in IK Initiations is delivered, flagged <see cref="DatagramReceiveFlags.EarlyData"/>. Off: it is dropped and counted.</summary>
+    public bool AcceptEarlyData { get; set; }
+
+    /// <summary>The largest packet this endpoint sends or takes, headers included (at least 1200, at most 65507).</summary>
+    public int MaxDatagramSize { get; set; } = 1200;
+
+    /// <summary>The network's knowledge of a node's key from its address, used by <see cref="DatagramEndpoint.Connect"/> when no key is given.</summary>
+    public PublicKeyLookup? ObtainPublicKey { get; set; }
+
+    /// <summary>Whether an authenticated packet from a new address moves the peer there (roaming). Off: such packets are still delivered, the address stays.</summary>
+    public bool AllowRoaming { get; set; } = true;
+
+    /// <summary>Sends a keepalive when nothing was sent for this long (for peers behind NAT: 25 s); null: off.</summary>
+    public TimeSpan? PersistentKeepalive { get; set; }
+
+    /// <summary>Half-open handshakes held at once (default 4096); the endpoint counts as under load from one eighth of it.</summary>
+    public int MaxHalfOpen { get; set; } = 4096;
+
+    /// <summary>Half-open handshakes held for one source address (default 8).</summary>
+    public int MaxHalfOpenPerAddress { get; set; } = 8;
+
+    /// <summary>Initiations per second above which the endpoint counts as under load (default 1000).</summary>
+    public int LoadInitiationsPerSecond { get; set; } = 1000;
+
+    /// <summary>Datagrams a connection holds for <see cref="DatagramEndpoint.TryReceive"/> (default 256); beyond, new ones are dropped and counted.</summary>
+    public int ReceiveQueueLimit { get; set; } = 256;
+
+    /// <summary>
+    /// The wall-clock time at which the <c>now</c> passed to the constructor was taken. IK Initiations carry
+    /// this plus the time elapsed since, so that a responder can refuse a replayed one even after this node restarts;
+    /// the endpoint never reads a clock itself. Leave it at the Unix epoch only where no node restarts (tests).
+    /// </summary>
+    public DateTimeOffset WallClockAtStart { get; set; } = DateTimeOffset.UnixEpoch;
+
+    internal void Validate()
+    {
+        if (Identity is null)
+        {
+            throw new ArgumentException("A datagram endpoint needs an identity key pair.", nameof(Identity));
+        }
+        if (!Enum.IsDefined(Suite))
+        {
+            throw new ArgumentOutOfRangeException(nameof(Suite), Suite, "Not a suite of wire protocol v1.");
+        }
+        ArgumentException.ThrowIfNullOrEmpty(ServiceLabel, nameof(ServiceLabel));
+        if (System.Text.Encoding.UTF8.GetByteCount(ServiceLabel) > 200)
+        {
+            throw new ArgumentException("A service label is at most 200 bytes of UTF-8.", nameof(ServiceLabel));
+        }
+        if (!Enum.IsDefined(AddressValidation))
+        {
+            throw new ArgumentOutOfRangeException(nameof(AddressValidation), AddressValidation, "Not an address validation policy.");
+        }
+        ArgumentOutOfRangeException.ThrowIfLessThan(MaxDatagramSize, DatagramPacket.MinInitiationSize, nameof(MaxDatagramSize));
+        ArgumentOutOfRangeException.ThrowIfGreaterThan(MaxDatagramSize, DatagramPacket.MaxDatagramSize, nameof(MaxDatagramSize));
+        ArgumentOutOfRangeException.ThrowIfLessThan(MaxHalfOpen, 8, nameof(MaxHalfOpen));
+        ArgumentOutOfRangeException.ThrowIfLessThan(MaxHalfOpenPerAddress, 1, nameof(MaxHalfOpenPerAddress));
+        ArgumentOutOfRangeException.ThrowIfLessThan(LoadInitiationsPerSecond, 1, nameof(LoadInitiationsPerSecond));
+        ArgumentOutOfRangeException.ThrowIfLessThan(ReceiveQueueLimit, 1, nameof(ReceiveQueueLimit));
+        if (PersistentKeepalive is { } keepalive && keepalive <= TimeSpan.Zero)
+        {
+            throw new ArgumentOutOfRangeException(nameof(PersistentKeepalive), keepalive, "A persistent keepalive interval is positive.");
+        }
+    }
+}

@@ -1,0 +1,85 @@
+using OssuaryNet.Identity;
+using OssuaryNet.Noise;
+
+namespace OssuaryNet.Datagram;
+
+/// <summary>
+/// A responder's state for one Initiation it took: what it answered (kept so that a duplicate Initiation gets the same
+/// Response again without any new Diffie-Hellman) and, until the handshake ends, the Noise state.
+/// </summary>
+internal sealed class HalfOpenHandshake : IDisposable
+{
+    public HalfOpenHandshake(uint localId, uint initiatorId, in DatagramAddress address, UInt128 mac1, byte pattern, HandshakeState noise, TimeSpan now)
+    {
+        LocalId = localId;
+        InitiatorId = initiatorId;
+        Address = address;
+        Mac1 = mac1;
+        Pattern = pattern;
+        Noise = noise;
+        CreatedAt = now;
+    }
+
+    /// <summary>The responder's session id: the Finish (XX) and the first Data packets (IK) carry it.</summary>
+    public uint LocalId { get; }
+
+    public uint InitiatorId { get; }
+
+    public DatagramAddress Address { get; }
+
+    /// <summary>The mac1 of the Initiation answered, which identifies its duplicates.</summary>
+    public UInt128 Mac1 { get; }
+
+    public byte Pattern { get; }
+
+    public TimeSpan CreatedAt { get; }
+
+    public HalfOpenStage Stage { get; set; }
+
+    /// <summary>XX: until the Finish is read; IK: until the verdict. Null once the keys were split.</summary>
+    public HandshakeState? Noise { get; private set; }
+
+    /// <summary>The Response as sent, for duplicates.</summary>
+    public byte[]? Response { get; set; }
+
+    /// <summary>The initiator's key, once a message authenticated it.</summary>
+    public OssuaryPublicKey? PeerKey { get; set; }
+
+    /// <summary>While a verdict is awaited: the handle the caller answers with.</summary>
+    public DatagramHandle PendingHandle { get; set; }
+
+    /// <summary>IK: the early data of the Initiation, held until the verdict (null when none).</summary>
+    public byte[]? EarlyData { get; set; }
+
+    /// <summary>IK: a rekey of this connection (its peer key matched); no verdict is asked again.</summary>
+    public DatagramConnection? Rekeying { get; set; }
+
+    /// <summary>The Initiation carried a valid token: the initiator receives at <see cref="Address"/>.</summary>
+    public bool AddressProven { get; set; }
+
+    /// <summary>XX: the Finish as received (a duplicate of it gets a keepalive) and where it came from.</summary>
+    public byte[]? AcceptedFinish { get; set; }
+
+    public DatagramAddress FinishAddress { get; set; }
+
+    public bool Removed { get; set; }
+
+    /// <summary>Takes the Noise state out (to split or discard it); the entry keeps only its Response.</summary>
+    public HandshakeState? TakeNoise()
+    {
+        HandshakeState? noise = Noise;
+        Noise = null;
+        return noise;
+    }
+
+    public void Dispose()
+    {
+        Noise?.Dispose();
+        Noise = null;
+        if (EarlyData is { } early)
+        {
+            System.Security.Cryptography.CryptographicOperations.ZeroMemory(early);
+            EarlyData = null;
+        }
+    }
+}
