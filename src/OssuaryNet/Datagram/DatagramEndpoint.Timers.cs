@@ -132,7 +132,7 @@ public sealed partial class DatagramEndpoint
         }
         if (c.UnconfirmedFinish is { } finish && now >= c.FinishRetransmitAt)
         {
-            if (c.Current is { } keys && now - keys.Keys.CreatedAt < DatagramTimers.HandshakeGiveUp)
+            if (c.Current is { } keys && now - keys.Keys.CreatedAt < DatagramTimers.HalfOpenLifetime)
             {
                 Transmit(finish, c.Address);
                 c.FinishRetransmissions++;
@@ -140,7 +140,12 @@ public sealed partial class DatagramEndpoint
             }
             else
             {
-                c.UnconfirmedFinish = null; // the dead-peer timer takes over
+                // The responder has forgotten the half-open handshake by now: a new one (IK, the key is known) replaces it.
+                c.UnconfirmedFinish = null;
+                if (c.Handshake is null)
+                {
+                    StartHandshake(c, now);
+                }
             }
         }
         if (c.KeepaliveDueAt is { } keepalive && now >= keepalive)

@@ -35,6 +35,9 @@ internal sealed class SimulatedNetwork : IDisposable
     /// <summary>Every packet an endpoint sent, in order: (packet, from, to, time).</summary>
     public List<WirePacket> Wire { get; } = [];
 
+    /// <summary>Every packet handed to an endpoint, in order (copies included): (packet, from, to, time).</summary>
+    public List<WirePacket> Deliveries { get; } = [];
+
     /// <summary>Called for each packet put on the wire; returning false drops it (an attacker or a test's own loss).</summary>
     public Func<WirePacket, bool>? Tap { get; set; }
 
@@ -102,6 +105,7 @@ internal sealed class SimulatedNetwork : IDisposable
                 _inFlight.Dequeue();
                 if (_nodes.FirstOrDefault(n => n.Address.AsSpan().SequenceEqual(packet.To)) is { } node)
                 {
+                    Deliveries.Add(new WirePacket(packet.Packet, packet.From, packet.To, Now));
                     node.Endpoint.HandleDatagram(packet.Packet, packet.From, Now);
                 }
                 Pump();
