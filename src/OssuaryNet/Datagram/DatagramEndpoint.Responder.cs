@@ -91,7 +91,16 @@ public sealed partial class DatagramEndpoint
         if (initiation.Pattern == PatternXX)
         {
             byte[] message = new byte[noise.GetMessageLength(0)];
-            noise.WriteMessage(default, message);
+            try
+            {
+                noise.WriteMessage(default, message); // "ee" is the first DH on the initiator's ephemeral key
+            }
+            catch (OssuaryException)
+            {
+                entry.Dispose(); // a low-order ephemeral key
+                Drop(DatagramDropReason.HandshakeFailed);
+                return;
+            }
             entry.Response = new byte[14 + message.Length];
             DatagramPacket.WriteResponse(entry.Response, PatternXX, entry.LocalId, entry.InitiatorId, message);
             entry.Stage = HalfOpenStage.AwaitingFinish;

@@ -26,6 +26,9 @@ internal sealed class SimulatedNode : IDisposable
     /// <summary>How this node answers verification requests; null leaves them pending.</summary>
     public Func<PeerIdentity, PeerVerdict>? Verifier { get; set; } = _ => PeerVerdict.Accept();
 
+    /// <summary>Whether the network reads datagrams out as soon as they are readable (off: they wait in the endpoint).</summary>
+    public bool AutoReceive { get; set; } = true;
+
     public List<DatagramEvent> Events { get; } = [];
 
     public List<ReceivedDatagram> Received { get; } = [];

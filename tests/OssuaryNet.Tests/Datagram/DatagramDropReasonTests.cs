@@ -1,0 +1,234 @@
+using System.Buffers.Binary;
+using OssuaryNet.Datagram;
+using OssuaryNet.Identity;
+using OssuaryNet.Tests.Datagram.Simulation;
+using Xunit;
+using static OssuaryNet.Tests.Datagram.Simulation.DatagramScenario;
+
+namespace OssuaryNet.Tests.Datagram;
+
+/// <summary>Every drop reason: one fault injected, exactly that counter moves by one, and nothing else is dropped.</summary>
+public sealed class DatagramDropReasonTests
+{
+    private static readonly TimeSpan Second = TimeSpan.FromSeconds(1);
+
+    private static WirePacket HeldData(SimulatedNetwork network, SimulatedNode client, SimulatedNode server, DatagramHandle handle, string text = "payload") =>
+        Hold(network, p => p.IsDataTo(server), () => client.Endpoint.Send(handle, System.Text.Encoding.ASCII.GetBytes(text), network.Now));
+
+    [Fact]
+    public void Malformed()
+    {
+        var (network, _, server, _, _) = Connected(100, ik: true);
+        using var _n = network;
+        byte[] shortData = new byte[20];
+        shortData[0] = 5;
+        shortData[1] = 1;
+        DropsExactlyOnce(server.Endpoint, DatagramDropReason.Malformed, () => network.DeliverNow(shortData, [9], server));
+    }
+
+    [Fact]
+    public void UnknownTypeOrVersion()
+    {
+        var (network, _, server, _, _) = Connected(101, ik: true);
+        using var _n = network;
+        DropsExactlyOnce(server.Endpoint, DatagramDropReason.UnknownTypeOrVersion, () => network.DeliverNow([9, 1, 0, 0], [9], server));
+        byte[] version2 = new byte[40];
+        (version2[0], version2[1]) = (5, 2);
+        DropsExactlyOnce(server.Endpoint, DatagramDropReason.UnknownTypeOrVersion, () => network.DeliverNow(version2, [9], server));
+    }
+
+    [Fact]
+    public void BadMac1()
+    {
+        var (network, client, server) = DatagramHandshakeTests.Pair(102);
+        using var _n = network;
+        WirePacket initiation = Hold(network, p => p.Type == DatagramPacketType.Initiation, () => client.Endpoint.Connect(server.Address, server.Identity.PublicKey, network.Now));
+        initiation.Packet[^1] ^= 1;
+        DropsExactlyOnce(server.Endpoint, DatagramDropReason.BadMac1, () => network.DeliverNow(initiation.Packet, initiation.From, server));
+    }
+
+    [Fact]
+    public void UnknownSession()
+    {
+        var (network, client, server, handle, _) = Connected(103, ik: true);
+        using var _n = network;
+        WirePacket data = HeldData(network, client, server, handle);
+        BinaryPrimitives.WriteUInt32LittleEndian(data.Packet.AsSpan(4), BinaryPrimitives.ReadUInt32LittleEndian(data.Packet.AsSpan(4)) ^ 0x5a5a);
+        DropsExactlyOnce(server.Endpoint, DatagramDropReason.UnknownSession, () => network.DeliverNow(data.Packet, data.From, server));
+    }
+
+    [Fact]
+    public void ExpiredKeyPair()
+    {
+        var (network, client, server, handle, _) = Connected(104, ik: true);
+        using var _n = network;
+        WirePacket data = HeldData(network, client, server, handle);
+        network.JumpClock(TimeSpan.FromSeconds(181));
+        DropsExactlyOnce(server.Endpoint, DatagramDropReason.ExpiredKeyPair, () => server.Endpoint.HandleDatagram(data.Packet, data.From, network.Now));
+        Assert.Empty(server.Received);
+    }
+
+    [Fact]
+    public void CounterLimit()
+    {
+        var (network, client, server, handle, _) = Connected(105, ik: true);
+        using var _n = network;
+        WirePacket data = HeldData(network, client, server, handle);
+        BinaryPrimitives.WriteUInt64LittleEndian(data.Packet.AsSpan(8), DatagramKeyPair.MessageLimit);
+        DropsExactlyOnce(server.Endpoint, DatagramDropReason.CounterLimit, () => network.DeliverNow(data.Packet, data.From, server));
+    }
+
+    [Fact]
+    public void Duplicate()
+    {
+        var (network, client, server, handle, _) = Connected(106, ik: true);
+        using var _n = network;
+        WirePacket data = HeldData(network, client, server, handle);
+        network.DeliverNow(data.Packet, data.From, server);
+        DropsExactlyOnce(server.Endpoint, DatagramDropReason.Duplicate, () => network.DeliverNow(data.Packet, data.From, server));
+        Assert.Single(server.Received);
+    }
+
+    [Fact]
+    public void BehindWindow()
+    {
+        var (network, client, server, handle, _) = Connected(107, ik: true);
+        using var _n = network;
+        WirePacket data = HeldData(network, client, server, handle);
+        for (int i = 0; i < (int)ReplayWindow.Size + 2; i++)
+        {
+            client.Endpoint.Send(handle, "x"u8, network.Now);
+        }
+        network.RunFor(Second);
+        DropsExactlyOnce(server.Endpoint, DatagramDropReason.BehindWindow, () => network.DeliverNow(data.Packet, data.From, server));
+    }
+
+    [Fact]
+    public void AuthenticationFailed()
+    {
+        var (network, client, server, handle, accepted) = Connected(108, ik: true);
+        using var _n = network;
+        WirePacket data = HeldData(network, client, server, handle);
+        data.Packet[20] ^= 0x10;
+        DropsExactlyOnce(server.Endpoint, DatagramDropReason.AuthenticationFailed, () => network.DeliverNow(data.Packet, data.From, server));
+        Assert.Equal(1, server.Endpoint.GetInfo(accepted).AuthenticationFailures);
+    }
+
+    [Fact]
+    public void RateLimited()
+    {
+        var (network, client, server) = DatagramHandshakeTests.Pair(109);
+        using var _n = network;
+        client.Endpoint.Connect(server.Address, server.Identity.PublicKey, network.Now);
+        network.RunFor(TimeSpan.FromMilliseconds(25)); // the first was consumed at 20 ms
+        // A second IK Initiation from the same key 5 ms later (a newer timestamp, but within 20 ms of the first consumed).
+        WirePacket second = Hold(network, p => p.Type == DatagramPacketType.Initiation, () => client.Endpoint.Connect(server.Address, server.Identity.PublicKey, network.Now));
+        DropsExactlyOnce(server.Endpoint, DatagramDropReason.RateLimited, () => network.DeliverNow(second.Packet, second.From, server));
+    }
+
+    [Fact]
+    public void TableFull()
+    {
+        var (network, client, server) = DatagramHandshakeTests.Pair(110, o => { o.MaxHalfOpenPerAddress = 1; o.AddressValidation = DatagramAddressValidation.Never; });
+        using var _n = network;
+        server.Verifier = null;
+        client.Endpoint.Connect(server.Address, null, network.Now);
+        network.RunFor(TimeSpan.FromMilliseconds(30)); // the first Initiation is half-open at the server
+        WirePacket second = Hold(network, p => p.Type == DatagramPacketType.Initiation, () => client.Endpoint.Connect(server.Address, null, network.Now));
+        DropsExactlyOnce(server.Endpoint, DatagramDropReason.TableFull, () => network.DeliverNow(second.Packet, second.From, server));
+    }
+
+    [Fact]
+    public void Oversize()
+    {
+        var (network, _, server, _, _) = Connected(111, ik: true);
+        using var _n = network;
+        byte[] big = new byte[1201];
+        big[0] = 5;
+        big[1] = 1;
+        DropsExactlyOnce(server.Endpoint, DatagramDropReason.Oversize, () => network.DeliverNow(big, [9], server));
+    }
+
+    [Fact]
+    public void ReceiveQueueFull()
+    {
+        var (network, client, server, handle, accepted) = Connected(112, ik: true, server: o => o.ReceiveQueueLimit = 2);
+        using var _n = network;
+        server.AutoReceive = false;
+        client.Endpoint.Send(handle, "1"u8, network.Now);
+        client.Endpoint.Send(handle, "2"u8, network.Now);
+        network.RunFor(Second);
+        WirePacket third = HeldData(network, client, server, handle, "3");
+        DropsExactlyOnce(server.Endpoint, DatagramDropReason.ReceiveQueueFull, () => network.DeliverNow(third.Packet, third.From, server));
+        byte[] buffer = new byte[2000];
+        Assert.True(server.Endpoint.TryReceive(accepted, buffer, out int length, out _));
+        Assert.Equal("1"u8.ToArray(), buffer[..length]);
+    }
+
+    [Fact]
+    public void InvalidToken()
+    {
+        var (network, client, server) = DatagramHandshakeTests.Pair(113, o => o.AddressValidation = DatagramAddressValidation.Always);
+        using var _n = network;
+        WirePacket initiation = Hold(network, p => p.Type == DatagramPacketType.Initiation, () => client.Endpoint.Connect(server.Address, server.Identity.PublicKey, network.Now));
+        // The same Noise message with a made-up token, and a correct mac1 over it.
+        int noiseLength = BinaryPrimitives.ReadUInt16LittleEndian(initiation.Packet.AsSpan(8));
+        byte[] noise = initiation.Packet.AsSpan(10, noiseLength).ToArray();
+        byte[] key = new byte[32];
+        Mac1.DeriveKey(server.Identity.PublicKey.Bytes, key);
+        byte[] forged = new byte[1200];
+        int length = DatagramPacket.WriteInitiation(forged, 2, BinaryPrimitives.ReadUInt32LittleEndian(initiation.Packet.AsSpan(4)), new byte[AddressTokens.TokenSize], noise, key);
+        DropsExactlyOnce(server.Endpoint, DatagramDropReason.InvalidToken, () => network.DeliverNow(forged[..length], initiation.From, server));
+        Assert.Equal(1, server.Endpoint.Statistics.TokensForged);
+    }
+
+    [Fact]
+    public void HandshakeFailed()
+    {
+        var (network, client, server) = DatagramHandshakeTests.Pair(114, o => o.AddressValidation = DatagramAddressValidation.Never);
+        using var _n = network;
+        byte[] key = new byte[32];
+        Mac1.DeriveKey("ossuary"u8, key);
+        byte[] packet = new byte[1200];
+        // XX message 1 is a bare ephemeral key: the all-zero one is of low order, refused at the first DH.
+        int length = DatagramPacket.WriteInitiation(packet, 1, 0x1234, default, new byte[32], key);
+        DropsExactlyOnce(server.Endpoint, DatagramDropReason.HandshakeFailed, () => network.DeliverNow(packet[..length], [9], server));
+        // IK message 1 that does not decrypt under the responder's key.
+        Mac1.DeriveKey(server.Identity.PublicKey.Bytes, key);
+        byte[] garbage = new byte[140];
+        new Random(1).NextBytes(garbage);
+        length = DatagramPacket.WriteInitiation(packet, 2, 0x1235, default, garbage, key);
+        DropsExactlyOnce(server.Endpoint, DatagramDropReason.HandshakeFailed, () => network.DeliverNow(packet[..length], [9], server));
+        Assert.Equal(0, server.Endpoint.Statistics.HalfOpenHandshakes);
+    }
+
+    [Fact]
+    public void StaleTimestamp()
+    {
+        var (network, client, server) = DatagramHandshakeTests.Pair(115);
+        using var _n = network;
+        client.Endpoint.Connect(server.Address, server.Identity.PublicKey, network.Now);
+        network.Pump();
+        WirePacket initiation = network.Wire[0];
+        Assert.True(network.RunUntil(() => client.EventsOf(DatagramEventKind.Connected).Any(), Second));
+        network.RunFor(TimeSpan.FromSeconds(20)); // the half-open record of it has expired: only the timestamp knows it
+        DropsExactlyOnce(server.Endpoint, DatagramDropReason.StaleTimestamp, () => network.DeliverNow(initiation.Packet, [77], server));
+        Assert.Single(server.EventsOf(DatagramEventKind.Accepted));
+    }
+
+    [Fact]
+    public void Unexpected()
+    {
+        var (network, client, server) = DatagramHandshakeTests.Pair(116);
+        using var _n = network;
+        WirePacket initiation = Hold(network, p => p.Type == DatagramPacketType.Initiation, () => server.Endpoint.Connect(client.Address, client.Identity.PublicKey, network.Now));
+        DropsExactlyOnce(client.Endpoint, DatagramDropReason.Unexpected, () => network.DeliverNow(initiation.Packet, initiation.From, client)); // the client does not accept
+    }
+
+    [Fact]
+    public void EveryReasonHasItsTest()
+    {
+        string[] tested = typeof(DatagramDropReasonTests).GetMethods().Select(m => m.Name).ToArray();
+        Assert.All(Enum.GetNames<DatagramDropReason>(), reason => Assert.Contains(reason, tested));
+    }
+}
