@@ -36,7 +36,7 @@ public sealed partial class DatagramEndpoint
         }
         ulong highestBefore = session.Keys.HighestReceived;
         bool first = session.PacketsReceived == 0;
-        Span<byte> inner = _scratch.AsSpan(0, data.Ciphertext.Length - DatagramPacket.TagSize);
+        Span<byte> inner = _receiveScratch.AsSpan(0, data.Ciphertext.Length - DatagramPacket.TagSize);
         if (!session.Keys.TryOpen(data, inner, out int innerLength, out DatagramDropReason reason))
         {
             if (reason == DatagramDropReason.AuthenticationFailed)
@@ -65,11 +65,8 @@ public sealed partial class DatagramEndpoint
             return;
         }
         ConfirmSession(connection, session, now);
-        if (newest && ReferenceEquals(session, connection.Current))
-        {
-            FollowPeer(connection, from, now);
-        }
-        if (!connection.AddressValidated && connection.Address.Equals(from))
+        bool moved = newest && ReferenceEquals(session, connection.Current) && FollowPeer(connection, from, packetLength, now);
+        if (!moved && !connection.AddressValidated && connection.Address.Equals(from))
         {
             connection.BytesFromUnvalidated += packetLength;
         }
@@ -173,11 +170,11 @@ public sealed partial class DatagramEndpoint
     /// The new address is unvalidated until a path challenge is answered from it; meanwhile this side sends at most 3×
     /// what it received from there.
     /// </summary>
-    private void FollowPeer(DatagramConnection connection, in DatagramAddress from, TimeSpan now)
+    private bool FollowPeer(DatagramConnection connection, in DatagramAddress from, int packetLength, TimeSpan now)
     {
         if (!_allowRoaming || connection.Address.Equals(from))
         {
-            return;
+            return false;
         }
         connection.Address = from;
         _statistics.RoamingEvents++;
@@ -186,15 +183,17 @@ public sealed partial class DatagramEndpoint
         {
             connection.AddressValidated = true;
             CancelPathChallenge(connection);
-            return;
+            return true;
         }
         connection.AddressValidated = false;
-        connection.BytesFromUnvalidated = connection.BytesToUnvalidated = 0;
+        connection.BytesFromUnvalidated = packetLength;
+        connection.BytesToUnvalidated = 0;
         byte[] challenge = new byte[DatagramInner.PathDataSize];
         _random.Fill(challenge);
         connection.PathChallenge = challenge;
         connection.PathChallengesSent = 0;
         SendPathChallenge(connection, now);
+        return true;
     }
 
     private void SendPathChallenge(DatagramConnection connection, TimeSpan now)
@@ -227,6 +226,7 @@ public sealed partial class DatagramEndpoint
             connection.Address = connection.ValidatedAddress;
             connection.AddressValidated = true;
             Raise(new DatagramEvent(DatagramEventKind.PeerMoved, connection.Handle));
+            FlushHeld(connection, now);
         }
     }
 
@@ -315,7 +315,7 @@ public sealed partial class DatagramEndpoint
     private void SendControl(DatagramConnection connection, DatagramSession session, DatagramContentType type, ReadOnlySpan<byte> content, TimeSpan now, DatagramAddress to = default)
     {
         int innerLength = type == DatagramContentType.Keepalive ? 0 : DatagramInner.Length(content.Length, 0);
-        Span<byte> inner = _scratch.AsSpan(0, innerLength);
+        Span<byte> inner = _sendScratch.AsSpan(0, innerLength);
         if (type != DatagramContentType.Keepalive)
         {
             DatagramInner.Write(type, content, inner);

@@ -139,7 +139,7 @@ public sealed partial class DatagramEndpoint
             Drop(DatagramDropReason.Unexpected);
             return;
         }
-        if (!handshake.Noise.TryReadMessage(response.NoiseMessage, _scratch, out _, out _))
+        if (!handshake.Noise.TryReadMessage(response.NoiseMessage, _receiveScratch, out _, out _))
         {
             Drop(DatagramDropReason.HandshakeFailed);
             return;

@@ -75,12 +75,12 @@ public sealed partial class DatagramEndpoint
             return;
         }
         HandshakeState noise = NewHandshake(initiator: false, initiation.Pattern, default);
-        if (!noise.TryReadMessage(initiation.NoiseMessage, _scratch, out int payloadLength, out _)
+        if (!noise.TryReadMessage(initiation.NoiseMessage, _receiveScratch, out int payloadLength, out _)
             || (initiation.Pattern == PatternIK) != (payloadLength >= PeerTimestamps.TimestampSize)
             || (initiation.Pattern == PatternXX && payloadLength != 0))
         {
             noise.Dispose();
-            CryptographicOperations.ZeroMemory(_scratch.AsSpan(0, Math.Max(0, payloadLength)));
+            CryptographicOperations.ZeroMemory(_receiveScratch.AsSpan(0, Math.Max(0, payloadLength)));
             Drop(DatagramDropReason.HandshakeFailed);
             return;
         }
@@ -108,8 +108,8 @@ public sealed partial class DatagramEndpoint
             Transmit(entry.Response, from);
             return;
         }
-        TakeIkInitiation(entry, _scratch.AsSpan(0, payloadLength), now);
-        CryptographicOperations.ZeroMemory(_scratch.AsSpan(0, payloadLength));
+        TakeIkInitiation(entry, _receiveScratch.AsSpan(0, payloadLength), now);
+        CryptographicOperations.ZeroMemory(_receiveScratch.AsSpan(0, payloadLength));
     }
 
     /// <summary>
@@ -201,7 +201,7 @@ public sealed partial class DatagramEndpoint
                 Drop(DatagramDropReason.Duplicate);
                 return;
             }
-            if (!entry.Noise!.TryReadMessage(finish.NoiseMessage, _scratch, out int payloadLength, out _) || payloadLength != 0)
+            if (!entry.Noise!.TryReadMessage(finish.NoiseMessage, _receiveScratch, out int payloadLength, out _) || payloadLength != 0)
             {
                 Drop(DatagramDropReason.HandshakeFailed);
                 return;

@@ -51,7 +51,8 @@ public sealed partial class DatagramEndpoint : IDisposable
     private readonly Dictionary<OssuaryPublicKey, DatagramConnection> _respondingTo = new();
     private readonly Dictionary<long, HalfOpenHandshake> _awaitingVerdict = new();
     private readonly List<DatagramConnection> _work = new();
-    private readonly byte[] _scratch;
+    private readonly byte[] _receiveScratch; // opened inner plaintexts and handshake payloads, one packet at a time
+    private readonly byte[] _sendScratch;    // inner plaintexts being sealed; never the same buffer, because a packet received can cause one sent
     private readonly DatagramStatistics _statistics = new();
     private long _lastHandle;
     private TimeSpan _now;
@@ -93,7 +94,8 @@ public sealed partial class DatagramEndpoint : IDisposable
         _tokens = new AddressTokens(random, now);
         _halfOpen = new HalfOpenTable(options.MaxHalfOpen, options.MaxHalfOpenPerAddress);
         _load = new LoadMonitor(options.MaxHalfOpen, options.LoadInitiationsPerSecond, _statistics);
-        _scratch = new byte[_maxDatagramSize];
+        _receiveScratch = new byte[_maxDatagramSize];
+        _sendScratch = new byte[_maxDatagramSize];
     }
 
     /// <summary>This node's static public key.</summary>
@@ -361,7 +363,8 @@ public sealed partial class DatagramEndpoint : IDisposable
         _halfOpen.Dispose();
         _tokens.Dispose();
         _transmit.Dispose();
-        System.Security.Cryptography.CryptographicOperations.ZeroMemory(_scratch);
+        System.Security.Cryptography.CryptographicOperations.ZeroMemory(_receiveScratch);
+        System.Security.Cryptography.CryptographicOperations.ZeroMemory(_sendScratch);
     }
 
     private TimeSpan Clamp(TimeSpan now) => _now = now > _now ? now : _now;
