@@ -254,10 +254,9 @@ public sealed partial class DatagramEndpoint
     private DatagramSendResult SendDatagram(DatagramConnection connection, ReadOnlySpan<byte> payload, TimeSpan now)
     {
         DatagramSession? session = UsableSession(connection, now);
-        if (connection.IsInitiator && connection.Handshake is null && connection.Stage == DatagramConnectionStage.Established
-            && (session is null || now - session.Keys.CreatedAt >= DatagramTimers.RekeyAfterTime || session.Keys.NextSendCounter >= DatagramTimers.RekeyAfterMessages))
+        if (session is null && connection.IsInitiator && connection.Handshake is null && connection.Stage == DatagramConnectionStage.Established)
         {
-            StartHandshake(connection, now);
+            StartHandshake(connection, now); // keys expired or wiped: this datagram waits for new ones
         }
         int packetLength = DatagramKeyPair.PacketSize(DatagramInner.Length(payload.Length, 0));
         if (session is null || !WithinAmplificationLimit(connection, packetLength))
@@ -345,6 +344,17 @@ public sealed partial class DatagramEndpoint
         if (type == DatagramContentType.Datagram)
         {
             connection.DeadPeerAt ??= now + DatagramTimers.DeadPeer + Jitter();
+        }
+        KeepKeysFresh(connection, session, now);
+    }
+
+    /// <summary>As WireGuard: an initiator that sends anything on keys older than 120 s, or near the message limit, starts a new handshake (the packet still goes on the old keys).</summary>
+    private void KeepKeysFresh(DatagramConnection connection, DatagramSession session, TimeSpan now)
+    {
+        if (connection.IsInitiator && connection.Handshake is null && connection.Stage == DatagramConnectionStage.Established && ReferenceEquals(session, connection.Current)
+            && (now - session.Keys.CreatedAt >= DatagramTimers.RekeyAfterTime || session.Keys.NextSendCounter >= DatagramTimers.RekeyAfterMessages))
+        {
+            StartHandshake(connection, now);
         }
     }
 }

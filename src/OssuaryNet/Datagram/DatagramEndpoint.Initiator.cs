@@ -77,7 +77,9 @@ public sealed partial class DatagramEndpoint
         {
             _statistics.HandshakesTimedOut++;
             AbandonHandshake(connection);
-            if (connection.Stage == DatagramConnectionStage.Connecting || UsableSession(connection, now) is null)
+            // Nothing authenticated from the peer for the whole attempt (or no keys left): it is gone.
+            if (connection.Stage == DatagramConnectionStage.Connecting || UsableSession(connection, now) is null
+                || connection.LastReceivedAt is not { } received || received < handshake.StartedAt)
             {
                 EndConnection(connection, DatagramCloseReason.HandshakeTimedOut);
             }
