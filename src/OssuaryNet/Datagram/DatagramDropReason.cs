@@ -32,8 +32,6 @@ public enum DatagramDropReason
     Oversize,
     /// <summary>The connection's receive queue is full.</summary>
     ReceiveQueueFull,
-    /// <summary>An Initiation whose token is malformed, expired or forged (each also counted in the token statistics).</summary>
-    InvalidToken,
     /// <summary>A handshake message that failed to authenticate or carried an unusable key.</summary>
     HandshakeFailed,
     /// <summary>An IK Initiation whose timestamp is not newer than the last one from its key: a replay.</summary>

@@ -1,3 +1,4 @@
+using System.Buffers.Binary;
 using System.Security.Cryptography;
 using OssuaryNet.Identity;
 using OssuaryNet.Noise;
@@ -21,11 +22,12 @@ public sealed partial class DatagramEndpoint
         byte[] mac1Key;
         try
         {
-            Span<byte> payload = stackalloc byte[PeerTimestamps.TimestampSize + earlyData.Length];
+            Span<byte> payload = stackalloc byte[IkPayloadPrefix + earlyData.Length];
             if (pattern == PatternIK)
             {
                 PeerTimestamps.Write(_wallClockAtStart + (now - _startedAt), payload);
-                earlyData.CopyTo(payload[PeerTimestamps.TimestampSize..]);
+                BinaryPrimitives.WriteUInt32LittleEndian(payload[PeerTimestamps.TimestampSize..], localId);
+                earlyData.CopyTo(payload[IkPayloadPrefix..]);
             }
             else
             {
@@ -49,6 +51,10 @@ public sealed partial class DatagramEndpoint
         SendInitiation(connection, handshake, now);
         handshake.NextRetransmitAt = now + DatagramTimers.RetransmitDelay(0) + Jitter();
     }
+
+    /// <summary>Whether an authenticated payload is exactly the session id its packet's clear header claims: the id is bound to the handshake, so that changing it in transit fails the message instead of misrouting the session.</summary>
+    private static bool HoldsSessionId(ReadOnlySpan<byte> payload, uint id) =>
+        payload.Length == 4 && BinaryPrimitives.ReadUInt32LittleEndian(payload) == id;
 
     private static byte[] DeriveMac1Key(OssuaryPublicKey responder)
     {
@@ -87,6 +93,7 @@ public sealed partial class DatagramEndpoint
         }
         _statistics.HandshakeRetransmissions++;
         handshake.Retransmissions++;
+        handshake.TookCookie = false; // each transmission may be answered by one CookieReply (a damaged token costs one interval)
         SendInitiation(connection, handshake, now);
         handshake.NextRetransmitAt = now + DatagramTimers.RetransmitDelay(handshake.Retransmissions) + Jitter();
     }
@@ -102,9 +109,9 @@ public sealed partial class DatagramEndpoint
     }
 
     /// <summary>
-    /// A CookieReply: taken only when it answers this side's outstanding Initiation (its echo equals that Initiation's
-    /// mac1) and only once per attempt; the Initiation is rebuilt around the same Noise message with the token and sent
-    /// at once.
+    /// A CookieReply: taken only when it answers this side's outstanding Initiation (its echo equals the mac1 of the
+    /// Initiation last sent) and only once per transmission; the Initiation is rebuilt around the same Noise message with
+    /// the token and sent at once.
     /// </summary>
     private void HandleCookieReply(in ParsedDatagram reply, TimeSpan now)
     {
@@ -141,7 +148,8 @@ public sealed partial class DatagramEndpoint
             Drop(DatagramDropReason.Unexpected);
             return;
         }
-        if (!handshake.Noise.TryReadMessage(response.NoiseMessage, _receiveScratch, out _, out _))
+        uint responderId = response.SenderSession;
+        if (!handshake.Noise.TryReadMessage(response.NoiseMessage, _receiveScratch, out _, out _, payload => HoldsSessionId(payload, responderId)))
         {
             Drop(DatagramDropReason.HandshakeFailed);
             return;

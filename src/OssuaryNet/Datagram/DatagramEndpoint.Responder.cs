@@ -1,3 +1,4 @@
+using System.Buffers.Binary;
 using System.Security.Cryptography;
 using OssuaryNet.Identity;
 using OssuaryNet.Noise;
@@ -40,18 +41,21 @@ public sealed partial class DatagramEndpoint
             }
             return;
         }
+        // A token that does not check out (damaged, expired, for another address) is counted and ignored: the
+        // Initiation is then one without a token, which under load gets a fresh CookieReply rather than silence.
         bool addressProven = false;
         if (!initiation.Token.IsEmpty)
         {
             TokenVerdict verdict = _tokens.Check(initiation.Token, from.Bytes, initiation.SenderSession, now);
-            if (verdict != TokenVerdict.Valid)
+            if (verdict == TokenVerdict.Valid)
+            {
+                _statistics.TokensAccepted++;
+                addressProven = true;
+            }
+            else
             {
                 CountRejectedToken(verdict);
-                Drop(DatagramDropReason.InvalidToken);
-                return;
             }
-            _statistics.TokensAccepted++;
-            addressProven = true;
         }
         bool underLoad = _validation switch
         {
@@ -75,9 +79,11 @@ public sealed partial class DatagramEndpoint
             return;
         }
         HandshakeState noise = NewHandshake(initiator: false, initiation.Pattern, default);
+        uint initiatorId = initiation.SenderSession;
         if (!noise.TryReadMessage(initiation.NoiseMessage, _receiveScratch, out int payloadLength, out _)
-            || (initiation.Pattern == PatternIK) != (payloadLength >= PeerTimestamps.TimestampSize)
-            || (initiation.Pattern == PatternXX && payloadLength != 0))
+            || (initiation.Pattern == PatternXX && payloadLength != 0)
+            || (initiation.Pattern == PatternIK && (payloadLength < IkPayloadPrefix
+                || BinaryPrimitives.ReadUInt32LittleEndian(_receiveScratch.AsSpan(PeerTimestamps.TimestampSize)) != initiatorId)))
         {
             noise.Dispose();
             CryptographicOperations.ZeroMemory(_receiveScratch.AsSpan(0, Math.Max(0, payloadLength)));
@@ -90,10 +96,12 @@ public sealed partial class DatagramEndpoint
         };
         if (initiation.Pattern == PatternXX)
         {
-            byte[] message = new byte[noise.GetMessageLength(0)];
+            Span<byte> responderId = stackalloc byte[4];
+            BinaryPrimitives.WriteUInt32LittleEndian(responderId, entry.LocalId);
+            byte[] message = new byte[noise.GetMessageLength(responderId.Length)];
             try
             {
-                noise.WriteMessage(default, message); // "ee" is the first DH on the initiator's ephemeral key
+                noise.WriteMessage(responderId, message); // "ee" is the first DH on the initiator's ephemeral key
             }
             catch (OssuaryException)
             {
@@ -129,7 +137,7 @@ public sealed partial class DatagramEndpoint
         }
         _timestamps.Record(peerKey, timestamp, now);
         entry.PeerKey = peerKey;
-        ReadOnlySpan<byte> earlyData = payload[PeerTimestamps.TimestampSize..];
+        ReadOnlySpan<byte> earlyData = payload[IkPayloadPrefix..];
         if (_respondingTo.TryGetValue(peerKey, out DatagramConnection? existing) && existing.Stage != DatagramConnectionStage.Closing)
         {
             entry.Rekeying = existing;
@@ -201,7 +209,7 @@ public sealed partial class DatagramEndpoint
                 Drop(DatagramDropReason.Duplicate);
                 return;
             }
-            if (!entry.Noise!.TryReadMessage(finish.NoiseMessage, _receiveScratch, out int payloadLength, out _) || payloadLength != 0)
+            if (!entry.Noise!.TryReadMessage(finish.NoiseMessage, _receiveScratch, out _, out _, static payload => payload.IsEmpty))
             {
                 Drop(DatagramDropReason.HandshakeFailed);
                 return;
@@ -262,8 +270,10 @@ public sealed partial class DatagramEndpoint
     private void AnswerIk(HalfOpenHandshake entry, TimeSpan now)
     {
         HandshakeState noise = entry.TakeNoise()!;
-        byte[] message = new byte[noise.GetMessageLength(0)];
-        noise.WriteMessage(default, message);
+        Span<byte> responderId = stackalloc byte[4];
+        BinaryPrimitives.WriteUInt32LittleEndian(responderId, entry.LocalId);
+        byte[] message = new byte[noise.GetMessageLength(responderId.Length)];
+        noise.WriteMessage(responderId, message);
         var keys = new DatagramKeyPair(noise.Split(), isInitiator: false, now);
         entry.Response = new byte[14 + message.Length];
         DatagramPacket.WriteResponse(entry.Response, PatternIK, entry.LocalId, entry.InitiatorId, message);

@@ -122,8 +122,11 @@ public sealed partial class DatagramEndpoint : IDisposable
     // Initiation framing around the Noise message: 8 header bytes, the longest token, the length and mac1.
     private const int InitiationOverhead = 8 + DatagramPacket.MaxTokenSize + 2 + DatagramPacket.MacSize;
 
-    // IK message 1 with a payload of the timestamp alone: e (32), s (32 + 16), payload tag (16), timestamp (12).
-    private const int IkMessage1Overhead = 32 + 48 + 16 + PeerTimestamps.TimestampSize;
+    // IK message 1's payload before any early data: the timestamp and the initiator's session id (bound to the handshake).
+    private const int IkPayloadPrefix = PeerTimestamps.TimestampSize + 4;
+
+    // IK message 1 without early data: e (32), s (32 + 16), payload tag (16), payload prefix.
+    private const int IkMessage1Overhead = 32 + 48 + 16 + IkPayloadPrefix;
 
     /// <summary>Takes the next packet to send: copies it into <paramref name="packet"/> (allow <see cref="DatagramOptions.MaxDatagramSize"/> bytes) and its destination into <paramref name="address"/> (allow 64).</summary>
     /// <exception cref="ArgumentException">A buffer is too small for the next packet (it stays queued).</exception>

@@ -37,7 +37,7 @@ internal sealed class InitiatorHandshake : IDisposable
     /// <summary>The Initiation as last built (with its mac1 in the last 16 bytes).</summary>
     public byte[] Initiation { get; set; } = [];
 
-    /// <summary>Whether a CookieReply was taken for this attempt (at most one is).</summary>
+    /// <summary>Whether a CookieReply was taken since the Initiation was last sent (at most one is).</summary>
     public bool TookCookie { get; set; }
 
     /// <summary>When the Initiation was last sent; the Response's arrival minus this is an RTT sample.</summary>

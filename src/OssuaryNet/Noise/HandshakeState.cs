@@ -3,6 +3,9 @@ using OssuaryNet.Crypto;
 
 namespace OssuaryNet.Noise;
 
+/// <summary>Judges an authenticated handshake payload inside <see cref="HandshakeState.TryReadMessage"/>.</summary>
+internal delegate bool PayloadCheck(ReadOnlySpan<byte> payload);
+
 /// <summary>Produces an ephemeral private key; the default draws from libsodium's CSPRNG, tests inject fixed keys.</summary>
 internal delegate void EphemeralKeySource(Span<byte> privateKey);
 
@@ -271,7 +274,12 @@ internal sealed class HandshakeState : IDisposable
     /// restored and the state stays usable. Datagram mode needs this because a forged handshake packet that reaches a
     /// waiting handshake (its session id is visible on the path) must not end it.
     /// </summary>
-    public bool TryReadMessage(ReadOnlySpan<byte> message, Span<byte> payload, out int written, out OssuaryException? error)
+    /// <param name="message">The handshake message.</param>
+    /// <param name="payload">Receives the payload (as <see cref="ReadMessage"/>).</param>
+    /// <param name="written">The payload's length, 0 on failure.</param>
+    /// <param name="error">Why it failed, or null.</param>
+    /// <param name="acceptPayload">Judges the authenticated payload before the read is kept; refusing it undoes the read too.</param>
+    public bool TryReadMessage(ReadOnlySpan<byte> message, Span<byte> payload, out int written, out OssuaryException? error, PayloadCheck? acceptPayload = null)
     {
         ThrowIfUnusable();
         byte[] memory = _memory!;
@@ -282,6 +290,11 @@ internal sealed class HandshakeState : IDisposable
         try
         {
             written = ReadMessage(message, payload);
+            if (acceptPayload is not null && !acceptPayload(payload[..written]))
+            {
+                payload[..written].Clear();
+                throw new OssuaryException(OssuaryErrorCode.MalformedHandshake, "A handshake payload was refused.");
+            }
             error = null;
             return true;
         }

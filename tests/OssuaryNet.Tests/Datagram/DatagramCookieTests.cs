@@ -86,10 +86,18 @@ public sealed class DatagramCookieTests
         network.RunFor(TimeSpan.FromMilliseconds(100));
         network.Tap = null;
 
-        DropsExactlyOnce(server.Endpoint, DatagramDropReason.InvalidToken, () => network.DeliverNow(withToken.Packet, [0x0E, 0x0E], server)); // another address
+        // Under another address, or another session id, the token is forged: counted, ignored, and the Initiation gets a
+        // fresh CookieReply (no DH, no state) as one without a token would.
+        long cookies = server.Endpoint.Statistics.CookieRepliesSent;
+        long dh = OssuaryNet.Crypto.X25519.AgreementsOnThisThread;
+        network.DeliverNow(withToken.Packet, [0x0E, 0x0E], server);
         byte[] otherId = Rebuilt(withToken.Packet, server.Identity.PublicKey, id => id ^ 1);
-        DropsExactlyOnce(server.Endpoint, DatagramDropReason.InvalidToken, () => network.DeliverNow(otherId, withToken.From, server));
+        network.DeliverNow(otherId, withToken.From, server);
         Assert.Equal(2, server.Endpoint.Statistics.TokensForged);
+        Assert.Equal(cookies + 2, server.Endpoint.Statistics.CookieRepliesSent);
+        Assert.Equal(dh, OssuaryNet.Crypto.X25519.AgreementsOnThisThread);
+        Assert.Equal(0, server.Endpoint.Statistics.HalfOpenHandshakes);
+        Assert.Equal(0, server.Endpoint.Statistics.TotalDropped);
         network.DeliverNow(withToken.Packet, withToken.From, server); // the genuine one still works
         Assert.True(network.RunUntil(() => client.EventsOf(DatagramEventKind.Connected).Any(), Second));
     }

@@ -166,23 +166,6 @@ public sealed class DatagramDropReasonTests
     }
 
     [Fact]
-    public void InvalidToken()
-    {
-        var (network, client, server) = DatagramHandshakeTests.Pair(113, o => o.AddressValidation = DatagramAddressValidation.Always);
-        using var _n = network;
-        WirePacket initiation = Hold(network, p => p.Type == DatagramPacketType.Initiation, () => client.Endpoint.Connect(server.Address, server.Identity.PublicKey, network.Now));
-        // The same Noise message with a made-up token, and a correct mac1 over it.
-        int noiseLength = BinaryPrimitives.ReadUInt16LittleEndian(initiation.Packet.AsSpan(8));
-        byte[] noise = initiation.Packet.AsSpan(10, noiseLength).ToArray();
-        byte[] key = new byte[32];
-        Mac1.DeriveKey(server.Identity.PublicKey.Bytes, key);
-        byte[] forged = new byte[1200];
-        int length = DatagramPacket.WriteInitiation(forged, 2, BinaryPrimitives.ReadUInt32LittleEndian(initiation.Packet.AsSpan(4)), new byte[AddressTokens.TokenSize], noise, key);
-        DropsExactlyOnce(server.Endpoint, DatagramDropReason.InvalidToken, () => network.DeliverNow(forged[..length], initiation.From, server));
-        Assert.Equal(1, server.Endpoint.Statistics.TokensForged);
-    }
-
-    [Fact]
     public void HandshakeFailed()
     {
         var (network, client, server) = DatagramHandshakeTests.Pair(114, o => o.AddressValidation = DatagramAddressValidation.Never);
