@@ -6,6 +6,7 @@ using OssuaryNet.Bench;
 // dotnet run -c Release --project bench/OssuaryNet.Bench -- [--quick] [BenchmarkDotNet arguments, e.g. --filter '*Aead*']
 // dotnet run -c Release --project bench/OssuaryNet.Bench -- memory [PAIRS]
 // dotnet run -c Release --project bench/OssuaryNet.Bench -- cpu [TRANSFERS]
+// dotnet run -c Release --project bench/OssuaryNet.Bench -- datagram-load [INITIATIONS]
 if (args.Length > 0 && args[0] == "memory")
 {
     await IdleMemory.RunAsync(args.Length > 1 ? int.Parse(args[1]) : 200);
@@ -14,6 +15,12 @@ if (args.Length > 0 && args[0] == "memory")
 if (args.Length > 0 && args[0] == "cpu")
 {
     await BulkCpu.RunAsync(args.Length > 1 ? int.Parse(args[1]) : 100);
+    return 0;
+}
+
+if (args.Length > 0 && args[0] == "datagram-load")
+{
+    DatagramLoad.Run(args.Length > 1 ? int.Parse(args[1]) : 20_000);
     return 0;
 }
 

@@ -20,13 +20,9 @@ public sealed partial class DatagramEndpoint
             return;
         }
         DatagramConnection connection = session.Owner;
-        if (connection.Stage == DatagramConnectionStage.Closing)
+        if (connection.Stage == DatagramConnectionStage.Closing && connection.ClosedByPeer)
         {
-            Drop(DatagramDropReason.Unexpected);
-            if (!connection.ClosedByPeer && UsableSession(connection, now) is { } closing)
-            {
-                SendClose(connection, closing, now); // once per incoming packet: never more than arrives
-            }
+            Drop(DatagramDropReason.Unexpected); // the peer closed: drain silently
             return;
         }
         if (session.IsExpired(now))
@@ -48,6 +44,19 @@ public sealed partial class DatagramEndpoint
         }
         // Authenticated and new: from here on the packet may change state.
         inner = inner[..innerLength];
+        if (connection.Stage == DatagramConnectionStage.Closing)
+        {
+            // This side closed and the peer did not hear it: one close again per authentic packet, never more, and
+            // never in answer to a close (two sides that both closed would otherwise answer each other for ever).
+            bool isClose = DatagramInner.TryRead(inner, out DatagramContentType closingType, out _) && closingType == DatagramContentType.Close;
+            CryptographicOperations.ZeroMemory(inner);
+            Drop(DatagramDropReason.Unexpected);
+            if (!isClose && UsableSession(connection, now) is { } closing)
+            {
+                SendClose(connection, closing, now);
+            }
+            return;
+        }
         bool newest = first || data.Counter > highestBefore;
         session.PacketsReceived++;
         if (!newest)
@@ -345,7 +354,10 @@ public sealed partial class DatagramEndpoint
         {
             connection.DeadPeerAt ??= now + DatagramTimers.DeadPeer + Jitter();
         }
-        KeepKeysFresh(connection, session, now);
+        if (type != DatagramContentType.Close)
+        {
+            KeepKeysFresh(connection, session, now);
+        }
     }
 
     /// <summary>As WireGuard: an initiator that sends anything on keys older than 120 s, or near the message limit, starts a new handshake (the packet still goes on the old keys).</summary>

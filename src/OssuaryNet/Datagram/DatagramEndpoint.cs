@@ -349,6 +349,10 @@ public sealed partial class DatagramEndpoint : IDisposable
         };
     }
 
+    /// <summary>Moves the send counter of a connection's current keys, so that tests reach the message limits without 2^60 packets.</summary>
+    internal void SetSendCounterForTests(DatagramHandle handle, ulong counter) =>
+        _connections[handle.Value].Current!.Keys.NextSendCounter = counter;
+
     /// <summary>Wipes every key and secret and frees every buffer. Nothing is sent.</summary>
     public void Dispose()
     {

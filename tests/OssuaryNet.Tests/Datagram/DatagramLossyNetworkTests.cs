@@ -176,6 +176,28 @@ public sealed class DatagramLossyNetworkTests
     }
 
     [Fact]
+    public void CountersNearTheLimitsRekeyInTimeAndNeverSendPastTheLast()
+    {
+        var (network, client, server, handle, _) = Connected(62, ik: true, LinkConditions.Clean);
+        using var _ = network;
+        // At 2^60 the initiator starts a new handshake; the packet still goes on the old keys.
+        client.Endpoint.SetSendCounterForTests(handle, DatagramTimers.RekeyAfterMessages - 1);
+        Assert.Equal(DatagramSendResult.Sent, client.Endpoint.Send(handle, Numbered(1), network.Now));
+        network.RunFor(Second);
+        Assert.Equal(1, client.Endpoint.Statistics.Rekeys);
+        Assert.Equal(1, BinaryPrimitives.ReadInt32LittleEndian(server.Received.Single().Payload));
+
+        // The last counter under a key is used once; after it the datagram waits for new keys instead.
+        client.Endpoint.SetSendCounterForTests(handle, DatagramKeyPair.MessageLimit - 1);
+        Assert.Equal(DatagramSendResult.Sent, client.Endpoint.Send(handle, Numbered(2), network.Now));
+        Assert.Equal(DatagramSendResult.Queued, client.Endpoint.Send(handle, Numbered(3), network.Now));
+        network.RunFor(Second);
+        Assert.Equal([1, 2, 3], server.Received.Select(r => BinaryPrimitives.ReadInt32LittleEndian(r.Payload)));
+        Assert.Equal(2, client.Endpoint.Statistics.Rekeys);
+        Assert.DoesNotContain(network.Wire, p => p.Type == DatagramPacketType.Data && BinaryPrimitives.ReadUInt64LittleEndian(p.Packet.AsSpan(8)) >= DatagramKeyPair.MessageLimit);
+    }
+
+    [Fact]
     public void PacketsSentUnderTheOldKeysAreDeliveredAfterARekey()
     {
         var (network, client, server, handle, _) = Connected(61, ik: true, LinkConditions.Clean);

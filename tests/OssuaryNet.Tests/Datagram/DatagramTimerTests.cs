@@ -149,4 +149,18 @@ public sealed class DatagramTimerTests
         Assert.Equal(0, client.Endpoint.Statistics.Connections);
         Assert.Null(server.Endpoint.NextTimeout());
     }
+
+    [Fact]
+    public void TwoSidesThatCloseAtOnceDoNotAnswerEachOthersCloses()
+    {
+        var (network, client, server, handle, accepted) = Connected(507, ik: true);
+        using var _n = network;
+        client.Endpoint.Close(handle, 1, network.Now);
+        server.Endpoint.Close(accepted, 2, network.Now);
+        int wire = network.Wire.Count;
+        network.RunFor(TimeSpan.FromSeconds(4));
+        Assert.Equal(wire + 2, network.Wire.Count); // each side's one close, crossing; neither answers the other's
+        Assert.Equal(0, client.Endpoint.Statistics.Connections);
+        Assert.Equal(0, server.Endpoint.Statistics.Connections);
+    }
 }
