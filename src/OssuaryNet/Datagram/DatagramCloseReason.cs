@@ -13,6 +13,4 @@ public enum DatagramCloseReason
     PeerRejected,
     /// <summary>No handshake for 540 s: the keys were wiped.</summary>
     Idle,
-    /// <summary>The same peer completed a new first-contact handshake, which replaced this connection.</summary>
-    Replaced,
 }

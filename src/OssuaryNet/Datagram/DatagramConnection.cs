@@ -1,4 +1,3 @@
-using System.Buffers;
 using OssuaryNet.Identity;
 
 namespace OssuaryNet.Datagram;
@@ -11,15 +10,18 @@ namespace OssuaryNet.Datagram;
 /// <remarks>
 /// Invariants: <see cref="Current"/> is confirmed whenever it is set on the initiator; <see cref="Next"/> exists only on
 /// a responder and is unconfirmed; only the initiator of the first handshake starts handshakes on this connection, so
-/// roles never swap. Every queued buffer is pooled and goes back to the pool when it leaves a queue.
+/// roles never swap. Every queued buffer comes from the endpoint's pool and goes back to it, wiped, when it leaves a
+/// queue.
 /// </remarks>
 internal sealed class DatagramConnection : IDisposable
 {
     private readonly Queue<Pending> _sendQueue = new();
     private readonly Queue<Received> _receiveQueue = new();
+    private readonly PacketBufferPool _pool;
 
-    public DatagramConnection(DatagramHandle handle, bool isInitiator, OssuaryHandshakePattern pattern, in DatagramAddress address, TimeSpan now)
+    public DatagramConnection(DatagramHandle handle, bool isInitiator, OssuaryHandshakePattern pattern, in DatagramAddress address, TimeSpan now, PacketBufferPool pool)
     {
+        _pool = pool;
         Handle = handle;
         IsInitiator = isInitiator;
         Pattern = pattern;
@@ -137,16 +139,17 @@ internal sealed class DatagramConnection : IDisposable
         bool droppedOldest = false;
         if (_sendQueue.Count >= DatagramTimers.SendQueueLimit)
         {
-            ArrayPool<byte>.Shared.Return(_sendQueue.Dequeue().Buffer);
+            Pending oldest = _sendQueue.Dequeue();
+            _pool.Return(oldest.Buffer, oldest.Length, wipe: true);
             droppedOldest = true;
         }
-        byte[] buffer = ArrayPool<byte>.Shared.Rent(Math.Max(1, payload.Length));
+        byte[] buffer = _pool.Rent();
         payload.CopyTo(buffer);
         _sendQueue.Enqueue(new Pending(buffer, payload.Length));
         return !droppedOldest;
     }
 
-    /// <summary>Takes the oldest held datagram out; the caller returns <paramref name="buffer"/> to the shared pool.</summary>
+    /// <summary>Takes the oldest held datagram out; the caller gives <paramref name="buffer"/> back with <see cref="ReturnBuffer"/>.</summary>
     public bool TryDequeueSend(out byte[] buffer, out int length)
     {
         if (_sendQueue.TryDequeue(out Pending pending))
@@ -158,6 +161,9 @@ internal sealed class DatagramConnection : IDisposable
         return false;
     }
 
+    /// <summary>Gives back a buffer from <see cref="TryDequeueSend"/>, wiping the plaintext it held.</summary>
+    public void ReturnBuffer(byte[] buffer, int length) => _pool.Return(buffer, length, wipe: true);
+
     /// <summary>Queues a received datagram; false when the queue is at <paramref name="limit"/>.</summary>
     public bool EnqueueReceived(ReadOnlySpan<byte> content, DatagramReceiveFlags flags, int limit)
     {
@@ -165,7 +171,7 @@ internal sealed class DatagramConnection : IDisposable
         {
             return false;
         }
-        byte[] buffer = ArrayPool<byte>.Shared.Rent(Math.Max(1, content.Length));
+        byte[] buffer = _pool.Rent();
         content.CopyTo(buffer);
         _receiveQueue.Enqueue(new Received(buffer, content.Length, flags));
         return true;
@@ -186,7 +192,7 @@ internal sealed class DatagramConnection : IDisposable
         _receiveQueue.Dequeue();
         received.Buffer.AsSpan(0, received.Length).CopyTo(destination);
         (length, flags) = (received.Length, received.Flags);
-        ArrayPool<byte>.Shared.Return(received.Buffer, clearArray: true);
+        _pool.Return(received.Buffer, received.Length, wipe: true);
         return true;
     }
 
@@ -218,11 +224,11 @@ internal sealed class DatagramConnection : IDisposable
         Handshake = null;
         while (_sendQueue.TryDequeue(out Pending pending))
         {
-            ArrayPool<byte>.Shared.Return(pending.Buffer, clearArray: true);
+            _pool.Return(pending.Buffer, pending.Length, wipe: true);
         }
         while (_receiveQueue.TryDequeue(out Received received))
         {
-            ArrayPool<byte>.Shared.Return(received.Buffer, clearArray: true);
+            _pool.Return(received.Buffer, received.Length, wipe: true);
         }
     }
 

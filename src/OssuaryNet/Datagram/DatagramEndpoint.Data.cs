@@ -1,4 +1,3 @@
-using System.Buffers;
 using System.Buffers.Binary;
 using System.Security.Cryptography;
 
@@ -302,7 +301,7 @@ public sealed partial class DatagramEndpoint
             }
             finally
             {
-                ArrayPool<byte>.Shared.Return(buffer, clearArray: true);
+                connection.ReturnBuffer(buffer, length);
             }
         }
         return sent;
@@ -329,12 +328,12 @@ public sealed partial class DatagramEndpoint
             DatagramInner.Write(type, content, inner);
         }
         int size = DatagramKeyPair.PacketSize(innerLength);
-        byte[] buffer = TransmitQueue.Rent(size);
+        byte[] buffer = _transmit.Rent();
         bool sealedPacket = session.Keys.TrySeal(session.RemoteId, inner, buffer, out int length);
         CryptographicOperations.ZeroMemory(inner);
         if (!sealedPacket)
         {
-            TransmitQueue.Return(buffer);
+            _transmit.Return(buffer);
             return;
         }
         DatagramAddress destination = to.IsEmpty ? connection.Address : to;

@@ -27,6 +27,9 @@ public sealed partial class DatagramEndpoint
             {
                 PeerTimestamps.Write(_wallClockAtStart + (now - _startedAt), payload);
                 BinaryPrimitives.WriteUInt32LittleEndian(payload[PeerTimestamps.TimestampSize..], localId);
+                // A rekey names the connection it renews by the responder's id of its keys; a first contact names none.
+                uint rekeyOf = (connection.Current ?? connection.Previous)?.RemoteId ?? 0;
+                BinaryPrimitives.WriteUInt32LittleEndian(payload[IkRekeyOfOffset..], rekeyOf);
                 earlyData.CopyTo(payload[IkPayloadPrefix..]);
             }
             else

@@ -122,8 +122,9 @@ public sealed partial class DatagramEndpoint
 
     /// <summary>
     /// IK, after the Initiation authenticated its sender's key: a replayed timestamp or a key that initiates too fast is
-    /// refused before anything is created. A key with a connection here is rekeying it (no new verdict); any other is
-    /// put to the caller.
+    /// refused before anything is created. An Initiation that names a live connection of that key here (by the id of
+    /// its keys) rekeys it, with no new verdict; any other is a new connection, put to the caller. One key may hold
+    /// several connections.
     /// </summary>
     private void TakeIkInitiation(HalfOpenHandshake entry, ReadOnlySpan<byte> payload, TimeSpan now)
     {
@@ -138,7 +139,9 @@ public sealed partial class DatagramEndpoint
         _timestamps.Record(peerKey, timestamp, now);
         entry.PeerKey = peerKey;
         ReadOnlySpan<byte> earlyData = payload[IkPayloadPrefix..];
-        if (_respondingTo.TryGetValue(peerKey, out DatagramConnection? existing) && existing.Stage != DatagramConnectionStage.Closing)
+        uint rekeyOf = BinaryPrimitives.ReadUInt32LittleEndian(payload[IkRekeyOfOffset..]);
+        if (rekeyOf != 0 && _sessions.TryGetValue(rekeyOf, out DatagramSession? named) && named.Owner is { IsInitiator: false } existing
+            && existing.Stage != DatagramConnectionStage.Closing && existing.PeerKey == peerKey)
         {
             entry.Rekeying = existing;
             _halfOpen.Add(entry);
@@ -171,7 +174,7 @@ public sealed partial class DatagramEndpoint
     {
         Span<byte> token = stackalloc byte[AddressTokens.TokenSize];
         _tokens.Mint(from.Bytes, initiation.SenderSession, now, token);
-        byte[] buffer = TransmitQueue.Rent(24 + AddressTokens.TokenSize);
+        byte[] buffer = _transmit.Rent();
         int length = DatagramPacket.WriteCookieReply(buffer, initiation.SenderSession, initiation.Mac, token);
         if (Transmit(buffer, length, from))
         {
@@ -308,18 +311,10 @@ public sealed partial class DatagramEndpoint
         }
     }
 
-    /// <summary>A responder's new connection, registered under its peer's key; an older first-contact connection of the same key is replaced.</summary>
+    /// <summary>A responder's new connection, under the handle its verification request named.</summary>
     private DatagramConnection NewResponderConnection(HalfOpenHandshake entry, OssuaryPublicKey peerKey, OssuaryHandshakePattern pattern, in DatagramAddress address, TimeSpan now)
     {
-        var connection = new DatagramConnection(entry.PendingHandle.Value != 0 ? entry.PendingHandle : NewHandle(), isInitiator: false, pattern, address, now)
-        {
-            PeerKey = peerKey,
-        };
-        if (_respondingTo.TryGetValue(peerKey, out DatagramConnection? older))
-        {
-            EndConnection(older, DatagramCloseReason.Replaced);
-        }
-        _respondingTo[peerKey] = connection;
+        var connection = new DatagramConnection(entry.PendingHandle, isInitiator: false, pattern, address, now, _buffers) { PeerKey = peerKey };
         _connections.Add(connection.Handle.Value, connection);
         return connection;
     }

@@ -43,12 +43,12 @@ public sealed partial class DatagramEndpoint : IDisposable
     private readonly LoadMonitor _load;
     private readonly AddressRateLimiter _rateLimiter = new();
     private readonly PeerTimestamps _timestamps = new();
-    private readonly TransmitQueue _transmit = new();
+    private readonly PacketBufferPool _buffers;
+    private readonly TransmitQueue _transmit;
     private readonly Queue<DatagramEvent> _events = new();
     private readonly Dictionary<long, DatagramConnection> _connections = new();
     private readonly Dictionary<uint, DatagramSession> _sessions = new();
     private readonly Dictionary<uint, DatagramConnection> _initiating = new();
-    private readonly Dictionary<OssuaryPublicKey, DatagramConnection> _respondingTo = new();
     private readonly Dictionary<long, HalfOpenHandshake> _awaitingVerdict = new();
     private readonly List<DatagramConnection> _work = new();
     private readonly byte[] _receiveScratch; // opened inner plaintexts and handshake payloads, one packet at a time
@@ -94,6 +94,8 @@ public sealed partial class DatagramEndpoint : IDisposable
         _tokens = new AddressTokens(random, now);
         _halfOpen = new HalfOpenTable(options.MaxHalfOpen, options.MaxHalfOpenPerAddress);
         _load = new LoadMonitor(options.MaxHalfOpen, options.LoadInitiationsPerSecond, _statistics);
+        _buffers = new PacketBufferPool(_maxDatagramSize);
+        _transmit = new TransmitQueue(_buffers);
         _receiveScratch = new byte[_maxDatagramSize];
         _sendScratch = new byte[_maxDatagramSize];
     }
@@ -122,8 +124,10 @@ public sealed partial class DatagramEndpoint : IDisposable
     // Initiation framing around the Noise message: 8 header bytes, the longest token, the length and mac1.
     private const int InitiationOverhead = 8 + DatagramPacket.MaxTokenSize + 2 + DatagramPacket.MacSize;
 
-    // IK message 1's payload before any early data: the timestamp and the initiator's session id (bound to the handshake).
-    private const int IkPayloadPrefix = PeerTimestamps.TimestampSize + 4;
+    // IK message 1's payload before any early data: the timestamp, the initiator's session id (bound to the handshake)
+    // and the responder's session id of the connection being rekeyed (0 for a new connection).
+    private const int IkPayloadPrefix = PeerTimestamps.TimestampSize + 4 + 4;
+    private const int IkRekeyOfOffset = PeerTimestamps.TimestampSize + 4;
 
     // IK message 1 without early data: e (32), s (32 + 16), payload tag (16), payload prefix.
     private const int IkMessage1Overhead = 32 + 48 + 16 + IkPayloadPrefix;
@@ -164,7 +168,7 @@ public sealed partial class DatagramEndpoint : IDisposable
             throw new ArgumentException($"Early data is at most {MaxEarlyDataSize} bytes here.", nameof(earlyData));
         }
         now = Clamp(now);
-        var connection = new DatagramConnection(NewHandle(), isInitiator: true, peerKey is null ? OssuaryHandshakePattern.XX : OssuaryHandshakePattern.IK, to, now)
+        var connection = new DatagramConnection(NewHandle(), isInitiator: true, peerKey is null ? OssuaryHandshakePattern.XX : OssuaryHandshakePattern.IK, to, now, _buffers)
         {
             PeerKey = peerKey,
             ExpectedKey = peerKey,
@@ -424,7 +428,7 @@ public sealed partial class DatagramEndpoint : IDisposable
 
     private bool Transmit(ReadOnlySpan<byte> packet, in DatagramAddress to)
     {
-        byte[] buffer = TransmitQueue.Rent(packet.Length);
+        byte[] buffer = _transmit.Rent();
         packet.CopyTo(buffer);
         return Transmit(buffer, packet.Length, to);
     }
@@ -457,10 +461,6 @@ public sealed partial class DatagramEndpoint : IDisposable
         if (connection.Handshake is { } handshake)
         {
             _initiating.Remove(handshake.LocalId);
-        }
-        if (connection.PeerKey is { } key && _respondingTo.TryGetValue(key, out DatagramConnection? mapped) && ReferenceEquals(mapped, connection))
-        {
-            _respondingTo.Remove(key);
         }
         _connections.Remove(connection.Handle.Value);
         connection.Dispose();

@@ -1,10 +1,8 @@
-using System.Buffers;
-
 namespace OssuaryNet.Datagram;
 
 /// <summary>
 /// Packets built and waiting for the caller to send them (<see cref="DatagramEndpoint.TryPollTransmit"/>), each in a
-/// pooled buffer, so that a steady flow allocates nothing. Bounded: when the caller stops draining, new packets are
+/// buffer of the endpoint's pool, so that a steady flow allocates nothing. Bounded: when the caller stops draining, new packets are
 /// refused (and counted by the caller) rather than kept without limit.
 /// </summary>
 internal sealed class TransmitQueue : IDisposable
@@ -12,15 +10,19 @@ internal sealed class TransmitQueue : IDisposable
     public const int Limit = 4096;
 
     private readonly Queue<Entry> _entries = new();
+    private readonly PacketBufferPool _pool;
+
+    public TransmitQueue(PacketBufferPool pool) => _pool = pool;
 
     public int Count => _entries.Count;
 
     public bool IsFull => _entries.Count >= Limit;
 
-    /// <summary>A buffer of at least <paramref name="size"/> bytes to build a packet in; give it to <see cref="Enqueue"/> or <see cref="Return"/>.</summary>
-    public static byte[] Rent(int size) => ArrayPool<byte>.Shared.Rent(size);
+    /// <summary>A buffer to build a packet in (the endpoint's largest datagram); give it to <see cref="Enqueue"/> or <see cref="Return"/>.</summary>
+    public byte[] Rent() => _pool.Rent();
 
-    public static void Return(byte[] buffer) => ArrayPool<byte>.Shared.Return(buffer);
+    /// <summary>Takes back a buffer that was not queued; packets hold ciphertext only, so nothing is wiped.</summary>
+    public void Return(byte[] buffer) => _pool.Return(buffer, 0, wipe: false);
 
     /// <summary>Queues a built packet; false (and the buffer returned) when the queue is full.</summary>
     public bool Enqueue(byte[] buffer, int length, in DatagramAddress to)

@@ -80,11 +80,7 @@ public sealed class DatagramCookieTests
     {
         var (network, client, server) = DatagramHandshakeTests.Pair(402, o => o.AddressValidation = DatagramAddressValidation.Always);
         using var _n = network;
-        WirePacket withToken = default!;
-        network.Tap = p => { if (p.Type == DatagramPacketType.Initiation && p.Packet[3] != 0) { withToken = p; return false; } return true; };
-        client.Endpoint.Connect(server.Address, server.Identity.PublicKey, network.Now);
-        network.RunFor(TimeSpan.FromMilliseconds(100));
-        network.Tap = null;
+        WirePacket withToken = InitiationWithToken(network, client, server);
 
         // Under another address, or another session id, the token is forged: counted, ignored, and the Initiation gets a
         // fresh CookieReply (no DH, no state) as one without a token would.
@@ -101,6 +97,14 @@ public sealed class DatagramCookieTests
         network.DeliverNow(withToken.Packet, withToken.From, server); // the genuine one still works
         Assert.True(network.RunUntil(() => client.EventsOf(DatagramEventKind.Connected).Any(), Second));
     }
+
+    /// <summary>Connects through a CookieReply and keeps back the Initiation that carries the token.</summary>
+    private static WirePacket InitiationWithToken(SimulatedNetwork network, SimulatedNode client, SimulatedNode server) =>
+        Hold(network, p => p.Type == DatagramPacketType.Initiation && p.Packet[3] != 0, () =>
+        {
+            client.Endpoint.Connect(server.Address, server.Identity.PublicKey, network.Now);
+            network.RunFor(TimeSpan.FromMilliseconds(100));
+        });
 
     /// <summary>The Initiation with its session id changed and mac1 recomputed: what an attacker who knows the responder's key can build.</summary>
     private static byte[] Rebuilt(byte[] initiation, OssuaryPublicKey responder, Func<uint, uint> changeId)
@@ -120,11 +124,7 @@ public sealed class DatagramCookieTests
         {
             var (network, client, server) = DatagramHandshakeTests.Pair(403, o => o.AddressValidation = DatagramAddressValidation.Always);
             using var _n = network;
-            WirePacket withToken = default!;
-            network.Tap = p => { if (p.Type == DatagramPacketType.Initiation && p.Packet[3] != 0) { withToken = p; return false; } return true; };
-            client.Endpoint.Connect(server.Address, server.Identity.PublicKey, network.Now);
-            network.RunFor(TimeSpan.FromMilliseconds(100));
-            network.Tap = null;
+            WirePacket withToken = InitiationWithToken(network, client, server);
             network.JumpClock(delay);
             server.Endpoint.HandleDatagram(withToken.Packet, withToken.From, network.Now);
             Assert.Equal(accepted ? 1 : 0, server.Endpoint.Statistics.TokensAccepted);

@@ -188,4 +188,28 @@ public sealed class DatagramHandshakeTests
         Assert.Equal(client.Endpoint.MaxPayloadSize, Assert.Single(server.Received).Payload.Length);
         Assert.All(network.Wire, p => Assert.True(p.Packet.Length <= 1200));
     }
+
+    [Fact]
+    public void OneKeyMayHoldTwoConnectionsAndEachRekeysOnItsOwn()
+    {
+        var (network, client, server) = Pair(10);
+        using var _ = network;
+        DatagramHandle first = client.Endpoint.Connect(server.Address, server.Identity.PublicKey, network.Now);
+        network.RunFor(TimeSpan.FromMilliseconds(30));
+        DatagramHandle second = client.Endpoint.Connect(server.Address, server.Identity.PublicKey, network.Now);
+        Assert.True(network.RunUntil(() => server.EventsOf(DatagramEventKind.Accepted).Count() == 2, Second));
+        for (int i = 0; i < 130; i++)
+        {
+            client.Endpoint.Send(first, "one"u8, network.Now);
+            client.Endpoint.Send(second, "two"u8, network.Now);
+            network.RunFor(Second); // past 120 s: both rekey
+        }
+        DatagramHandle[] accepted = server.EventsOf(DatagramEventKind.Accepted).Select(e => e.Handle).ToArray();
+        Assert.Equal(2, client.Endpoint.Statistics.Rekeys);
+        Assert.Equal(2, server.Endpoint.Statistics.Rekeys);
+        Assert.All(server.ReceivedOn(accepted[0]), p => Assert.Equal("one"u8.ToArray(), p));
+        Assert.All(server.ReceivedOn(accepted[1]), p => Assert.Equal("two"u8.ToArray(), p));
+        Assert.Equal(130, server.ReceivedOn(accepted[0]).Count());
+        Assert.Equal(130, server.ReceivedOn(accepted[1]).Count());
+    }
 }

@@ -140,19 +140,20 @@ public sealed class DatagramLossyNetworkTests
 
         // A packet held back while more than 4032 others pass is behind the window.
         network.Conditions = LinkConditions.Clean;
-        WirePacket? held = null;
-        network.Tap = p => { if (held is null && p.Type == DatagramPacketType.Data) { held = p; return false; } return true; };
-        for (int i = 0; i < 4100; i++)
+        WirePacket held = DatagramScenario.Hold(network, p => p.Type == DatagramPacketType.Data, () =>
         {
-            client.Endpoint.Send(handle, Numbered(i), network.Now);
-            if (i % 100 == 0)
+            for (int i = 0; i < 4100; i++)
             {
-                network.RunFor(TimeSpan.FromMilliseconds(1));
+                client.Endpoint.Send(handle, Numbered(i), network.Now);
+                if (i % 100 == 0)
+                {
+                    network.RunFor(TimeSpan.FromMilliseconds(1));
+                }
             }
-        }
-        network.RunFor(Second);
+            network.RunFor(Second);
+        });
         long behind = server.Endpoint.Statistics.Dropped(DatagramDropReason.BehindWindow);
-        network.DeliverNow(held!.Packet, held.From, server);
+        network.DeliverNow(held.Packet, held.From, server);
         Assert.Equal(behind + 1, server.Endpoint.Statistics.Dropped(DatagramDropReason.BehindWindow));
     }
 

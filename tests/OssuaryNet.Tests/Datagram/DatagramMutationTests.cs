@@ -70,11 +70,11 @@ public sealed class DatagramMutationTests
     {
         var (network, client, server) = DatagramHandshakeTests.Pair(601);
         using var _n = network;
-        client.Endpoint.Connect(server.Address, ik ? server.Identity.PublicKey : null, network.Now);
-        WirePacket response = default!;
-        network.Tap = p => { if (response is null && p.Type == DatagramPacketType.Response) { response = p; return false; } return true; };
-        network.RunFor(TimeSpan.FromMilliseconds(50));
-        network.Tap = null;
+        WirePacket response = Hold(network, p => p.Type == DatagramPacketType.Response, () =>
+        {
+            client.Endpoint.Connect(server.Address, ik ? server.Identity.PublicKey : null, network.Now);
+            network.RunFor(TimeSpan.FromMilliseconds(50));
+        });
         AllDropped(network, response, client);
         network.DeliverNow(response.Packet, response.From, client);
         Assert.True(network.RunUntil(() => client.EventsOf(DatagramEventKind.Connected).Any() && server.EventsOf(DatagramEventKind.Accepted).Any(), Second));
@@ -85,11 +85,11 @@ public sealed class DatagramMutationTests
     {
         var (network, client, server) = DatagramHandshakeTests.Pair(602);
         using var _n = network;
-        client.Endpoint.Connect(server.Address, null, network.Now);
-        WirePacket finish = default!;
-        network.Tap = p => { if (finish is null && p.Type == DatagramPacketType.Finish) { finish = p; return false; } return true; };
-        network.RunFor(TimeSpan.FromMilliseconds(50));
-        network.Tap = null;
+        WirePacket finish = Hold(network, p => p.Type == DatagramPacketType.Finish, () =>
+        {
+            client.Endpoint.Connect(server.Address, null, network.Now);
+            network.RunFor(TimeSpan.FromMilliseconds(50));
+        });
         AllDropped(network, finish, server);
         network.DeliverNow(finish.Packet, finish.From, server);
         Assert.True(network.RunUntil(() => server.EventsOf(DatagramEventKind.Accepted).Any(), Second));
@@ -100,11 +100,11 @@ public sealed class DatagramMutationTests
     {
         var (network, client, server) = DatagramHandshakeTests.Pair(603, o => o.AddressValidation = DatagramAddressValidation.Always);
         using var _n = network;
-        client.Endpoint.Connect(server.Address, server.Identity.PublicKey, network.Now);
-        WirePacket reply = default!;
-        network.Tap = p => { if (reply is null && p.Type == DatagramPacketType.CookieReply) { reply = p; return false; } return true; };
-        network.RunFor(TimeSpan.FromMilliseconds(30));
-        network.Tap = null;
+        WirePacket reply = Hold(network, p => p.Type == DatagramPacketType.CookieReply, () =>
+        {
+            client.Endpoint.Connect(server.Address, server.Identity.PublicKey, network.Now);
+            network.RunFor(TimeSpan.FromMilliseconds(30));
+        });
         // A CookieReply is authenticated only by its echo of the Initiation's mac1: a damaged token inside an intact
         // header is taken (the server then refuses the token and sends a fresh reply after the next retransmission).
         byte[] header = reply.Packet[..24];

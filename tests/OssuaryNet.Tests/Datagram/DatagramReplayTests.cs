@@ -60,11 +60,11 @@ public sealed class DatagramReplayTests
         var (network, client, server) = DatagramHandshakeTests.Pair(201);
         using var _n = network;
         // The initiator's first packet under the new keys (its keepalive) is held: the responder's keys stay unconfirmed.
-        WirePacket confirmation = default!;
-        network.Tap = p => { if (confirmation is null && p.IsDataTo(server)) { confirmation = p; return false; } return true; };
-        client.Endpoint.Connect(server.Address, server.Identity.PublicKey, network.Now);
-        network.RunFor(TimeSpan.FromMilliseconds(100));
-        network.Tap = null;
+        WirePacket confirmation = Hold(network, p => p.IsDataTo(server), () =>
+        {
+            client.Endpoint.Connect(server.Address, server.Identity.PublicKey, network.Now);
+            network.RunFor(TimeSpan.FromMilliseconds(100));
+        });
         DatagramHandle accepted = server.Accepted;
         Assert.False(server.Endpoint.GetInfo(accepted).IsEstablished);
         byte[] forged = (byte[])confirmation.Packet.Clone();

@@ -67,8 +67,17 @@ public sealed class DatagramRoamingTests
         network.Rebind(client);
         byte[] newAddress = client.Address;
         // The client's one packet from the new address arrives; nothing it sends after does (its path responses neither).
-        bool first = true;
-        network.Tap = p => !(p.From.SequenceEqual(newAddress) && !(first && !(first = false)));
+        bool firstFromNewAddress = true;
+        network.Tap = p =>
+        {
+            if (!p.From.SequenceEqual(newAddress))
+            {
+                return true;
+            }
+            bool pass = firstFromNewAddress;
+            firstFromNewAddress = false;
+            return pass;
+        };
         client.Endpoint.Send(handle, "hello"u8, network.Now);
         network.RunFor(TimeSpan.FromMilliseconds(50));
         for (int i = 0; i < 20; i++)

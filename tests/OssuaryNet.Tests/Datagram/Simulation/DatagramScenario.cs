@@ -9,13 +9,7 @@ internal static class DatagramScenario
     public static (SimulatedNetwork Network, SimulatedNode Client, SimulatedNode Server, DatagramHandle ClientHandle, DatagramHandle ServerHandle) Connected(
         int seed, bool ik, Action<DatagramOptions>? server = null, Action<DatagramOptions>? client = null, LinkConditions? conditions = null)
     {
-        var network = new SimulatedNetwork(seed, conditions);
-        SimulatedNode c = network.AddNode("client", client);
-        SimulatedNode s = network.AddNode("server", o =>
-        {
-            o.AcceptConnections = true;
-            server?.Invoke(o);
-        });
+        var (network, c, s) = DatagramHandshakeTests.Pair(seed, server, client, conditions);
         DatagramHandle handle = c.Endpoint.Connect(s.Address, ik ? s.Identity.PublicKey : null, network.Now);
         Assert.True(network.RunUntil(() => c.EventsOf(DatagramEventKind.Connected).Any() && s.EventsOf(DatagramEventKind.Accepted).Any(), TimeSpan.FromSeconds(30)));
         network.RunFor(TimeSpan.FromMilliseconds(100)); // confirmations land
