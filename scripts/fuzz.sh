@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
 # Coverage-guided fuzzing of OssuaryNet's parsers with afl-fuzz (Debian's afl++) through SharpFuzz.
-#   scripts/fuzz.sh TARGET SECONDS      targets: frames, extensions, records (tests/OssuaryNet.Fuzz/Targets.cs)
+#   scripts/fuzz.sh TARGET SECONDS      targets: frames, extensions, records, datagrams (tests/OssuaryNet.Fuzz/Targets.cs)
 # Installs what is missing, publishes the fuzzing project, instruments OssuaryNet.dll, and runs afl-fuzz from the
 # seed corpus in tests/OssuaryNet.Fuzz/corpus/TARGET for SECONDS. Findings go to artifacts/fuzz/TARGET; the script
 # exits 1 if afl-fuzz saved any crash or hang, printing how to replay it.
@@ -22,7 +22,8 @@ fi
 out=artifacts/fuzz/$target
 bin=artifacts/fuzz/bin
 rm -rf "$out" && mkdir -p "$out"
-if [[ ! -f $bin/.instrumented ]]; then
+# The instrumented build is reused while no source it contains has changed since it was made.
+if [[ ! -f $bin/.instrumented ]] || [[ -n $(find src/OssuaryNet tests/OssuaryNet.Fuzz tests/OssuaryNet.Tests -name '*.cs' -newer "$bin/.instrumented" -print -quit) ]]; then
   rm -rf "$bin"
   dotnet publish tests/OssuaryNet.Fuzz -c Release -o "$bin" --verbosity quiet >/dev/null
   sharpfuzz "$bin/OssuaryNet.dll" >/dev/null

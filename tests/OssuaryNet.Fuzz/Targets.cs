@@ -26,7 +26,16 @@ internal static class Targets
         ["frames"] = Frames,
         ["extensions"] = Extensions,
         ["records"] = Records,
+        ["datagrams"] = DatagramTarget.Run,
     };
+
+    /// <summary>The fixed static keys of every target.</summary>
+    internal static class Keys
+    {
+        public static OssuaryKeyPair Client => ClientKey;
+
+        public static OssuaryKeyPair Server => ServerKey;
+    }
 
     /// <summary>
     /// The frame parser and the first handshake message: the input is what a client sends to a server, delivered in
@@ -135,6 +144,11 @@ internal static class Targets
         Write("records", "data", [6, (byte)'h', (byte)'e', (byte)'l', (byte)'l', (byte)'o', 1]);
         Write("records", "ping-pong-padding", [5, 1, 2, 3, 4, 4, 4, 9, 8, 5, 0, 0, 0]);
         Write("records", "key-update-then-close", [1, 3, 3, 0x41, 1, 0, 1, 2]);
+
+        foreach ((string name, byte[] input) in DatagramTarget.Seeds())
+        {
+            Write("datagrams", name, input);
+        }
     }
 
     private static OssuaryClientOptions ClientOptions() => new()
