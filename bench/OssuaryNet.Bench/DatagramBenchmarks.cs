@@ -78,6 +78,9 @@ public class DatagramBenchmarks
 internal static class DatagramPair
 {
     public static readonly TimeSpan Start = TimeSpan.FromSeconds(1);
+
+    // Reused so that the handshake benchmark's allocation figure is the endpoints', not this harness's.
+    private static readonly byte[] Packet = new byte[65536], Address = new byte[64];
     private static readonly byte[] ClientAddress = [1], ServerAddress = [2];
 
     public static (DatagramEndpoint Client, DatagramEndpoint Server, DatagramHandle ClientHandle, DatagramHandle ServerHandle) Connect(OssuarySuite suite, int maxDatagramSize = 1200)
@@ -97,7 +100,7 @@ internal static class DatagramPair
     public static List<(DatagramEndpoint Endpoint, DatagramEvent Event)> Exchange(DatagramEndpoint client, DatagramEndpoint server, TimeSpan now)
     {
         var events = new List<(DatagramEndpoint, DatagramEvent)>();
-        byte[] packet = new byte[65536], address = new byte[64];
+        byte[] packet = Packet, address = Address;
         bool moved = true;
         while (moved)
         {

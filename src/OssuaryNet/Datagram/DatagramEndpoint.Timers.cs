@@ -24,7 +24,7 @@ public sealed partial class DatagramEndpoint
     {
         ObjectDisposedException.ThrowIf(_disposed, this);
         now = Clamp(now);
-        _halfOpen.Expire(now, OnHalfOpenExpired);
+        _halfOpen.Expire(now, _onHalfOpenExpired);
         _load.IsUnderLoad(now);
         _work.Clear();
         _work.AddRange(_connections.Values);
@@ -68,16 +68,14 @@ public sealed partial class DatagramEndpoint
                 next = Earliest(next, current.Keys.CreatedAt + DatagramTimers.RejectAfterTime); // keepalives stop there
             }
         }
-        foreach (DatagramSession session in c.Sessions())
+        // Previous and next keys are retired when they expire (written out, not iterated: this runs after every packet).
+        if (c.Previous is { } previous)
         {
-            if (!ReferenceEquals(session, c.Current) && !session.IsExpired(_now))
-            {
-                next = Earliest(next, session.Keys.CreatedAt + DatagramTimers.RejectAfterTime);
-            }
+            next = Earliest(next, previous.Keys.CreatedAt + DatagramTimers.RejectAfterTime);
         }
-        if (c.Previous is not null && c.Previous.IsExpired(_now))
+        if (c.Next is { } pending)
         {
-            next = Earliest(next, _now); // retire it
+            next = Earliest(next, pending.Keys.CreatedAt + DatagramTimers.RejectAfterTime);
         }
         next = Earliest(next, c.KeepaliveDueAt);
         next = Earliest(next, c.DeadPeerAt);

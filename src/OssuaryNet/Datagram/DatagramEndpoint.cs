@@ -51,6 +51,7 @@ public sealed partial class DatagramEndpoint : IDisposable
     private readonly Dictionary<uint, DatagramConnection> _initiating = new();
     private readonly Dictionary<long, HalfOpenHandshake> _awaitingVerdict = new();
     private readonly List<DatagramConnection> _work = new();
+    private readonly Action<HalfOpenHandshake> _onHalfOpenExpired; // made once: HandleTimeout runs after every packet
     private readonly byte[] _receiveScratch; // opened inner plaintexts and handshake payloads, one packet at a time
     private readonly byte[] _sendScratch;    // inner plaintexts being sealed; never the same buffer, because a packet received can cause one sent
     private readonly DatagramStatistics _statistics = new();
@@ -93,6 +94,7 @@ public sealed partial class DatagramEndpoint : IDisposable
         _ephemerals = random.Fill;
         _tokens = new AddressTokens(random, now);
         _halfOpen = new HalfOpenTable(options.MaxHalfOpen, options.MaxHalfOpenPerAddress);
+        _onHalfOpenExpired = OnHalfOpenExpired;
         _load = new LoadMonitor(options.MaxHalfOpen, options.LoadInitiationsPerSecond, _statistics);
         _buffers = new PacketBufferPool(_maxDatagramSize);
         _transmit = new TransmitQueue(_buffers);
