@@ -68,9 +68,10 @@ public sealed partial class DatagramEndpoint
 
     private static void BuildInitiation(InitiatorHandshake handshake, ReadOnlySpan<byte> token)
     {
+        // Exactly the length WriteInitiation produces: the padded minimum, or more when early data needs it.
         byte[] packet = new byte[Math.Max(DatagramPacket.MinInitiationSize, 10 + token.Length + handshake.NoiseMessage.Length + DatagramPacket.MacSize)];
-        int length = DatagramPacket.WriteInitiation(packet, handshake.Pattern, handshake.LocalId, token, handshake.NoiseMessage, handshake.Mac1Key);
-        handshake.Initiation = packet.AsSpan(0, length).ToArray();
+        DatagramPacket.WriteInitiation(packet, handshake.Pattern, handshake.LocalId, token, handshake.NoiseMessage, handshake.Mac1Key);
+        handshake.Initiation = packet;
     }
 
     private void SendInitiation(DatagramConnection connection, InitiatorHandshake handshake, TimeSpan now)
