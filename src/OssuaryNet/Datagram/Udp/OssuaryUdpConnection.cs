@@ -1,0 +1,116 @@
+using System.Net;
+using OssuaryNet.Identity;
+
+namespace OssuaryNet.Datagram;
+
+/// <summary>
+/// One secure datagram connection of an <see cref="OssuaryUdpEndpoint"/>: send and receive datagrams (unreliable,
+/// unordered, never duplicated, each at most <see cref="OssuaryUdpEndpoint.MaxPayloadSize"/> bytes), see who the
+/// peer is and where, and close. Safe to use from several threads.
+/// </summary>
+public sealed class OssuaryUdpConnection : IAsyncDisposable
+{
+    private readonly OssuaryUdpEndpoint _owner;
+    private readonly SemaphoreSlim _readable = new(0, 1);
+    private DatagramEvent? _closed;
+
+    internal OssuaryUdpConnection(OssuaryUdpEndpoint owner, DatagramHandle handle, IPEndPoint remote)
+    {
+        _owner = owner;
+        Handle = handle;
+        RemoteEndPoint = remote;
+    }
+
+    internal DatagramHandle Handle { get; }
+
+    /// <summary>The peer's verified static key (null until the handshake authenticated it).</summary>
+    public OssuaryPublicKey? PeerKey { get; internal set; }
+
+    /// <summary>The peer key's fingerprint.</summary>
+    public string? PeerFingerprint => PeerKey?.Fingerprint;
+
+    /// <summary>Where the peer is now (it may move: <see cref="PeerMoved"/>).</summary>
+    public IPEndPoint RemoteEndPoint { get; internal set; }
+
+    /// <summary>Whether the connection has closed (either side, or a timeout).</summary>
+    public bool IsClosed => _closed is not null;
+
+    /// <summary>Raised (on a thread of the endpoint's loop) when an authenticated packet moved the peer to another address.</summary>
+    public event Action<OssuaryUdpConnection, IPEndPoint>? PeerMoved;
+
+    /// <summary>Raised once (on a thread of the endpoint's loop) when the connection closes, with why.</summary>
+    public event Action<OssuaryUdpConnection, DatagramCloseReason>? Closed;
+
+    /// <summary>Statistics and state of this connection (RTT, loss, reorder depth, key age, address and whether it is validated).</summary>
+    public DatagramConnectionInfo GetInfo() => _owner.GetInfo(this);
+
+    /// <summary>
+    /// Sends one datagram. It is sealed at once, or held while a handshake runs; a datagram lost by the network is not
+    /// sent again.
+    /// </summary>
+    /// <exception cref="ArgumentException">Larger than <see cref="OssuaryUdpEndpoint.MaxPayloadSize"/>.</exception>
+    /// <exception cref="InvalidOperationException">The connection is closed.</exception>
+    public ValueTask SendAsync(ReadOnlyMemory<byte> datagram, CancellationToken cancellationToken = default)
+    {
+        cancellationToken.ThrowIfCancellationRequested();
+        _owner.Send(this, datagram.Span);
+        return ValueTask.CompletedTask;
+    }
+
+    /// <summary>
+    /// Waits for the next datagram and copies it into <paramref name="buffer"/> (allow <see cref="OssuaryUdpEndpoint.MaxPayloadSize"/>),
+    /// or reports the close once the datagrams received before it were all read.
+    /// </summary>
+    /// <exception cref="ArgumentException"><paramref name="buffer"/> is smaller than the datagram waiting (it stays queued).</exception>
+    public async ValueTask<DatagramReceiveResult> ReceiveAsync(Memory<byte> buffer, CancellationToken cancellationToken = default)
+    {
+        while (true)
+        {
+            if (_owner.TryReceive(this, buffer.Span, out DatagramReceiveResult result))
+            {
+                return result;
+            }
+            if (_closed is { } closed)
+            {
+                return new DatagramReceiveResult(0, DatagramReceiveFlags.None) { IsClosed = true, CloseReason = closed.CloseReason, PeerCloseCode = closed.PeerCloseCode };
+            }
+            await _readable.WaitAsync(cancellationToken).ConfigureAwait(false);
+        }
+    }
+
+    /// <summary>Closes the connection: an authenticated close with <paramref name="reason"/> goes to the peer. Idempotent.</summary>
+    public void Close(ushort reason = 0) => _owner.Close(this, reason);
+
+    /// <summary>Closes the connection with reason 0.</summary>
+    public ValueTask DisposeAsync()
+    {
+        Close();
+        return ValueTask.CompletedTask;
+    }
+
+    /// <summary>Wakes a waiting receiver (a datagram arrived, or the connection closed); one wake is enough for any number of datagrams.</summary>
+    internal void SignalReadable()
+    {
+        if (_readable.CurrentCount == 0)
+        {
+            try
+            {
+                _readable.Release();
+            }
+            catch (SemaphoreFullException)
+            {
+                // Another thread released it between the check and here: the receiver wakes either way.
+            }
+        }
+    }
+
+    internal void MarkClosed(DatagramEvent closed)
+    {
+        _closed ??= closed;
+        SignalReadable();
+    }
+
+    internal void RaisePeerMoved(IPEndPoint to) => PeerMoved?.Invoke(this, to);
+
+    internal void RaiseClosed(DatagramCloseReason reason) => Closed?.Invoke(this, reason);
+}
