@@ -60,7 +60,7 @@ public sealed partial class DatagramEndpoint
         bool underLoad = _validation switch
         {
             DatagramAddressValidation.Always => true,
-            DatagramAddressValidation.UnderLoad => _load.NoteInitiation(now, _halfOpen.Count),
+            DatagramAddressValidation.UnderLoad => _load.NoteInitiation(now, _halfOpen.Pending),
             _ => false,
         };
         if (underLoad && !addressProven)
@@ -251,7 +251,7 @@ public sealed partial class DatagramEndpoint
             return;
         }
         var keys = new DatagramKeyPair(entry.TakeNoise()!.Split(), isInitiator: false, now);
-        entry.Stage = HalfOpenStage.Answered;
+        _halfOpen.MarkAnswered(entry);
         DatagramConnection connection = NewResponderConnection(entry, verified.PublicKey, OssuaryHandshakePattern.XX, entry.FinishAddress, now);
         connection.AcceptedFinish = entry.AcceptedFinish;
         connection.AddressValidated = true; // the Finish answered the Response sent there
@@ -280,7 +280,7 @@ public sealed partial class DatagramEndpoint
         var keys = new DatagramKeyPair(noise.Split(), isInitiator: false, now);
         entry.Response = new byte[14 + message.Length];
         DatagramPacket.WriteResponse(entry.Response, PatternIK, entry.LocalId, entry.InitiatorId, message);
-        entry.Stage = HalfOpenStage.Answered;
+        _halfOpen.MarkAnswered(entry);
 
         DatagramConnection connection = entry.Rekeying ?? NewResponderConnection(entry, entry.PeerKey!, OssuaryHandshakePattern.IK, entry.Address, now);
         if (entry.Rekeying is null && entry.AddressProven)

@@ -117,7 +117,7 @@ public sealed partial class DatagramEndpoint : IDisposable
         get
         {
             ObjectDisposedException.ThrowIf(_disposed, this);
-            _statistics.HalfOpenHandshakes = _halfOpen.Count;
+            _statistics.HalfOpenHandshakes = _halfOpen.Pending;
             _statistics.Connections = _connections.Count;
             return _statistics.Clone();
         }

@@ -7,9 +7,12 @@ namespace OssuaryNet.Datagram;
 /// (for the Finish) or by the mac1 of the Initiation they answered (for its duplicates), and expired in creation order.
 /// </summary>
 /// <remarks>
-/// Invariants: every entry not yet <see cref="HalfOpenHandshake.Removed"/> is in both maps and counted once for its
-/// address; the expiry queue holds entries in non-decreasing creation time (the endpoint clamps time), removed ones
-/// included until they reach its head.
+/// <para>Only handshakes still open count against the caps and as load: an answered one (the handshake is over; the
+/// entry keeps its Response for duplicates until it expires) frees its place at once, or a client behind one address
+/// could open only 8 connections per 15 s. Answered entries are bounded by a second cap, twice the first.</para>
+/// <para>Invariants: every entry not yet <see cref="HalfOpenHandshake.Removed"/> is in both maps; those not answered
+/// are counted in <see cref="Pending"/> and once for their address; the expiry queue holds entries in non-decreasing
+/// creation time (the endpoint clamps time), removed ones included until they reach its head.</para>
 /// </remarks>
 internal sealed class HalfOpenTable : IDisposable
 {
@@ -25,11 +28,15 @@ internal sealed class HalfOpenTable : IDisposable
         _perAddressCapacity = perAddressCapacity;
     }
 
+    /// <summary>Entries held, answered ones included.</summary>
     public int Count => _byLocalId.Count;
 
-    /// <summary>Whether another entry from <paramref name="address"/> fits.</summary>
+    /// <summary>Handshakes still open (not answered): what the caps and the load threshold count.</summary>
+    public int Pending { get; private set; }
+
+    /// <summary>Whether another open handshake from <paramref name="address"/> fits.</summary>
     public bool HasRoomFor(in DatagramAddress address) =>
-        Count < _capacity && (!_perAddress.TryGetValue(address, out int held) || held < _perAddressCapacity);
+        Pending < _capacity && Count < 2 * _capacity && (!_perAddress.TryGetValue(address, out int held) || held < _perAddressCapacity);
 
     public bool ContainsLocalId(uint id) => _byLocalId.ContainsKey(id);
 
@@ -43,8 +50,35 @@ internal sealed class HalfOpenTable : IDisposable
     {
         _byLocalId.Add(entry.LocalId, entry);
         _byMac1[entry.Mac1] = entry;
-        _perAddress[entry.Address] = _perAddress.GetValueOrDefault(entry.Address) + 1;
+        CountOpen(entry, +1);
         _byAge.Enqueue(entry);
+    }
+
+    /// <summary>The handshake is over: the entry stays for duplicates of its Initiation but no longer counts as open.</summary>
+    public void MarkAnswered(HalfOpenHandshake entry)
+    {
+        if (entry.Stage != HalfOpenStage.Answered)
+        {
+            entry.Stage = HalfOpenStage.Answered;
+            if (!entry.Removed && _byLocalId.ContainsKey(entry.LocalId))
+            {
+                CountOpen(entry, -1);
+            }
+        }
+    }
+
+    private void CountOpen(HalfOpenHandshake entry, int change)
+    {
+        Pending += change;
+        int held = _perAddress.GetValueOrDefault(entry.Address) + change;
+        if (held == 0)
+        {
+            _perAddress.Remove(entry.Address);
+        }
+        else
+        {
+            _perAddress[entry.Address] = held;
+        }
     }
 
     public void Remove(HalfOpenHandshake entry)
@@ -59,14 +93,9 @@ internal sealed class HalfOpenTable : IDisposable
         {
             _byMac1.Remove(entry.Mac1);
         }
-        int held = _perAddress[entry.Address] - 1;
-        if (held == 0)
+        if (entry.Stage != HalfOpenStage.Answered)
         {
-            _perAddress.Remove(entry.Address);
-        }
-        else
-        {
-            _perAddress[entry.Address] = held;
+            CountOpen(entry, -1);
         }
         entry.Dispose();
     }

@@ -212,4 +212,20 @@ public sealed class DatagramHandshakeTests
         Assert.Equal(130, server.ReceivedOn(accepted[0]).Count());
         Assert.Equal(130, server.ReceivedOn(accepted[1]).Count());
     }
+
+    [Fact]
+    public void AnsweredHandshakesFreeTheirPlaceSoOneAddressCanOpenManyConnections()
+    {
+        var (network, client, server) = Pair(11);
+        using var _ = network;
+        for (int i = 0; i < 40; i++)
+        {
+            client.Endpoint.Connect(server.Address, peerKey: null, network.Now); // XX: no per-key rate
+            network.RunFor(TimeSpan.FromMilliseconds(100));
+        }
+        network.RunFor(Second);
+        Assert.Equal(40, server.EventsOf(DatagramEventKind.Accepted).Count());
+        Assert.Equal(0, server.Endpoint.Statistics.Dropped(DatagramDropReason.TableFull));
+        Assert.Equal(0, server.Endpoint.Statistics.HalfOpenHandshakes); // 40 answered entries kept for duplicates, none open
+    }
 }

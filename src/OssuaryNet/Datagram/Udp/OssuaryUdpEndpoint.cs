@@ -37,6 +37,7 @@ public sealed class OssuaryUdpEndpoint : IAsyncDisposable
     private Socket _socket;
     private SocketAddress _sendTo;
     private bool _disposed;
+    private TimeSpan _timerDeadline = TimeSpan.MaxValue; // what the timer loop sleeps until (under the lock)
 
     private OssuaryUdpEndpoint(Socket socket, DatagramOptions options, PeerVerifier? verifier)
     {
@@ -337,8 +338,9 @@ public sealed class OssuaryUdpEndpoint : IAsyncDisposable
                     return;
                 }
                 _core.HandleTimeout(Now);
-                PumpLocked();
+                PumpLocked(fromTimerLoop: true);
                 TimeSpan? next = _core.NextTimeout();
+                _timerDeadline = next ?? TimeSpan.MaxValue;
                 wait = next is { } at ? at - Now : Timeout.InfiniteTimeSpan;
             }
             RunAfterLock();
@@ -357,7 +359,7 @@ public sealed class OssuaryUdpEndpoint : IAsyncDisposable
     }
 
     /// <summary>Sends what the endpoint built and turns its events into the wrapper's; callbacks wait for <see cref="RunAfterLock"/>.</summary>
-    private void PumpLocked()
+    private void PumpLocked(bool fromTimerLoop = false)
     {
         while (_core.TryPollEvent(out DatagramEvent e))
         {
@@ -380,11 +382,13 @@ public sealed class OssuaryUdpEndpoint : IAsyncDisposable
                 // Rebinding or stopping.
             }
         }
-        if (_wake.CurrentCount == 0)
+        // Wake the timer loop only when what just happened moved the next deadline before the one it sleeps until
+        // (waking it on every packet would make it spin: its own pass ends in this method too).
+        if (!fromTimerLoop && _core.NextTimeout() is { } next && next < _timerDeadline && _wake.CurrentCount == 0)
         {
             try
             {
-                _wake.Release(); // the next deadline may have moved
+                _wake.Release();
             }
             catch (SemaphoreFullException)
             {
