@@ -92,11 +92,57 @@ public sealed class OssuaryUdpEndpoint : IAsyncDisposable
     /// endpoint (known hosts) is used if it has one; otherwise the handshake is XX and the verifier judges the key.
     /// </summary>
     /// <exception cref="OssuaryException">The handshake timed out (<see cref="OssuaryErrorCode.HandshakeTimeout"/>) or the peer's key was refused.</exception>
+    /// <remarks>
+    /// A key recorded by the verifier (known hosts) is tried with IK first. A server that answers nothing for
+    /// <see cref="RecordedKeyProbeDelay"/> is then also asked with XX, so that a server whose key changed is reported
+    /// as such (the verifier's <see cref="OssuaryErrorCode.PeerKeyChanged"/>) instead of timing out after 90 s.
+    /// </remarks>
     public Task<OssuaryUdpConnection> ConnectAsync(IPEndPoint remote, OssuaryPublicKey? peerKey = null, ReadOnlyMemory<byte> earlyData = default, CancellationToken cancellationToken = default)
     {
         ArgumentNullException.ThrowIfNull(remote);
-        peerKey ??= _verifier?.RecordedKeyFor(remote.ToString());
+        if (peerKey is null && _verifier?.RecordedKeyFor(remote.ToString()) is { } recorded)
+        {
+            return ConnectToRecordedKeyAsync(remote, recorded, earlyData, cancellationToken);
+        }
         return ConnectCoreAsync(remote, peerKey, null, earlyData, cancellationToken);
+    }
+
+    /// <summary>How long an IK handshake to a recorded key goes unanswered before an XX handshake checks whether the key changed.</summary>
+    public static TimeSpan RecordedKeyProbeDelay { get; } = TimeSpan.FromSeconds(2);
+
+    private async Task<OssuaryUdpConnection> ConnectToRecordedKeyAsync(IPEndPoint remote, OssuaryPublicKey recorded, ReadOnlyMemory<byte> earlyData, CancellationToken cancellationToken)
+    {
+        using var both = CancellationTokenSource.CreateLinkedTokenSource(cancellationToken);
+        Task<OssuaryUdpConnection> ik = ConnectCoreAsync(remote, recorded, null, earlyData, both.Token);
+        if (await Task.WhenAny(ik, Task.Delay(RecordedKeyProbeDelay, cancellationToken)).ConfigureAwait(false) == ik)
+        {
+            return await ik.ConfigureAwait(false);
+        }
+        cancellationToken.ThrowIfCancellationRequested();
+        Task<OssuaryUdpConnection> xx = ConnectCoreAsync(remote, null, null, default, both.Token);
+        Task<OssuaryUdpConnection> first = await Task.WhenAny(ik, xx).ConfigureAwait(false);
+        if (first.IsCompletedSuccessfully)
+        {
+            both.Cancel(); // the other attempt, still running, is abandoned (and its connection closed)
+            _ = (first == ik ? xx : ik).ContinueWith(static other =>
+            {
+                if (other.IsCompletedSuccessfully)
+                {
+                    other.Result.Close();
+                }
+                else
+                {
+                    _ = other.Exception; // observed: its failure no longer matters
+                }
+            }, TaskScheduler.Default);
+            return first.Result;
+        }
+        if (first == xx && xx.Exception?.InnerException is OssuaryException { ErrorCode: OssuaryErrorCode.PeerKeyChanged or OssuaryErrorCode.PeerRejected })
+        {
+            both.Cancel();
+            await xx.ConfigureAwait(false); // throws the verifier's verdict
+        }
+        return await (first == ik ? xx : ik).ConfigureAwait(false);
     }
 
     /// <summary>Opens a connection (XX) to a peer known by its key's <paramref name="fingerprint"/>; any other key is refused.</summary>
