@@ -7,7 +7,7 @@ internal static class Program
 {
     private static async Task<int> Main(string[] args)
     {
-        var root = new RootCommand("ossuary: secure channels over TCP with Noise handshakes and static keys, no certificates.\nRun `ossuary demo` for a tour; `ossuary COMMAND --help` for each command.")
+        var root = new RootCommand("ossuary: secure channels over TCP and UDP with Noise handshakes and static keys, no certificates.\nRun `ossuary demo` for a tour; `ossuary COMMAND --help` for each command.")
         {
             Commands.Key, Commands.KnownHostsFile, Commands.Verbose,
         };
@@ -17,6 +17,8 @@ internal static class Program
         root.Subcommands.Add(Commands.Connect());
         root.Subcommands.Add(Commands.Forward());
         root.Subcommands.Add(Commands.Serve());
+        root.Subcommands.Add(Commands.UdpForward());
+        root.Subcommands.Add(Commands.UdpServe());
         root.Subcommands.Add(Commands.Send());
         root.Subcommands.Add(Commands.Receive());
         root.Subcommands.Add(Commands.KnownHosts());

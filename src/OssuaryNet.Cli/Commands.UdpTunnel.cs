@@ -1,0 +1,238 @@
+using System.CommandLine;
+using System.Net;
+using System.Net.Sockets;
+using System.Threading.Channels;
+using OssuaryNet.Datagram;
+using OssuaryNet.Identity;
+
+namespace OssuaryNet.Cli;
+
+/// <summary>
+/// `udp-forward` and `udp-serve`: the two ends of an encrypted UDP tunnel, the datagram counterparts of `forward` and
+/// `serve`. Each local flow (source address) gets its own secure connection; flows idle for a while are closed.
+/// </summary>
+internal static partial class Commands
+{
+    private static readonly Option<bool> Stats = new("--stats") { Description = "Print the datagram statistics (drops by reason included) to stderr on exit." };
+
+    private static readonly Option<int> FlowIdleSeconds = new("--flow-idle")
+    {
+        Description = "Close a flow's secure connection after this many seconds without a datagram either way.",
+        DefaultValueFactory = _ => 60,
+    };
+
+    public static Command UdpForward()
+    {
+        var listen = new Option<string>("--listen") { Description = "Plaintext UDP address to take local datagrams on, e.g. 127.0.0.1:5353.", Required = true };
+        var to = new Option<string>("--to") { Description = "The ossuary server (running `ossuary udp-serve`) to tunnel to.", Required = true };
+        var command = new Command("udp-forward", "UDP tunnel entrance: carry every UDP flow arriving on a local address, encrypted, to an `ossuary udp-serve`; replies come back to the flow's sender.\n\nExample:\n  ossuary udp-forward --listen 127.0.0.1:5353 --to server.example:7000")
+        {
+            listen, to, Peer, Tofu, Stats, FlowIdleSeconds,
+        };
+        command.SetAction(async (result, cancellationToken) =>
+        {
+            var output = new Output(result.GetValue(Verbose));
+            (string host, int port) = Endpoints.Parse(result.GetValue(to)!);
+            IPEndPoint local = Endpoints.ParseLocal(result.GetValue(listen)!);
+            TimeSpan flowIdle = TimeSpan.FromSeconds(CheckPositive(result.GetValue(FlowIdleSeconds), "--flow-idle"));
+            using OssuaryKeyPair key = Identity.LoadOrCreate(result.GetValue(Key), output);
+            OssuaryClientOptions trust = TrustSettings.Client(key, result.GetValue(Peer), result.GetValue(Tofu), result.GetValue(KnownHostsFile), TunnelProtocol);
+            IPAddress[] addresses = await Dns.GetHostAddressesAsync(host, cancellationToken);
+            var remote = new IPEndPoint(addresses.Length > 0 ? addresses[0] : throw new UsageException($"'{host}' has no address."), port);
+            await using OssuaryUdpEndpoint secure = OssuaryUdpEndpoint.Bind(
+                new IPEndPoint(remote.AddressFamily == AddressFamily.InterNetworkV6 ? IPAddress.IPv6Any : IPAddress.Any, 0),
+                new DatagramOptions { Identity = key, ServiceLabel = TunnelProtocol }, trust.PeerVerifier);
+            // The server is checked before any flow is taken: a changed key or a refusal ends the verb as `forward` does.
+            OssuaryUdpConnection probe = await secure.ConnectAsync(remote, trust.ServerKey, cancellationToken: cancellationToken);
+            output.Detail($"{remote} is {probe.PeerFingerprint}");
+            probe.Close();
+
+            using var plain = new Socket(local.AddressFamily, SocketType.Dgram, ProtocolType.Udp);
+            plain.Bind(local);
+            output.Note($"forwarding udp {plain.LocalEndPoint} to {host}:{port}");
+            var flows = new Dictionary<string, UdpFlow>();
+            using var sweep = new PeriodicTimer(TimeSpan.FromSeconds(1));
+            _ = SweepIdleFlowsAsync(flows, flowIdle, sweep, output);
+            byte[] buffer = new byte[65536];
+            var from = new SocketAddress(plain.AddressFamily);
+            try
+            {
+                while (!cancellationToken.IsCancellationRequested)
+                {
+                    int length = await plain.ReceiveFromAsync(buffer, SocketFlags.None, from, cancellationToken);
+                    string id = Convert.ToHexString(from.Buffer.Span[..from.Size]);
+                    UdpFlow? flow;
+                    lock (flows)
+                    {
+                        if (!flows.TryGetValue(id, out flow))
+                        {
+                            var sender = (IPEndPoint)new IPEndPoint(IPAddress.Any, 0).Create(from);
+                            flow = new UdpFlow(sender);
+                            flows.Add(id, flow);
+                            flow.Run(secure.ConnectAsync(remote, trust.ServerKey, cancellationToken: cancellationToken), plain, secure.MaxPayloadSize, output);
+                        }
+                    }
+                    flow.Enqueue(buffer.AsSpan(0, length));
+                }
+            }
+            catch (OperationCanceledException)
+            {
+            }
+            PrintStatisticsIf(result, secure, output);
+            return ExitCodes.Success;
+        });
+        return command;
+    }
+
+    public static Command UdpServe()
+    {
+        var listen = new Option<string>("--listen") { Description = "UDP address to take encrypted datagrams on, e.g. 0.0.0.0:7000.", Required = true };
+        var to = new Option<string>("--to") { Description = "Plaintext UDP service to hand each flow's datagrams to, e.g. 127.0.0.1:53.", Required = true };
+        var command = new Command("udp-serve", "UDP tunnel exit: take encrypted flows from `ossuary udp-forward` and hand their datagrams, in plaintext, to a local UDP service; its replies go back through the tunnel.\n\nExample:\n  ossuary udp-serve --listen 0.0.0.0:7000 --to 127.0.0.1:53 --authorized-keys ~/.config/ossuary/authorized_keys")
+        {
+            listen, to, AuthorizedKeysFile, ClientPeer, AcceptAny, Stats, FlowIdleSeconds,
+        };
+        command.SetAction(async (result, cancellationToken) =>
+        {
+            var output = new Output(result.GetValue(Verbose));
+            (string host, int port) = Endpoints.Parse(result.GetValue(to)!);
+            IPEndPoint local = Endpoints.ParseLocal(result.GetValue(listen)!);
+            TimeSpan flowIdle = TimeSpan.FromSeconds(CheckPositive(result.GetValue(FlowIdleSeconds), "--flow-idle"));
+            ServerTrust trust = ServerTrustFrom(result).Check("udp-serve", requireChoice: true);
+            using OssuaryKeyPair key = Identity.LoadOrCreate(result.GetValue(Key), output);
+            IPAddress[] addresses = await Dns.GetHostAddressesAsync(host, cancellationToken);
+            var service = new IPEndPoint(addresses.Length > 0 ? addresses[0] : throw new UsageException($"'{host}' has no address."), port);
+            await using OssuaryUdpEndpoint secure = OssuaryUdpEndpoint.Bind(local,
+                new DatagramOptions { Identity = key, ServiceLabel = TunnelProtocol, AcceptConnections = true },
+                TrustSettings.Server(key, trust, TunnelProtocol).PeerVerifier);
+            output.Note($"serving udp {secure.LocalEndPoint} to {host}:{port}, fingerprint {key.PublicKey.Fingerprint}");
+            try
+            {
+                while (!cancellationToken.IsCancellationRequested)
+                {
+                    OssuaryUdpConnection flow = await secure.AcceptAsync(cancellationToken);
+                    output.Detail($"flow from {flow.RemoteEndPoint} ({flow.PeerFingerprint})");
+                    _ = ServeFlowAsync(flow, service, flowIdle, secure.MaxPayloadSize, output);
+                }
+            }
+            catch (OperationCanceledException)
+            {
+            }
+            catch (ChannelClosedException)
+            {
+            }
+            PrintStatisticsIf(result, secure, output);
+            return ExitCodes.Success;
+        });
+        return command;
+    }
+
+    private static int CheckPositive(int value, string option) =>
+        value > 0 ? value : throw new UsageException($"{option} takes a number of seconds, 1 or more.");
+
+    /// <summary>One accepted flow: its datagrams to the service from a socket of its own, the service's replies back.</summary>
+    private static async Task ServeFlowAsync(OssuaryUdpConnection flow, IPEndPoint service, TimeSpan idle, int maxPayload, Output output)
+    {
+        using var socket = new Socket(service.AddressFamily, SocketType.Dgram, ProtocolType.Udp);
+        using var stop = new CancellationTokenSource();
+        long lastActive = Environment.TickCount64;
+        try
+        {
+            await socket.ConnectAsync(service);
+            Task replies = Task.Run(async () =>
+            {
+                byte[] buffer = new byte[65536];
+                while (!stop.IsCancellationRequested)
+                {
+                    int length = await socket.ReceiveAsync(buffer, SocketFlags.None, stop.Token);
+                    Volatile.Write(ref lastActive, Environment.TickCount64);
+                    if (length <= maxPayload)
+                    {
+                        await flow.SendAsync(buffer.AsMemory(0, length));
+                    }
+                    else
+                    {
+                        output.Detail($"a {length}-byte reply to {flow.RemoteEndPoint} is larger than a tunnel datagram ({maxPayload}): dropped");
+                    }
+                }
+            });
+            byte[] datagram = new byte[65536];
+            while (true)
+            {
+                using var wait = new CancellationTokenSource(idle);
+                DatagramReceiveResult got;
+                try
+                {
+                    got = await flow.ReceiveAsync(datagram, wait.Token);
+                }
+                catch (OperationCanceledException) when (Environment.TickCount64 - Volatile.Read(ref lastActive) < idle.TotalMilliseconds)
+                {
+                    continue; // the service spoke lately: the flow is alive
+                }
+                if (got.IsClosed)
+                {
+                    break;
+                }
+                Volatile.Write(ref lastActive, Environment.TickCount64);
+                await socket.SendAsync(datagram.AsMemory(0, got.Length), SocketFlags.None);
+            }
+            stop.Cancel();
+            await replies.ContinueWith(static _ => { }, TaskScheduler.Default);
+        }
+        catch (Exception e) when (e is OperationCanceledException or SocketException or InvalidOperationException)
+        {
+            output.Detail($"flow from {flow.RemoteEndPoint}: {e.Message}");
+        }
+        finally
+        {
+            stop.Cancel();
+            flow.Close();
+        }
+    }
+
+    private static async Task SweepIdleFlowsAsync(Dictionary<string, UdpFlow> flows, TimeSpan idle, PeriodicTimer sweep, Output output)
+    {
+        try
+        {
+            while (await sweep.WaitForNextTickAsync())
+            {
+                lock (flows)
+                {
+                    foreach (var (id, flow) in flows.Where(f => f.Value.IdleFor > idle || f.Value.Ended).ToArray())
+                    {
+                        flows.Remove(id);
+                        flow.Stop();
+                        output.Detail($"flow from {flow.Sender} closed ({(flow.Ended ? "ended" : "idle")})");
+                    }
+                }
+            }
+        }
+        catch (ObjectDisposedException)
+        {
+        }
+    }
+
+    private static void PrintStatisticsIf(ParseResult result, OssuaryUdpEndpoint endpoint, Output output)
+    {
+        if (!result.GetValue(Stats))
+        {
+            return;
+        }
+        DatagramStatistics s = endpoint.Statistics;
+        output.Note("datagram statistics");
+        output.Note($"  packets in / out          {s.TotalPacketsIn:N0} / {s.TotalPacketsOut:N0}");
+        output.Note($"  bytes in / out            {s.TotalBytesIn:N0} / {s.TotalBytesOut:N0}");
+        output.Note($"  handshakes                {s.HandshakesCompleted:N0} completed, {s.HandshakesTimedOut:N0} timed out, {s.HandshakesRejected:N0} rejected, {s.HandshakeRetransmissions:N0} retransmissions");
+        output.Note($"  cookie replies / tokens   {s.CookieRepliesSent:N0} / {s.TokensAccepted:N0} accepted");
+        output.Note($"  rekeys, roaming           {s.Rekeys:N0}, {s.RoamingEvents:N0}");
+        output.Note($"  connections now           {s.Connections:N0}");
+        output.Note($"  dropped                   {s.TotalDropped:N0}");
+        foreach (DatagramDropReason reason in Enum.GetValues<DatagramDropReason>())
+        {
+            if (s.Dropped(reason) > 0)
+            {
+                output.Note($"    {reason,-24}{s.Dropped(reason):N0}");
+            }
+        }
+    }
+}

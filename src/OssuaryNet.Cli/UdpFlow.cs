@@ -1,0 +1,89 @@
+using System.Net;
+using System.Net.Sockets;
+using System.Threading.Channels;
+using OssuaryNet.Datagram;
+
+namespace OssuaryNet.Cli;
+
+/// <summary>
+/// One local UDP flow of `udp-forward` (one source address): its datagrams wait in a small queue while its secure
+/// connection opens, then go through it; replies go back to the flow's sender from the listening socket.
+/// </summary>
+internal sealed class UdpFlow(IPEndPoint sender)
+{
+    private const int QueueLimit = 256;
+
+    private readonly Channel<byte[]> _outgoing = Channel.CreateBounded<byte[]>(new BoundedChannelOptions(QueueLimit) { FullMode = BoundedChannelFullMode.DropOldest });
+    private readonly CancellationTokenSource _stop = new();
+    private long _lastActive = Environment.TickCount64;
+    private OssuaryUdpConnection? _connection;
+
+    public IPEndPoint Sender { get; } = sender;
+
+    public TimeSpan IdleFor => TimeSpan.FromMilliseconds(Environment.TickCount64 - Volatile.Read(ref _lastActive));
+
+    /// <summary>Whether the flow's connection failed or closed; the sweeper forgets it, and its next datagram opens a new one.</summary>
+    public bool Ended { get; private set; }
+
+    public void Enqueue(ReadOnlySpan<byte> datagram)
+    {
+        Volatile.Write(ref _lastActive, Environment.TickCount64);
+        _outgoing.Writer.TryWrite(datagram.ToArray());
+    }
+
+    public void Run(Task<OssuaryUdpConnection> connecting, Socket plain, int maxPayload, Output output) => _ = Task.Run(async () =>
+    {
+        try
+        {
+            OssuaryUdpConnection connection = _connection = await connecting;
+            output.Detail($"flow from {Sender} -> {connection.RemoteEndPoint} ({connection.PeerFingerprint})");
+            Task replies = RelayRepliesAsync(connection, plain);
+            await foreach (byte[] datagram in _outgoing.Reader.ReadAllAsync(_stop.Token))
+            {
+                if (datagram.Length > maxPayload)
+                {
+                    output.Detail($"a {datagram.Length}-byte datagram from {Sender} is larger than a tunnel datagram ({maxPayload}): dropped");
+                    continue;
+                }
+                await connection.SendAsync(datagram);
+            }
+            await replies;
+        }
+        catch (OssuaryException e) when (e.ErrorCode == OssuaryErrorCode.PeerKeyChanged)
+        {
+            Program.PrintKeyChangedBanner(e.Message);
+            output.Note($"flow from {Sender}: {ExitCodes.Classify(e).Message}");
+        }
+        catch (Exception e) when (e is OssuaryException or OperationCanceledException or InvalidOperationException or SocketException)
+        {
+            output.Detail($"flow from {Sender}: {e.Message}");
+        }
+        finally
+        {
+            Ended = true;
+        }
+    });
+
+    private async Task RelayRepliesAsync(OssuaryUdpConnection connection, Socket plain)
+    {
+        byte[] buffer = new byte[65536];
+        while (!_stop.IsCancellationRequested)
+        {
+            DatagramReceiveResult got = await connection.ReceiveAsync(buffer, _stop.Token);
+            if (got.IsClosed)
+            {
+                _stop.Cancel();
+                return;
+            }
+            Volatile.Write(ref _lastActive, Environment.TickCount64);
+            await plain.SendToAsync(buffer.AsMemory(0, got.Length), SocketFlags.None, Sender);
+        }
+    }
+
+    public void Stop()
+    {
+        _stop.Cancel();
+        _outgoing.Writer.TryComplete();
+        _connection?.Close();
+    }
+}
