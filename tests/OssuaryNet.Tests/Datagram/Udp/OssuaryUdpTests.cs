@@ -11,7 +11,7 @@ namespace OssuaryNet.Tests.Datagram.Udp;
 public sealed class OssuaryUdpTests
 {
     private static readonly IPEndPoint AnyLoopback = new(IPAddress.Loopback, 0);
-    private static readonly TimeSpan Patience = TimeSpan.FromSeconds(10);
+    private static readonly TimeSpan Patience = UdpPair.Patience;
 
     private static OssuaryUdpEndpoint Server(OssuaryKeyPair key, PeerVerifier? verifier = null, Action<DatagramOptions>? configure = null, IPEndPoint? at = null)
     {
@@ -34,19 +34,16 @@ public sealed class OssuaryUdpTests
     [Fact]
     public async Task IKConnectsInOneRoundTripAndCarriesDatagramsBothWays()
     {
-        using OssuaryKeyPair serverKey = OssuaryKeyPair.Generate(), clientKey = OssuaryKeyPair.Generate();
-        await using OssuaryUdpEndpoint server = Server(serverKey);
-        await using OssuaryUdpEndpoint client = Client(clientKey);
-        OssuaryUdpConnection connection = await client.ConnectAsync(server.LocalEndPoint, serverKey.PublicKey).WaitAsync(Patience);
-        OssuaryUdpConnection accepted = await server.AcceptAsync().AsTask().WaitAsync(Patience);
-        Assert.Equal(clientKey.PublicKey, accepted.PeerKey);
-        Assert.Equal(serverKey.PublicKey.Fingerprint, connection.PeerFingerprint);
+        await using UdpPair pair = await UdpPair.ConnectAsync();
+        var (connection, accepted) = (pair.Connection, pair.Accepted);
+        Assert.Equal(pair.ClientKey.PublicKey, accepted.PeerKey);
+        Assert.Equal(pair.ServerKey.PublicKey.Fingerprint, connection.PeerFingerprint);
 
         await connection.SendAsync("ping"u8.ToArray());
         Assert.Equal("ping"u8.ToArray(), await Receive(accepted));
         await accepted.SendAsync("pong"u8.ToArray());
         Assert.Equal("pong"u8.ToArray(), await Receive(connection));
-        Assert.Equal(client.LocalEndPoint, accepted.RemoteEndPoint);
+        Assert.Equal(pair.Client.LocalEndPoint, accepted.RemoteEndPoint);
         Assert.NotNull(connection.GetInfo().SmoothedRtt);
     }
 
@@ -99,14 +96,10 @@ public sealed class OssuaryUdpTests
     [Fact]
     public async Task CookiesForcedOnStillConnect()
     {
-        using OssuaryKeyPair serverKey = OssuaryKeyPair.Generate(), clientKey = OssuaryKeyPair.Generate();
-        await using OssuaryUdpEndpoint server = Server(serverKey, configure: o => o.AddressValidation = DatagramAddressValidation.Always);
-        await using OssuaryUdpEndpoint client = Client(clientKey);
-        OssuaryUdpConnection connection = await client.ConnectAsync(server.LocalEndPoint, serverKey.PublicKey).WaitAsync(Patience);
-        await server.AcceptAsync().AsTask().WaitAsync(Patience);
-        Assert.Equal(1, server.Statistics.CookieRepliesSent);
-        Assert.Equal(1, server.Statistics.TokensAccepted);
-        Assert.True(connection.GetInfo().IsEstablished);
+        await using UdpPair pair = await UdpPair.ConnectAsync(o => o.AddressValidation = DatagramAddressValidation.Always);
+        Assert.Equal(1, pair.Server.Statistics.CookieRepliesSent);
+        Assert.Equal(1, pair.Server.Statistics.TokensAccepted);
+        Assert.True(pair.Connection.GetInfo().IsEstablished);
     }
 
     [Theory]
@@ -114,11 +107,8 @@ public sealed class OssuaryUdpTests
     [InlineData(false)]
     public async Task EarlyDataIsDeliveredFlaggedOnlyWhenTheListenerAcceptsIt(bool accept)
     {
-        using OssuaryKeyPair serverKey = OssuaryKeyPair.Generate(), clientKey = OssuaryKeyPair.Generate();
-        await using OssuaryUdpEndpoint server = Server(serverKey, configure: o => o.AcceptEarlyData = accept);
-        await using OssuaryUdpEndpoint client = Client(clientKey);
-        OssuaryUdpConnection connection = await client.ConnectAsync(server.LocalEndPoint, serverKey.PublicKey, "early"u8.ToArray()).WaitAsync(Patience);
-        OssuaryUdpConnection accepted = await server.AcceptAsync().AsTask().WaitAsync(Patience);
+        await using UdpPair pair = await UdpPair.ConnectAsync(o => o.AcceptEarlyData = accept, "early"u8.ToArray());
+        var (connection, accepted) = (pair.Connection, pair.Accepted);
         await connection.SendAsync("later"u8.ToArray());
         byte[] buffer = new byte[100];
         DatagramReceiveResult first = await accepted.ReceiveAsync(buffer).AsTask().WaitAsync(Patience);
@@ -128,17 +118,14 @@ public sealed class OssuaryUdpTests
             first = await accepted.ReceiveAsync(buffer).AsTask().WaitAsync(Patience);
         }
         Assert.Equal(("later", DatagramReceiveFlags.None), (System.Text.Encoding.ASCII.GetString(buffer, 0, first.Length), first.Flags));
-        Assert.Equal(accept ? 0 : 1, server.Statistics.EarlyDataRefused);
+        Assert.Equal(accept ? 0 : 1, pair.Server.Statistics.EarlyDataRefused);
     }
 
     [Fact]
     public async Task AClientThatRebindsToANewPortIsFollowed()
     {
-        using OssuaryKeyPair serverKey = OssuaryKeyPair.Generate(), clientKey = OssuaryKeyPair.Generate();
-        await using OssuaryUdpEndpoint server = Server(serverKey);
-        await using OssuaryUdpEndpoint client = Client(clientKey);
-        OssuaryUdpConnection connection = await client.ConnectAsync(server.LocalEndPoint, serverKey.PublicKey).WaitAsync(Patience);
-        OssuaryUdpConnection accepted = await server.AcceptAsync().AsTask().WaitAsync(Patience);
+        await using UdpPair pair = await UdpPair.ConnectAsync();
+        var (client, connection, accepted) = (pair.Client, pair.Connection, pair.Accepted);
         var moved = new TaskCompletionSource<IPEndPoint>(TaskCreationOptions.RunContinuationsAsynchronously);
         accepted.PeerMoved += (_, to) => moved.TrySetResult(to);
         await connection.SendAsync("before"u8.ToArray());
@@ -163,11 +150,8 @@ public sealed class OssuaryUdpTests
     [Fact]
     public async Task ACloseReachesThePeer()
     {
-        using OssuaryKeyPair serverKey = OssuaryKeyPair.Generate(), clientKey = OssuaryKeyPair.Generate();
-        await using OssuaryUdpEndpoint server = Server(serverKey);
-        await using OssuaryUdpEndpoint client = Client(clientKey);
-        OssuaryUdpConnection connection = await client.ConnectAsync(server.LocalEndPoint, serverKey.PublicKey).WaitAsync(Patience);
-        OssuaryUdpConnection accepted = await server.AcceptAsync().AsTask().WaitAsync(Patience);
+        await using UdpPair pair = await UdpPair.ConnectAsync();
+        var (connection, accepted) = (pair.Connection, pair.Accepted);
         connection.Close(7);
         DatagramReceiveResult result = await accepted.ReceiveAsync(new byte[10]).AsTask().WaitAsync(Patience);
         Assert.True(result.IsClosed);
