@@ -13,8 +13,9 @@ namespace OssuaryNet.Datagram;
 /// <see cref="PeerVerifier"/> as in the stream mode, and statistics.
 /// </summary>
 /// <remarks>
-/// One lock guards the sans-I/O endpoint; the socket is read by one loop and the timers run in another. Packets are sent
-/// from whichever thread produced them, inside the lock (a UDP send does not block). Verifiers run outside the lock.
+/// One lock guards the sans-I/O endpoint; the socket is read by one loop and the timers run in another, which checks
+/// them at each deadline and at least every 250 ms (so a timer fires at most that late). Packets are sent from
+/// whichever thread produced them, inside the lock (a UDP send does not block). Verifiers run outside the lock.
 /// Events of connections (<see cref="OssuaryUdpConnection.PeerMoved"/>, <see cref="OssuaryUdpConnection.Closed"/>) are
 /// raised outside the lock too.
 /// </remarks>
@@ -29,7 +30,6 @@ public sealed class OssuaryUdpEndpoint : IAsyncDisposable
     private readonly Dictionary<long, PeerVerifier> _connectVerifiers = new();
     private readonly Dictionary<long, PeerVerdict> _rejections = new();
     private readonly Channel<OssuaryUdpConnection> _accepted = Channel.CreateUnbounded<OssuaryUdpConnection>();
-    private readonly SemaphoreSlim _wake = new(0, 1);
     private readonly CancellationTokenSource _stop = new();
     private readonly byte[] _sendBuffer, _sendAddress = new byte[DatagramAddress.MaxSize];
     private readonly List<Action> _afterLock = [];
@@ -37,7 +37,16 @@ public sealed class OssuaryUdpEndpoint : IAsyncDisposable
     private Socket _socket;
     private SocketAddress _sendTo;
     private bool _disposed;
-    private TimeSpan _timerDeadline = TimeSpan.MaxValue; // what the timer loop sleeps until (under the lock)
+
+    /// <summary>
+    /// The longest the timer loop sleeps. It sleeps until the next deadline it knows, and at most this long, so a
+    /// deadline created meanwhile by a packet (never less than 1 s ahead: retransmissions, keepalives, path challenges)
+    /// fires at most this late, without a deadline scan over every connection after every packet.
+    /// </summary>
+    private static readonly TimeSpan TimerCheck = TimeSpan.FromMilliseconds(250);
+
+    /// <summary>The most datagrams taken from the socket per wakeup of the receive loop.</summary>
+    private const int ReceiveBatch = 64;
 
     private OssuaryUdpEndpoint(Socket socket, DatagramOptions options, PeerVerifier? verifier)
     {
@@ -347,6 +356,13 @@ public sealed class OssuaryUdpEndpoint : IAsyncDisposable
                             return;
                         }
                         _core.HandleDatagram(buffer.AsSpan(0, length), from.Buffer.Span[..from.Size], Now);
+                        // What else is queued in the socket is taken at once, under the same lock and one pump: a
+                        // batch costs one wakeup instead of one per datagram.
+                        for (int batch = 1; batch < ReceiveBatch && socket.Available > 0; batch++)
+                        {
+                            length = socket.ReceiveFrom(buffer, SocketFlags.None, from);
+                            _core.HandleDatagram(buffer.AsSpan(0, length), from.Buffer.Span[..from.Size], Now);
+                        }
                         PumpLocked();
                     }
                     RunAfterLock();
@@ -384,17 +400,17 @@ public sealed class OssuaryUdpEndpoint : IAsyncDisposable
                     return;
                 }
                 _core.HandleTimeout(Now);
-                PumpLocked(fromTimerLoop: true);
+                PumpLocked();
                 TimeSpan? next = _core.NextTimeout();
-                _timerDeadline = next ?? TimeSpan.MaxValue;
-                wait = next is { } at ? at - Now : Timeout.InfiniteTimeSpan;
+                wait = next is { } at ? at - Now : TimerCheck;
+                wait = wait < TimerCheck ? wait : TimerCheck;
             }
             RunAfterLock();
-            if (wait == Timeout.InfiniteTimeSpan || wait > TimeSpan.Zero)
+            if (wait > TimeSpan.Zero)
             {
                 try
                 {
-                    await _wake.WaitAsync(wait == Timeout.InfiniteTimeSpan ? wait : wait + TimeSpan.FromMilliseconds(1), stop).ConfigureAwait(false);
+                    await Task.Delay(wait + TimeSpan.FromMilliseconds(1), stop).ConfigureAwait(false);
                 }
                 catch (OperationCanceledException)
                 {
@@ -405,7 +421,7 @@ public sealed class OssuaryUdpEndpoint : IAsyncDisposable
     }
 
     /// <summary>Sends what the endpoint built and turns its events into the wrapper's; callbacks wait for <see cref="RunAfterLock"/>.</summary>
-    private void PumpLocked(bool fromTimerLoop = false)
+    private void PumpLocked()
     {
         while (_core.TryPollEvent(out DatagramEvent e))
         {
@@ -426,18 +442,6 @@ public sealed class OssuaryUdpEndpoint : IAsyncDisposable
             catch (ObjectDisposedException)
             {
                 // Rebinding or stopping.
-            }
-        }
-        // Wake the timer loop only when what just happened moved the next deadline before the one it sleeps until
-        // (waking it on every packet would make it spin: its own pass ends in this method too).
-        if (!fromTimerLoop && _core.NextTimeout() is { } next && next < _timerDeadline && _wake.CurrentCount == 0)
-        {
-            try
-            {
-                _wake.Release();
-            }
-            catch (SemaphoreFullException)
-            {
             }
         }
     }
