@@ -36,6 +36,8 @@ public enum DatagramDropReason
     HandshakeFailed,
     /// <summary>An IK Initiation whose timestamp is not newer than the last one from its key: a replay.</summary>
     StaleTimestamp,
+    /// <summary>A handshake that would make a new connection while the endpoint holds its most (<see cref="DatagramOptions.MaxConnections"/>).</summary>
+    ConnectionLimit,
     /// <summary>A well-formed packet nobody waits for: an Initiation at an endpoint that does not accept, a Response or CookieReply for no outstanding attempt, a second CookieReply, a packet of a closing connection.</summary>
     Unexpected,
 }

@@ -78,6 +78,11 @@ public sealed partial class DatagramEndpoint
             Drop(DatagramDropReason.TableFull);
             return;
         }
+        if (initiation.Pattern == PatternXX && AtConnectionLimit)
+        {
+            Drop(DatagramDropReason.ConnectionLimit); // XX always makes a new connection: refused before any DH
+            return;
+        }
         HandshakeState noise = NewHandshake(initiator: false, initiation.Pattern, default);
         uint initiatorId = initiation.SenderSession;
         if (!noise.TryReadMessage(initiation.NoiseMessage, _receiveScratch, out int payloadLength, out _)
@@ -136,14 +141,24 @@ public sealed partial class DatagramEndpoint
             Drop(refusal);
             return;
         }
-        _timestamps.Record(peerKey, timestamp, now);
         entry.PeerKey = peerKey;
         ReadOnlySpan<byte> earlyData = payload[IkPayloadPrefix..];
         uint rekeyOf = BinaryPrimitives.ReadUInt32LittleEndian(payload[IkRekeyOfOffset..]);
-        if (rekeyOf != 0 && _sessions.TryGetValue(rekeyOf, out DatagramSession? named) && named.Owner is { IsInitiator: false } existing
-            && existing.Stage != DatagramConnectionStage.Closing && existing.PeerKey == peerKey)
+        DatagramConnection? rekeyed = rekeyOf != 0 && _sessions.TryGetValue(rekeyOf, out DatagramSession? named)
+            && named.Owner is { IsInitiator: false } existing && existing.Stage != DatagramConnectionStage.Closing && existing.PeerKey == peerKey
+            ? existing
+            : null;
+        if (rekeyed is null && AtConnectionLimit)
         {
-            entry.Rekeying = existing;
+            // A new connection that does not fit; its timestamp is not recorded, so a retransmission may still get in.
+            entry.Dispose();
+            Drop(DatagramDropReason.ConnectionLimit);
+            return;
+        }
+        _timestamps.Record(peerKey, timestamp, now);
+        if (rekeyed is not null)
+        {
+            entry.Rekeying = rekeyed;
             _halfOpen.Add(entry);
             if (!earlyData.IsEmpty)
             {
@@ -210,6 +225,11 @@ public sealed partial class DatagramEndpoint
             if (entry.Stage != HalfOpenStage.AwaitingFinish)
             {
                 Drop(DatagramDropReason.Duplicate);
+                return;
+            }
+            if (AtConnectionLimit)
+            {
+                Drop(DatagramDropReason.ConnectionLimit); // the entry waits: a place may free before it expires
                 return;
             }
             if (!entry.Noise!.TryReadMessage(finish.NoiseMessage, _receiveScratch, out _, out _, static payload => payload.IsEmpty))

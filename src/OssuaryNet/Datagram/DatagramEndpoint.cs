@@ -31,7 +31,7 @@ public sealed partial class DatagramEndpoint : IDisposable
     private readonly byte[] _mac1KeyXX = new byte[Mac1.KeySize], _mac1KeyOwn = new byte[Mac1.KeySize];
     private readonly DatagramAddressValidation _validation;
     private readonly bool _acceptConnections, _acceptEarlyData, _allowRoaming;
-    private readonly int _maxDatagramSize, _receiveQueueLimit;
+    private readonly int _maxDatagramSize, _receiveQueueLimit, _maxConnections;
     private readonly TimeSpan? _persistentKeepalive;
     private readonly PublicKeyLookup? _lookup;
     private readonly DateTimeOffset _wallClockAtStart;
@@ -86,6 +86,7 @@ public sealed partial class DatagramEndpoint : IDisposable
         _allowRoaming = options.AllowRoaming;
         _maxDatagramSize = options.MaxDatagramSize;
         _receiveQueueLimit = options.ReceiveQueueLimit;
+        _maxConnections = options.MaxConnections;
         _persistentKeepalive = options.PersistentKeepalive;
         _lookup = options.ObtainPublicKey;
         _wallClockAtStart = options.WallClockAtStart;
@@ -156,6 +157,7 @@ public sealed partial class DatagramEndpoint : IDisposable
     /// (<see cref="DatagramEventKind.VerificationRequired"/>) before the connection completes.
     /// </summary>
     /// <exception cref="ArgumentException">An address that is not 1 to 64 bytes, early data without a key or longer than <see cref="MaxEarlyDataSize"/>, or a key that cannot be a peer's.</exception>
+    /// <exception cref="InvalidOperationException">The endpoint holds <see cref="DatagramOptions.MaxConnections"/> connections.</exception>
     public DatagramHandle Connect(ReadOnlySpan<byte> address, OssuaryPublicKey? peerKey, TimeSpan now, ReadOnlySpan<byte> earlyData = default)
     {
         ObjectDisposedException.ThrowIf(_disposed, this);
@@ -168,6 +170,10 @@ public sealed partial class DatagramEndpoint : IDisposable
         if (earlyData.Length > MaxEarlyDataSize)
         {
             throw new ArgumentException($"Early data is at most {MaxEarlyDataSize} bytes here.", nameof(earlyData));
+        }
+        if (AtConnectionLimit)
+        {
+            throw new InvalidOperationException($"The endpoint holds its most connections ({_maxConnections}).");
         }
         now = Clamp(now);
         var connection = new DatagramConnection(NewHandle(), isInitiator: true, peerKey is null ? OssuaryHandshakePattern.XX : OssuaryHandshakePattern.IK, to, now, _buffers)
@@ -381,6 +387,9 @@ public sealed partial class DatagramEndpoint : IDisposable
     }
 
     private TimeSpan Clamp(TimeSpan now) => _now = now > _now ? now : _now;
+
+    /// <summary>No new connection fits: counting those being made, whose verdicts are pending.</summary>
+    private bool AtConnectionLimit => _connections.Count + _awaitingVerdict.Count >= _maxConnections;
 
     private DatagramHandle NewHandle() => new(++_lastHandle);
 

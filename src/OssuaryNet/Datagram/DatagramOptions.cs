@@ -44,6 +44,9 @@ public sealed class DatagramOptions
     /// <summary>Half-open handshakes held for one source address (default 8).</summary>
     public int MaxHalfOpenPerAddress { get; set; } = 8;
 
+    /// <summary>Connections held at once, in both roles (default 16384): beyond, handshakes that would make a new one are dropped and counted, and <see cref="DatagramEndpoint.Connect"/> throws. Rekeys of existing connections are not affected.</summary>
+    public int MaxConnections { get; set; } = 16384;
+
     /// <summary>Initiations per second above which the endpoint counts as under load (default 1000).</summary>
     public int LoadInitiationsPerSecond { get; set; } = 1000;
 
@@ -80,6 +83,7 @@ public sealed class DatagramOptions
         ArgumentOutOfRangeException.ThrowIfGreaterThan(MaxDatagramSize, DatagramPacket.MaxDatagramSize, nameof(MaxDatagramSize));
         ArgumentOutOfRangeException.ThrowIfLessThan(MaxHalfOpen, 8, nameof(MaxHalfOpen));
         ArgumentOutOfRangeException.ThrowIfLessThan(MaxHalfOpenPerAddress, 1, nameof(MaxHalfOpenPerAddress));
+        ArgumentOutOfRangeException.ThrowIfLessThan(MaxConnections, 1, nameof(MaxConnections));
         ArgumentOutOfRangeException.ThrowIfLessThan(LoadInitiationsPerSecond, 1, nameof(LoadInitiationsPerSecond));
         ArgumentOutOfRangeException.ThrowIfLessThan(ReceiveQueueLimit, 1, nameof(ReceiveQueueLimit));
         if (PersistentKeepalive is { } keepalive && keepalive <= TimeSpan.Zero)

@@ -200,6 +200,29 @@ public sealed class DatagramDropReasonTests
     }
 
     [Fact]
+    public void ConnectionLimit()
+    {
+        var (network, client, server) = DatagramHandshakeTests.Pair(117, o => o.MaxConnections = 1);
+        using var _n = network;
+        DatagramHandle first = client.Endpoint.Connect(server.Address, server.Identity.PublicKey, network.Now);
+        Assert.True(network.RunUntil(() => server.EventsOf(DatagramEventKind.Accepted).Any(), Second));
+        network.RunFor(TimeSpan.FromMilliseconds(30));
+        // A second connection (IK, and XX) does not fit; a rekey of the first still does.
+        WirePacket ik = Hold(network, p => p.Type == DatagramPacketType.Initiation, () => client.Endpoint.Connect(server.Address, server.Identity.PublicKey, network.Now));
+        DropsExactlyOnce(server.Endpoint, DatagramDropReason.ConnectionLimit, () => network.DeliverNow(ik.Packet, ik.From, server));
+        WirePacket xx = Hold(network, p => p.Type == DatagramPacketType.Initiation, () => client.Endpoint.Connect(server.Address, null, network.Now));
+        DropsExactlyOnce(server.Endpoint, DatagramDropReason.ConnectionLimit, () => network.DeliverNow(xx.Packet, xx.From, server));
+        Assert.Equal(1, server.Endpoint.Statistics.Connections);
+        Assert.Equal(0, server.Endpoint.Statistics.HalfOpenHandshakes);
+        Assert.Throws<InvalidOperationException>(() => server.Endpoint.Connect(client.Address, client.Identity.PublicKey, network.Now));
+        network.RunFor(TimeSpan.FromSeconds(121));
+        client.Endpoint.Send(first, "after two minutes"u8, network.Now); // the first connection rekeys at the limit
+        network.RunFor(Second);
+        Assert.Equal(1, server.Endpoint.Statistics.Rekeys);
+        Assert.Equal("after two minutes"u8.ToArray(), server.Received.Last().Payload);
+    }
+
+    [Fact]
     public void Unexpected()
     {
         var (network, client, server) = DatagramHandshakeTests.Pair(116);
