@@ -37,8 +37,7 @@ internal static partial class Commands
             TimeSpan flowIdle = TimeSpan.FromSeconds(CheckPositive(result.GetValue(FlowIdleSeconds), "--flow-idle"));
             using OssuaryKeyPair key = Identity.LoadOrCreate(result.GetValue(Key), output);
             OssuaryClientOptions trust = TrustSettings.Client(key, result.GetValue(Peer), result.GetValue(Tofu), result.GetValue(KnownHostsFile), TunnelProtocol);
-            IPAddress[] addresses = await Dns.GetHostAddressesAsync(host, cancellationToken);
-            var remote = new IPEndPoint(addresses.Length > 0 ? addresses[0] : throw new UsageException($"'{host}' has no address."), port);
+            IPEndPoint remote = await Endpoints.ResolveAsync(host, port, cancellationToken);
             await using OssuaryUdpEndpoint secure = OssuaryUdpEndpoint.Bind(
                 new IPEndPoint(remote.AddressFamily == AddressFamily.InterNetworkV6 ? IPAddress.IPv6Any : IPAddress.Any, 0),
                 new DatagramOptions { Identity = key, ServiceLabel = TunnelProtocol }, trust.PeerVerifier);
@@ -100,8 +99,7 @@ internal static partial class Commands
             TimeSpan flowIdle = TimeSpan.FromSeconds(CheckPositive(result.GetValue(FlowIdleSeconds), "--flow-idle"));
             ServerTrust trust = ServerTrustFrom(result).Check("udp-serve", requireChoice: true);
             using OssuaryKeyPair key = Identity.LoadOrCreate(result.GetValue(Key), output);
-            IPAddress[] addresses = await Dns.GetHostAddressesAsync(host, cancellationToken);
-            var service = new IPEndPoint(addresses.Length > 0 ? addresses[0] : throw new UsageException($"'{host}' has no address."), port);
+            IPEndPoint service = await Endpoints.ResolveAsync(host, port, cancellationToken);
             await using OssuaryUdpEndpoint secure = OssuaryUdpEndpoint.Bind(local,
                 new DatagramOptions { Identity = key, ServiceLabel = TunnelProtocol, AcceptConnections = true },
                 TrustSettings.Server(key, trust, TunnelProtocol).PeerVerifier);

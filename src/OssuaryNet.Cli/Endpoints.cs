@@ -21,6 +21,15 @@ internal static class Endpoints
         return (host, port);
     }
 
+    /// <summary>The first address of <paramref name="host"/> with <paramref name="port"/>, for the verbs that send datagrams to a name.</summary>
+    public static async Task<IPEndPoint> ResolveAsync(string host, int port, CancellationToken cancellationToken)
+    {
+        IPAddress[] addresses = await Dns.GetHostAddressesAsync(host, cancellationToken);
+        return addresses.Length > 0
+            ? new IPEndPoint(addresses[0], port)
+            : throw new UsageException($"'{PrintableText.Escape(host)}' has no address.");
+    }
+
     public static IPEndPoint ParseLocal(string text)
     {
         if (int.TryParse(text, out int bare))

@@ -82,7 +82,7 @@ public sealed partial class DatagramEndpoint
         {
             connection.KeepaliveDueAt ??= now + DatagramTimers.Keepalive;
         }
-        if (connection.IsInitiator && connection.Handshake is null && ReferenceEquals(session, connection.Current)
+        if (MayStartHandshake(connection) && ReferenceEquals(session, connection.Current)
             && now - session.Keys.CreatedAt >= DatagramTimers.RekeyOnReceiveAfter)
         {
             StartHandshake(connection, now);
@@ -118,18 +118,20 @@ public sealed partial class DatagramEndpoint
         CryptographicOperations.ZeroMemory(inner);
     }
 
-    private void Deliver(DatagramConnection connection, ReadOnlySpan<byte> content, DatagramReceiveFlags flags)
+    /// <summary>Queues a datagram for the application (Readable when the queue stops being empty); false, and counted, when the queue is full.</summary>
+    private bool Deliver(DatagramConnection connection, ReadOnlySpan<byte> content, DatagramReceiveFlags flags)
     {
         bool wasEmpty = !connection.HasReceived;
         if (!connection.EnqueueReceived(content, flags, _receiveQueueLimit))
         {
             Drop(DatagramDropReason.ReceiveQueueFull);
-            return;
+            return false;
         }
         if (wasEmpty)
         {
             Raise(new DatagramEvent(DatagramEventKind.Readable, connection.Handle));
         }
+        return true;
     }
 
     /// <summary>
@@ -156,10 +158,10 @@ public sealed partial class DatagramEndpoint
         connection.Previous = connection.Current;
         connection.Current = session;
         connection.Next = null;
+        _statistics.HandshakesCompleted++;
         if (connection.Stage == DatagramConnectionStage.Connecting)
         {
             connection.Stage = DatagramConnectionStage.Established;
-            _statistics.HandshakesCompleted++;
             if (!connection.AddressValidated && connection.Address.Equals(session.AnsweredAt))
             {
                 MarkValidated(connection, now);
@@ -167,7 +169,6 @@ public sealed partial class DatagramEndpoint
         }
         else
         {
-            _statistics.HandshakesCompleted++;
             _statistics.Rekeys++;
         }
         FlushHeld(connection, now);
@@ -213,8 +214,7 @@ public sealed partial class DatagramEndpoint
         connection.PathChallengeSentAt = now;
         connection.PathChallengeDeadline = now + DatagramTimers.PathChallengeDelay(connection.PathChallengesSent);
         connection.PathChallengesSent++;
-        int size = DatagramKeyPair.PacketSize(DatagramInner.Length(DatagramInner.PathDataSize, 0));
-        if (WithinAmplificationLimit(connection, size)) // a retry that would break the 3× limit is skipped, its attempt still counted
+        if (WithinAmplificationLimit(connection, DataPacketSize(DatagramInner.PathDataSize))) // a retry that would break the 3× limit is skipped, its attempt still counted
         {
             SendControl(connection, session, DatagramContentType.PathChallenge, connection.PathChallenge, now);
         }
@@ -262,12 +262,11 @@ public sealed partial class DatagramEndpoint
     private DatagramSendResult SendDatagram(DatagramConnection connection, ReadOnlySpan<byte> payload, TimeSpan now)
     {
         DatagramSession? session = UsableSession(connection, now);
-        if (session is null && connection.IsInitiator && connection.Handshake is null && connection.Stage == DatagramConnectionStage.Established)
+        if (session is null && MayStartHandshake(connection) && connection.Stage == DatagramConnectionStage.Established)
         {
             StartHandshake(connection, now); // keys expired or wiped: this datagram waits for new ones
         }
-        int packetLength = DatagramKeyPair.PacketSize(DatagramInner.Length(payload.Length, 0));
-        if (session is null || !WithinAmplificationLimit(connection, packetLength))
+        if (session is null || !WithinAmplificationLimit(connection, DataPacketSize(payload.Length)))
         {
             if (!connection.EnqueueSend(payload))
             {
@@ -278,6 +277,9 @@ public sealed partial class DatagramEndpoint
         SendControl(connection, session, DatagramContentType.Datagram, payload, now);
         return DatagramSendResult.Sent;
     }
+
+    /// <summary>The size of the Data packet that carries <paramref name="contentLength"/> bytes of content (no padding).</summary>
+    private static int DataPacketSize(int contentLength) => DatagramKeyPair.PacketSize(DatagramInner.Length(contentLength, 0));
 
     private static bool WithinAmplificationLimit(DatagramConnection connection, int packetLength) =>
         connection.AddressValidated || connection.BytesToUnvalidated + packetLength <= 3 * connection.BytesFromUnvalidated;
@@ -291,7 +293,7 @@ public sealed partial class DatagramEndpoint
             connection.TryDequeueSend(out byte[] buffer, out int length);
             try
             {
-                if (!WithinAmplificationLimit(connection, DatagramKeyPair.PacketSize(DatagramInner.Length(length, 0))))
+                if (!WithinAmplificationLimit(connection, DataPacketSize(length)))
                 {
                     connection.EnqueueSend(buffer.AsSpan(0, length)); // back in line; validation will flush it
                     break;
@@ -327,7 +329,6 @@ public sealed partial class DatagramEndpoint
         {
             DatagramInner.Write(type, content, inner);
         }
-        int size = DatagramKeyPair.PacketSize(innerLength);
         byte[] buffer = _transmit.Rent();
         bool sealedPacket = session.Keys.TrySeal(session.RemoteId, inner, buffer, out int length);
         CryptographicOperations.ZeroMemory(inner);
@@ -362,7 +363,7 @@ public sealed partial class DatagramEndpoint
     /// <summary>As WireGuard: an initiator that sends anything on keys older than 120 s, or near the message limit, starts a new handshake (the packet still goes on the old keys).</summary>
     private void KeepKeysFresh(DatagramConnection connection, DatagramSession session, TimeSpan now)
     {
-        if (connection.IsInitiator && connection.Handshake is null && connection.Stage == DatagramConnectionStage.Established && ReferenceEquals(session, connection.Current)
+        if (MayStartHandshake(connection) && connection.Stage == DatagramConnectionStage.Established && ReferenceEquals(session, connection.Current)
             && (now - session.Keys.CreatedAt >= DatagramTimers.RekeyAfterTime || session.Keys.NextSendCounter >= DatagramTimers.RekeyAfterMessages))
         {
             StartHandshake(connection, now);

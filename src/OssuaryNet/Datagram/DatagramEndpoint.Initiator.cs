@@ -102,6 +102,9 @@ public sealed partial class DatagramEndpoint
         handshake.NextRetransmitAt = now + DatagramTimers.RetransmitDelay(handshake.Retransmissions) + Jitter();
     }
 
+    /// <summary>Only the initiator of the first handshake starts handshakes on a connection, one at a time (roles never swap).</summary>
+    private static bool MayStartHandshake(DatagramConnection connection) => connection.IsInitiator && connection.Handshake is null;
+
     private void AbandonHandshake(DatagramConnection connection)
     {
         if (connection.Handshake is { } handshake)

@@ -101,12 +101,9 @@ public sealed partial class DatagramEndpoint
         };
         if (initiation.Pattern == PatternXX)
         {
-            Span<byte> responderId = stackalloc byte[4];
-            BinaryPrimitives.WriteUInt32LittleEndian(responderId, entry.LocalId);
-            byte[] message = new byte[noise.GetMessageLength(responderId.Length)];
             try
             {
-                noise.WriteMessage(responderId, message); // "ee" is the first DH on the initiator's ephemeral key
+                entry.Response = BuildResponse(noise, entry); // "ee" is the first DH on the initiator's ephemeral key
             }
             catch (OssuaryException)
             {
@@ -114,8 +111,6 @@ public sealed partial class DatagramEndpoint
                 Drop(DatagramDropReason.HandshakeFailed);
                 return;
             }
-            entry.Response = new byte[14 + message.Length];
-            DatagramPacket.WriteResponse(entry.Response, PatternXX, entry.LocalId, entry.InitiatorId, message);
             entry.Stage = HalfOpenStage.AwaitingFinish;
             _halfOpen.Add(entry);
             Transmit(entry.Response, from);
@@ -293,13 +288,8 @@ public sealed partial class DatagramEndpoint
     private void AnswerIk(HalfOpenHandshake entry, TimeSpan now)
     {
         HandshakeState noise = entry.TakeNoise()!;
-        Span<byte> responderId = stackalloc byte[4];
-        BinaryPrimitives.WriteUInt32LittleEndian(responderId, entry.LocalId);
-        byte[] message = new byte[noise.GetMessageLength(responderId.Length)];
-        noise.WriteMessage(responderId, message);
+        entry.Response = BuildResponse(noise, entry);
         var keys = new DatagramKeyPair(noise.Split(), isInitiator: false, now);
-        entry.Response = new byte[14 + message.Length];
-        DatagramPacket.WriteResponse(entry.Response, PatternIK, entry.LocalId, entry.InitiatorId, message);
         _halfOpen.MarkAnswered(entry);
 
         DatagramConnection connection = entry.Rekeying ?? NewResponderConnection(entry, entry.PeerKey!, OssuaryHandshakePattern.IK, entry.Address, now);
@@ -320,15 +310,29 @@ public sealed partial class DatagramEndpoint
         Raise(new DatagramEvent(DatagramEventKind.Accepted, connection.Handle));
         if (entry.EarlyData is { } early)
         {
-            if (connection.EnqueueReceived(early, DatagramReceiveFlags.EarlyData, _receiveQueueLimit))
+            if (Deliver(connection, early, DatagramReceiveFlags.EarlyData))
             {
                 connection.EarlyDataUsed = true;
                 _statistics.EarlyDataAccepted++;
-                Raise(new DatagramEvent(DatagramEventKind.Readable, connection.Handle));
             }
             CryptographicOperations.ZeroMemory(early);
             entry.EarlyData = null;
         }
+    }
+
+    /// <summary>
+    /// Writes Noise message 2, whose payload is the responder's session id (bound to the handshake), and the Response
+    /// packet around it. Throws <see cref="OssuaryException"/> for a low-order initiator ephemeral key.
+    /// </summary>
+    private static byte[] BuildResponse(HandshakeState noise, HalfOpenHandshake entry)
+    {
+        Span<byte> responderId = stackalloc byte[4];
+        BinaryPrimitives.WriteUInt32LittleEndian(responderId, entry.LocalId);
+        byte[] message = new byte[noise.GetMessageLength(responderId.Length)];
+        noise.WriteMessage(responderId, message);
+        byte[] response = new byte[14 + message.Length];
+        DatagramPacket.WriteResponse(response, entry.Pattern, entry.LocalId, entry.InitiatorId, message);
+        return response;
     }
 
     /// <summary>A responder's new connection, under the handle its verification request named.</summary>

@@ -63,10 +63,6 @@ public sealed partial class DatagramEndpoint
         if (c.Current is { } current)
         {
             next = Earliest(next, current.Keys.CreatedAt + DatagramTimers.Idle);
-            if (!current.IsExpired(_now))
-            {
-                next = Earliest(next, current.Keys.CreatedAt + DatagramTimers.RejectAfterTime); // keepalives stop there
-            }
         }
         // Previous and next keys are retired when they expire (written out, not iterated: this runs after every packet).
         if (c.Previous is { } previous)
@@ -140,7 +136,7 @@ public sealed partial class DatagramEndpoint
             {
                 // The responder has forgotten the half-open handshake by now: a new one (IK, the key is known) replaces it.
                 c.UnconfirmedFinish = null;
-                if (c.Handshake is null)
+                if (MayStartHandshake(c))
                 {
                     StartHandshake(c, now);
                 }
@@ -157,7 +153,7 @@ public sealed partial class DatagramEndpoint
         if (c.DeadPeerAt is { } dead && now >= dead)
         {
             c.DeadPeerAt = null;
-            if (c.IsInitiator && c.Handshake is null)
+            if (MayStartHandshake(c))
             {
                 StartHandshake(c, now);
             }
@@ -175,7 +171,7 @@ public sealed partial class DatagramEndpoint
             else
             {
                 c.LastSentAt = now; // no keys: try again one interval later rather than at every call
-                if (c.IsInitiator && c.Handshake is null)
+                if (MayStartHandshake(c))
                 {
                     StartHandshake(c, now);
                 }

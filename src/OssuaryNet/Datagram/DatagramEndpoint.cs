@@ -448,12 +448,7 @@ public sealed partial class DatagramEndpoint : IDisposable
     {
         connection.Stage = DatagramConnectionStage.Closing;
         connection.LingerUntil = now + DatagramTimers.CloseLinger;
-        connection.Handshake?.Dispose();
-        if (connection.Handshake is { } handshake)
-        {
-            _initiating.Remove(handshake.LocalId);
-            connection.Handshake = null;
-        }
+        AbandonHandshake(connection);
     }
 
     /// <summary>Ends a connection now: a Closed event, every route to it removed, its keys wiped.</summary>
