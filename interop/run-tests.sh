@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # The C ABI's tests: builds libossuary.so (NativeAOT) and the C programs, checks the library's run-time dependencies,
-# runs the C test program and the Python tests, then has C, .NET and Python talk over loopback TCP in both handshake
-# modes (first contact XX, pinned IK), comparing SHA-256 of everything sent each way.
+# runs the C test programs and the Python tests, then has C, .NET and Python talk over loopback TCP and UDP (datagram
+# mode) in both handshake modes (first contact XX, pinned IK), comparing SHA-256 of everything sent each way.
 # Ends with "N passed, N failed"; exits non-zero on any failure.
 set -euo pipefail
 root=$(cd "$(dirname "$0")/.." && pwd)
@@ -32,13 +32,22 @@ else
   fail "the C test program fails with the system libsodium hidden (needs root for unshare -m)"
 fi
 
-# The C test program prints its own "N passed, N failed".
-c_summary=$(interop/c/build/ossuary_test | tail -1)
-c_passed=$(sed -n 's/^\([0-9]*\) passed, \([0-9]*\) failed$/\1/p' <<<"$c_summary")
-c_failed=$(sed -n 's/^\([0-9]*\) passed, \([0-9]*\) failed$/\2/p' <<<"$c_summary")
-echo "C test program: $c_summary"
-passed=$((passed + ${c_passed:-0}))
-failed=$((failed + ${c_failed:-1}))
+# Every function ossuary.h declares is exported (a declaration without its export links in C and fails at run time).
+declared=$(grep -oE '^OSSUARY_EXPORT [^(]*\bossuary_[a-z0-9_]+\(' native/include/ossuary.h | grep -oE 'ossuary_[a-z0-9_]+\($' | tr -d '(' | sort -u)
+exported=$(nm -D --defined-only native/out/lib/libossuary.so.1 | awk '{print $3}' | sed 's/@.*//' | grep '^ossuary_' | sort -u)
+missing=$(comm -23 <(echo "$declared") <(echo "$exported") | tr '\n' ' ')
+undeclared=$(comm -13 <(echo "$declared") <(echo "$exported") | tr '\n' ' ')
+if [[ -z $missing && -z $undeclared ]]; then pass "all $(wc -l <<<"$declared") functions of ossuary.h are exported, and nothing else"; else fail "ossuary.h and the exports differ: missing [$missing] undeclared [$undeclared]"; fi
+
+# The C test programs print their own "N passed, N failed".
+for program in ossuary_test ossuary_dgram_test; do
+  c_summary=$(interop/c/build/$program | tail -1)
+  c_passed=$(sed -n 's/^\([0-9]*\) passed, \([0-9]*\) failed$/\1/p' <<<"$c_summary")
+  c_failed=$(sed -n 's/^\([0-9]*\) passed, \([0-9]*\) failed$/\2/p' <<<"$c_summary")
+  echo "C test program $program: $c_summary"
+  passed=$((passed + ${c_passed:-0}))
+  failed=$((failed + ${c_failed:-1}))
+done
 
 py_log=$(mktemp)
 if (cd interop/python && OSSUARY_C_SERVER="$root/interop/c/build/server" python3 -m unittest -v test_ossuary) >"$py_log" 2>&1; then py_ok=1; else py_ok=0; fi
@@ -97,6 +106,45 @@ dotnet_client_c_server() { # MODE (xx|ik)
 for mode in xx ik; do
   if c_client_dotnet_server $mode; then pass "C client -> .NET server ($mode)"; else fail "C client -> .NET server ($mode)"; cat "$work"/*.err; fi
   if dotnet_client_c_server $mode; then pass ".NET client -> C server ($mode)"; else fail ".NET client -> C server ($mode)"; cat "$work"/*.err; fi
+done
+
+# Datagram mode over UDP. C initiator -> .NET responder: interop/c/dgram_client through `ossuary udp-serve` to a plain
+# UDP echo service; .NET initiator -> C responder: a plain UDP sender through `ossuary udp-forward` to
+# interop/c/dgram_server, which echoes. Everything echoed must match what was sent (SHA-256).
+head -c 400000 /dev/urandom >"$work/d"
+
+c_dgram_client_dotnet_server() { # MODE (xx|ik)
+  python3 interop/plain_udp.py echo >"$work/echo.out" 2>&1 &
+  local echo=$! echo_port port key=()
+  echo_port=$(wait_for "$work/echo.out" 'echo on [0-9]+' | sed 's/.* //')
+  "${ossuary[@]}" udp-serve --listen 127.0.0.1:0 --to "127.0.0.1:$echo_port" --accept-any 2>"$work/serve.err" &
+  local serve=$!
+  port=$(wait_for "$work/serve.err" 'serving udp 127\.0\.0\.1:[0-9]+' | sed 's/.*://')
+  [[ $1 == ik ]] && key=("$("${ossuary[@]}" id | awk '/public key/ {print $3}')")
+  local ok=0
+  timeout 60 interop/c/build/dgram_client --label ossuary-tunnel/1 127.0.0.1 "$port" "${key[@]}" <"$work/d" >"$work/dgram.out" 2>"$work/dgram.err" && same "$work/d" "$work/dgram.out" && ok=1
+  kill $serve $echo 2>/dev/null; wait $serve $echo 2>/dev/null
+  ((ok)) && if [[ $1 == xx ]]; then grep -q 'server presents fingerprint' "$work/dgram.err"; fi
+}
+
+dotnet_dgram_client_c_server() { # MODE (xx|ik)
+  interop/c/build/dgram_server --label ossuary-tunnel/1 0 2>"$work/dserver.err" &
+  local server=$! line port key trust
+  line=$(wait_for "$work/dserver.err" 'listening on 127\.0\.0\.1:[0-9]+ key [A-Za-z0-9+/=]+')
+  port=$(sed -E 's/.*:([0-9]+) key.*/\1/' <<<"$line")
+  key=$(sed -E 's/.* key //' <<<"$line")
+  if [[ $1 == ik ]]; then trust=(--peer "$key"); else trust=(--tofu accept --known-hosts "$work/dkh-$port"); fi
+  "${ossuary[@]}" udp-forward --listen 127.0.0.1:0 --to "127.0.0.1:$port" "${trust[@]}" 2>"$work/forward.err" &
+  local forward=$! local_port ok=0
+  local_port=$(wait_for "$work/forward.err" 'forwarding udp 127\.0\.0\.1:[0-9]+' | sed 's/.*://')
+  timeout 60 python3 interop/plain_udp.py send 127.0.0.1 "$local_port" <"$work/d" >"$work/plain.out" 2>"$work/plain.err" && same "$work/d" "$work/plain.out" && ok=1
+  kill $forward $server 2>/dev/null; wait $forward $server 2>/dev/null
+  ((ok)) && grep -q '^client ' "$work/dserver.err"
+}
+
+for mode in xx ik; do
+  if c_dgram_client_dotnet_server $mode; then pass "UDP: C datagram client -> .NET udp-serve ($mode)"; else fail "UDP: C datagram client -> .NET udp-serve ($mode)"; cat "$work"/*.err; fi
+  if dotnet_dgram_client_c_server $mode; then pass "UDP: .NET udp-forward -> C datagram server ($mode)"; else fail "UDP: .NET udp-forward -> C datagram server ($mode)"; cat "$work"/*.err; fi
 done
 
 echo "$passed passed, $failed failed"

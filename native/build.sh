@@ -33,7 +33,7 @@ includedir=${prefix}/include
 
 Name: ossuary
 Description: OssuaryNet secure channel (Noise handshakes, sans-I/O) as a C library
-Version: 1.1.0
+Version: 1.2.0
 Cflags: -I${includedir}
 Libs: -L${libdir} -lossuary -Wl,-rpath,${libdir}
 PC

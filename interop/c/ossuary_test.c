@@ -100,8 +100,8 @@ static int reject_all(const uint8_t key[32], const char *fingerprint, const char
 }
 
 static void test_library_and_sizes(void) {
-    CHECK(strcmp(ossuary_version_string(), "1.1.0") == 0);
-    CHECK(ossuary_library_version_major() == 1 && ossuary_library_version_minor() == 1);
+    CHECK(strcmp(ossuary_version_string(), "1.2.0") == 0);
+    CHECK(ossuary_library_version_major() == 1 && ossuary_library_version_minor() == 2);
     CHECK(ossuary_public_key_bytes() == OSSUARY_PUBLIC_KEY_BYTES);
     CHECK(ossuary_secret_key_bytes() == OSSUARY_SECRET_KEY_BYTES);
     CHECK(ossuary_fingerprint_bytes() == OSSUARY_FINGERPRINT_BYTES);

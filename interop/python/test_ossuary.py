@@ -39,7 +39,7 @@ class KeyTests(unittest.TestCase):
         text = ossuary.public_key_to_text(public)
         self.assertEqual(44, len(text))
         self.assertEqual(public, ossuary.public_key_from_text(text))
-        self.assertEqual("1.1.0", ossuary.version())
+        self.assertEqual("1.2.0", ossuary.version())
 
     def test_invalid_key_text_is_a_typed_error(self):
         with self.assertRaises(ossuary.OssuaryError) as caught:

@@ -35,7 +35,7 @@ internal static unsafe partial class Exports
             {
                 return NativeStatus.Ok;
             }
-            NativeConnection connection = HandleTable.Remove(handle);
+            NativeConnection connection = HandleTable.Remove<NativeConnection>(handle);
             lock (connection)
             {
                 connection.Dispose();
@@ -112,7 +112,7 @@ internal static unsafe partial class Exports
             Boundary.Zero(consumed);
             Boundary.Require(consumed, "consumed");
             ReadOnlySpan<byte> source = Boundary.In(input, inputLength, "input");
-            NativeConnection native = HandleTable.Get(handle);
+            NativeConnection native = HandleTable.Get<NativeConnection>(handle);
             PeerIdentity peer;
             PeerVerifier verifier;
             lock (native)
@@ -154,7 +154,7 @@ internal static unsafe partial class Exports
             {
                 throw new BoundaryException(NativeStatus.InvalidArgument, $"accept must be 1 (trust the peer) or 0 (reject it), not {accept}.");
             }
-            NativeConnection native = HandleTable.Get(handle);
+            NativeConnection native = HandleTable.Get<NativeConnection>(handle);
             lock (native)
             {
                 OssuaryConnection connection = native.Start();
@@ -184,7 +184,7 @@ internal static unsafe partial class Exports
         {
             Boundary.Require(deadlineMilliseconds, "deadline_ms");
             *deadlineMilliseconds = 0;
-            NativeConnection native = HandleTable.Get(handle);
+            NativeConnection native = HandleTable.Get<NativeConnection>(handle);
             lock (native)
             {
                 if (native.Start().NextTimeout is not { } deadline)
@@ -272,7 +272,7 @@ internal static unsafe partial class Exports
             Boundary.Require(written, "written");
             ReadOnlySpan<byte> source = Boundary.In(input, inputLength, "input");
             Span<byte> destination = Boundary.Out(output, outputLength, "output");
-            NativeConnection native = HandleTable.Get(handle);
+            NativeConnection native = HandleTable.Get<NativeConnection>(handle);
             lock (native)
             {
                 OssuaryConnection connection = native.Start();
@@ -325,7 +325,7 @@ internal static unsafe partial class Exports
             Boundary.Zero(written);
             Boundary.Require(written, "written");
             Span<byte> destination = Boundary.Out(output, outputLength, "output");
-            NativeConnection native = HandleTable.Get(handle);
+            NativeConnection native = HandleTable.Get<NativeConnection>(handle);
             lock (native)
             {
                 ReadOnlySpan<byte> hash = native.Started is { } started ? started.HandshakeHash : default;
@@ -359,7 +359,7 @@ internal static unsafe partial class Exports
             Boundary.Zero(written);
             Boundary.Require(written, "written");
             Span<byte> destination = Boundary.Out(output, outputLength, "output");
-            NativeConnection native = HandleTable.Get(handle);
+            NativeConnection native = HandleTable.Get<NativeConnection>(handle);
             lock (native)
             {
                 OssuaryConnection connection = native.Start();
@@ -385,7 +385,7 @@ internal static unsafe partial class Exports
     {
         try
         {
-            NativeConnection native = HandleTable.Get(handle);
+            NativeConnection native = HandleTable.Get<NativeConnection>(handle);
             lock (native)
             {
                 return query(native);
@@ -401,7 +401,7 @@ internal static unsafe partial class Exports
     {
         try
         {
-            NativeConnection native = HandleTable.Get(handle);
+            NativeConnection native = HandleTable.Get<NativeConnection>(handle);
             lock (native)
             {
                 action(native);

@@ -7,8 +7,8 @@ namespace OssuaryNet.Native;
 /// <summary>The C entry points (ossuary.h). Every one catches everything: no exception ever crosses into C.</summary>
 internal static unsafe partial class Exports
 {
-    private const int Major = 1, Minor = 1;
-    private static readonly byte* VersionText = Allocate("1.1.0");
+    private const int Major = 1, Minor = 2;
+    private static readonly byte* VersionText = Allocate("1.2.0");
 
     private static byte* Allocate(string text)
     {

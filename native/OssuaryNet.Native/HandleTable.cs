@@ -1,17 +1,18 @@
 namespace OssuaryNet.Native;
 
 /// <summary>
-/// Maps the opaque handles given to C callers to connections. A handle packs a slot index and that slot's generation,
-/// so a freed (stale) or double-freed handle, or any made-up value, is rejected with OSSUARY_ERR_INVALID_HANDLE instead
-/// of touching freed memory. Handles are never memory addresses.
+/// Maps the opaque handles given to C callers to the objects they name (stream connections, datagram endpoints). A
+/// handle packs a slot index and that slot's generation, so a freed (stale) or double-freed handle, or any made-up
+/// value, is rejected with OSSUARY_ERR_INVALID_HANDLE instead of touching freed memory; so is a handle of one kind
+/// passed where another is wanted. Handles are never memory addresses.
 /// </summary>
 internal static class HandleTable
 {
     private static readonly object Lock = new();
-    private static NativeConnection?[] _slots = new NativeConnection?[64];
+    private static object?[] _slots = new object?[64];
     private static uint[] _generations = new uint[64];
 
-    public static nint Add(NativeConnection connection)
+    public static nint Add(object target)
     {
         lock (Lock)
         {
@@ -27,38 +28,39 @@ internal static class HandleTable
             {
                 generation = ++_generations[index];
             }
-            _slots[index] = connection;
+            _slots[index] = target;
             return (nint)(((long)generation << 32) | (uint)(index + 1));
         }
     }
 
-    public static NativeConnection Get(nint handle)
+    public static T Get<T>(nint handle) where T : class
     {
         lock (Lock)
         {
-            return _slots[Find(handle)]!;
+            return (T)_slots[Find<T>(handle)]!;
         }
     }
 
-    public static NativeConnection Remove(nint handle)
+    public static T Remove<T>(nint handle) where T : class
     {
         lock (Lock)
         {
-            int index = Find(handle);
-            NativeConnection connection = _slots[index]!;
+            int index = Find<T>(handle);
+            var target = (T)_slots[index]!;
             _slots[index] = null;
-            return connection;
+            return target;
         }
     }
 
-    private static int Find(nint handle)
+    private static int Find<T>(nint handle)
     {
         long value = handle;
         int index = (int)(uint)value - 1;
         uint generation = (uint)(value >> 32);
-        if (index < 0 || index >= _slots.Length || generation == 0 || _generations[index] != generation || _slots[index] is null)
+        if (index < 0 || index >= _slots.Length || generation == 0 || _generations[index] != generation || _slots[index] is not T)
         {
-            throw new BoundaryException(NativeStatus.InvalidHandle, "Not a live connection handle (never created, or already freed).");
+            string kind = typeof(T) == typeof(NativeConnection) ? "connection" : "datagram endpoint";
+            throw new BoundaryException(NativeStatus.InvalidHandle, $"Not a live {kind} handle (never created, or already freed).");
         }
         return index;
     }

@@ -125,7 +125,7 @@ OSSUARY_EXPORT size_t ossuary_handshake_hash_max_bytes(void);
 
 /* ---- library ------------------------------------------------------------------------------------------------- */
 
-/* "1.1.0"; library-owned, static. */
+/* "1.2.0"; library-owned, static. */
 OSSUARY_EXPORT const char *ossuary_version_string(void);
 OSSUARY_EXPORT int ossuary_library_version_major(void);
 OSSUARY_EXPORT int ossuary_library_version_minor(void);
@@ -264,6 +264,224 @@ OSSUARY_EXPORT OSSUARY_WARN_UNUSED_RESULT int ossuary_remote_fingerprint(ossuary
 OSSUARY_EXPORT OSSUARY_WARN_UNUSED_RESULT int ossuary_local_public_key(ossuary_connection *conn, uint8_t public_key[32]);
 /* The handshake hash (32 or 64 bytes; same on both sides, unique per session): for channel binding. */
 OSSUARY_EXPORT OSSUARY_WARN_UNUSED_RESULT int ossuary_handshake_hash(ossuary_connection *conn, uint8_t *out, size_t out_len, size_t *written);
+
+/* ---- datagram mode (1.2) ------------------------------------------------------------------------------------- */
+/*
+ * One packet socket, many connections (docs/PROTOCOL.md section 12): Noise IK or XX over UDP (or any datagram
+ * transport), with cookies against spoofed floods, a replay window, rekeying every 2 minutes and roaming. As with
+ * connections, the library never touches a socket or a clock: you pass each received packet and the address it came
+ * from, send what ossuary_dgram_poll_transmit gives to the address it gives, and call ossuary_dgram_handle_timeout at
+ * ossuary_dgram_next_timeout. Addresses are opaque byte strings of 1 to 64 bytes (e.g. a struct sockaddr_in6 as is):
+ * the library compares them and hands them back, nothing else.
+ *
+ * Rules as above: statuses, ossuary_last_error, the caller owns every buffer, a freed or made-up endpoint (or a
+ * connection handle passed as an endpoint) gives OSSUARY_ERR_INVALID_HANDLE. A connection is named by a number
+ * (ossuary_dgram_conn) unique within its endpoint and never reused; 0 is none; a closed or unknown one gives
+ * OSSUARY_ERR_INVALID_HANDLE where a live one is needed. Network input never fails a call: a packet that is malformed,
+ * forged, replayed or unexpected is dropped and counted (ossuary_dgram_dropped). Datagrams are unreliable and
+ * unordered, as UDP is.
+ *
+ * Loop (both sides; a server passes accept_connections = 1):
+ *   ossuary_dgram *ep = ossuary_dgram_new(secret, 0, now_ms());   ossuary_dgram_add_authorized_key(ep, server_key);
+ *   ossuary_dgram_connect(ep, &sa, sizeof sa, server_key, NULL, 0, now_ms(), &conn);   // IK; NULL key: XX
+ *   for (;;) {
+ *       while (ossuary_dgram_poll_transmit(ep, pkt, sizeof pkt, &n, addr, sizeof addr, &alen) == 1) sendto(fd, pkt, n, 0, addr, alen);
+ *       while (ossuary_dgram_poll_event(ep, &ev) == 1) { ...CONNECTED, ACCEPTED, READABLE, CLOSED... }
+ *       while (ossuary_dgram_recv(ep, conn, buf, sizeof buf, &n, &flags) == 1) { ...n bytes... }
+ *       wait for the socket until the deadline of ossuary_dgram_next_timeout;
+ *       readable: n = recvfrom(fd, pkt, sizeof pkt, 0, addr, &alen); ossuary_dgram_handle_datagram(ep, pkt, n, addr, alen, now_ms());
+ *       else: ossuary_dgram_handle_timeout(ep, now_ms());
+ *   }
+ *   ossuary_dgram_send(ep, conn, data, len, now_ms());   ossuary_dgram_close(ep, conn, 0, now_ms());   ossuary_dgram_free(ep);
+ */
+
+typedef struct ossuary_dgram ossuary_dgram;
+typedef uint64_t ossuary_dgram_conn;
+
+#define OSSUARY_QUEUED                  8   /* ossuary_dgram_send: held until the handshake completes (16 at most) */
+
+#define OSSUARY_DGRAM_MAX_ADDRESS_BYTES 64U
+#define OSSUARY_DGRAM_MAX_DATAGRAM_BYTES 1200U /* the default largest packet (ossuary_dgram_set_max_datagram_size) */
+
+/* Events (ossuary_dgram_event.kind). */
+#define OSSUARY_DGRAM_EVENT_CONNECTED             1 /* a connection this side started can send and receive */
+#define OSSUARY_DGRAM_EVENT_ACCEPTED              2 /* a peer's handshake completed and its key was accepted: a new connection */
+#define OSSUARY_DGRAM_EVENT_VERIFICATION_REQUIRED 3 /* deferred verification only: judge the peer, then ossuary_dgram_complete_verification */
+#define OSSUARY_DGRAM_EVENT_READABLE              4 /* datagrams wait for ossuary_dgram_recv (raised when the queue stops being empty) */
+#define OSSUARY_DGRAM_EVENT_PEER_MOVED            5 /* an authenticated packet moved the peer to a new address */
+#define OSSUARY_DGRAM_EVENT_CLOSED                6 /* the connection is gone (close_reason says why); its number is dead */
+
+/* Why a connection closed (ossuary_dgram_event.close_reason). */
+#define OSSUARY_DGRAM_CLOSE_LOCAL               1 /* ossuary_dgram_close */
+#define OSSUARY_DGRAM_CLOSE_BY_PEER             2 /* an authenticated close; its code is peer_close_code */
+#define OSSUARY_DGRAM_CLOSE_HANDSHAKE_TIMED_OUT 3 /* no answer for 90 s, or a dead peer did not answer a new handshake */
+#define OSSUARY_DGRAM_CLOSE_PEER_REJECTED       4 /* the peer's key was rejected, or was not the key given to connect */
+#define OSSUARY_DGRAM_CLOSE_IDLE                5 /* no handshake for 540 s: keys wiped */
+
+typedef struct ossuary_dgram_event {
+    ossuary_dgram_conn conn;
+    int32_t kind;              /* OSSUARY_DGRAM_EVENT_* */
+    int32_t close_reason;      /* OSSUARY_DGRAM_CLOSE_* for OSSUARY_DGRAM_EVENT_CLOSED, else 0 */
+    uint32_t peer_close_code;  /* the code of the peer's ossuary_dgram_close, for OSSUARY_DGRAM_CLOSE_BY_PEER */
+    uint32_t reserved;
+} ossuary_dgram_event;
+
+/* Address validation (a cookie round trip before the responder spends a Diffie-Hellman on an Initiation). */
+#define OSSUARY_DGRAM_VALIDATE_UNDER_LOAD 0 /* the default: only while Initiations arrive faster than 1000/s or the half-open table fills */
+#define OSSUARY_DGRAM_VALIDATE_ALWAYS     1
+#define OSSUARY_DGRAM_VALIDATE_NEVER      2 /* closed networks only */
+
+/* ossuary_dgram_recv flags. */
+#define OSSUARY_DGRAM_RECV_EARLY_DATA 1 /* 0-RTT data from an IK Initiation: replayable to a responder that restarted; act on it only if twice is harmless */
+
+/* A new endpoint with this identity (copied; wipe yours), or NULL (see ossuary_last_error). accept_connections 1 makes
+ * it a responder too. now_ms is your monotonic clock, the origin of every later time. Also reads the wall clock once
+ * (see ossuary_dgram_set_wall_clock). Free it with ossuary_dgram_free, which wipes every key; NULL is a no-op. */
+OSSUARY_EXPORT ossuary_dgram *ossuary_dgram_new(const uint8_t secret_key[32], int accept_connections, uint64_t now_ms);
+OSSUARY_EXPORT int ossuary_dgram_free(ossuary_dgram *ep);
+
+/* Settings: allowed until the endpoint is first used (any call below that takes now_ms, a packet or a connection),
+ * then OSSUARY_ERR_INVALID_OPERATION. An out-of-range value gives OSSUARY_ERR_INVALID_ARGUMENT and changes nothing. */
+OSSUARY_EXPORT OSSUARY_WARN_UNUSED_RESULT int ossuary_dgram_set_suite(ossuary_dgram *ep, int suite);                      /* OSSUARY_SUITE_*; both sides alike */
+OSSUARY_EXPORT OSSUARY_WARN_UNUSED_RESULT int ossuary_dgram_set_service_label(ossuary_dgram *ep, const char *label);       /* default "ossuary"; both sides alike; at most 200 bytes */
+OSSUARY_EXPORT OSSUARY_WARN_UNUSED_RESULT int ossuary_dgram_set_address_validation(ossuary_dgram *ep, int policy);        /* OSSUARY_DGRAM_VALIDATE_* */
+OSSUARY_EXPORT OSSUARY_WARN_UNUSED_RESULT int ossuary_dgram_set_accept_early_data(ossuary_dgram *ep, int accept);         /* default 0: early data is refused and counted */
+OSSUARY_EXPORT OSSUARY_WARN_UNUSED_RESULT int ossuary_dgram_set_allow_roaming(ossuary_dgram *ep, int allow);              /* default 1 */
+OSSUARY_EXPORT OSSUARY_WARN_UNUSED_RESULT int ossuary_dgram_set_max_datagram_size(ossuary_dgram *ep, size_t bytes);       /* default 1200 (the smallest, an Initiation's size) to 65507 */
+OSSUARY_EXPORT OSSUARY_WARN_UNUSED_RESULT int ossuary_dgram_set_max_connections(ossuary_dgram *ep, uint32_t count);       /* default 16384 */
+OSSUARY_EXPORT OSSUARY_WARN_UNUSED_RESULT int ossuary_dgram_set_persistent_keepalive(ossuary_dgram *ep, uint32_t ms);     /* 0 (default): none; else a packet at least this often, for NAT */
+/* The wall-clock time (Unix milliseconds) at which the now_ms given to ossuary_dgram_new was taken; IK Initiations
+ * carry it plus the time elapsed since, so that a responder refuses replays even after this endpoint restarts. The
+ * default is the system's wall clock read once by ossuary_dgram_new. */
+OSSUARY_EXPORT OSSUARY_WARN_UNUSED_RESULT int ossuary_dgram_set_wall_clock(ossuary_dgram *ep, uint64_t unix_ms);
+/* Trust, chosen once per endpoint and applied to every handshake in either role (one of these is required):
+ * authorized keys; a callback (its endpoint argument is the peer's address in hex; it runs outside the endpoint's
+ * lock, on the thread of the call that completed the handshake); accept-any (encryption without authentication);
+ * or deferred: every handshake stops with OSSUARY_DGRAM_EVENT_VERIFICATION_REQUIRED until
+ * ossuary_dgram_complete_verification. Precedence: deferred, callback, authorized keys, accept-any. A key given to
+ * ossuary_dgram_connect is checked by the handshake itself (IK) and needs no verifier. */
+OSSUARY_EXPORT OSSUARY_WARN_UNUSED_RESULT int ossuary_dgram_add_authorized_key(ossuary_dgram *ep, const uint8_t public_key[32]);
+OSSUARY_EXPORT OSSUARY_WARN_UNUSED_RESULT int ossuary_dgram_set_verify_callback(ossuary_dgram *ep, ossuary_verify_callback callback, void *user_data);
+OSSUARY_EXPORT OSSUARY_WARN_UNUSED_RESULT int ossuary_dgram_set_accept_any_peer(ossuary_dgram *ep);
+OSSUARY_EXPORT OSSUARY_WARN_UNUSED_RESULT int ossuary_dgram_set_deferred_verification(ossuary_dgram *ep);
+
+/* Starts a connection to address: IK with peer_key (one round trip; early_data, at most
+ * ossuary_dgram_max_early_data_bytes, rides in the first packet), XX with peer_key NULL (the verifier judges the
+ * peer; no early data). *conn names it at once; OSSUARY_DGRAM_EVENT_CONNECTED follows, or CLOSED. Send before that
+ * and the datagrams wait (OSSUARY_QUEUED). OSSUARY_ERR_INVALID_OPERATION at the connection limit. */
+OSSUARY_EXPORT OSSUARY_WARN_UNUSED_RESULT int ossuary_dgram_connect(ossuary_dgram *ep, const uint8_t *address, size_t address_len,
+                                                                     const uint8_t peer_key[32], const uint8_t *early_data, size_t early_data_len,
+                                                                     uint64_t now_ms, ossuary_dgram_conn *conn);
+/* One received packet and its source address. OSSUARY_OK whatever the packet held (bad ones are counted, not
+ * reported); an error only for the caller's mistakes (a NULL pointer, an address of 0 or more than 64 bytes). */
+OSSUARY_EXPORT OSSUARY_WARN_UNUSED_RESULT int ossuary_dgram_handle_datagram(ossuary_dgram *ep, const uint8_t *packet, size_t packet_len,
+                                                                             const uint8_t *from, size_t from_len, uint64_t now_ms);
+/* The next packet to send and its destination: 1 and the lengths set, 0 when none waits, OSSUARY_BUFFER_TOO_SMALL
+ * when a buffer is too small (the packet stays queued; ossuary_dgram_max_datagram_bytes(ep) and
+ * OSSUARY_DGRAM_MAX_ADDRESS_BYTES always suffice). Drain it after every call that takes now_ms. */
+OSSUARY_EXPORT OSSUARY_WARN_UNUSED_RESULT int ossuary_dgram_poll_transmit(ossuary_dgram *ep, uint8_t *packet, size_t packet_cap, size_t *packet_len,
+                                                                           uint8_t *address, size_t address_cap, size_t *address_len);
+/* 1 and *deadline_ms (your clock) when ossuary_dgram_handle_timeout must be called then; 0 when nothing is timed. */
+OSSUARY_EXPORT OSSUARY_WARN_UNUSED_RESULT int ossuary_dgram_next_timeout(ossuary_dgram *ep, uint64_t *deadline_ms);
+/* Runs what is due at now_ms: retransmissions, keepalives, rekeys, expiries. Calling it early does no harm. */
+OSSUARY_EXPORT OSSUARY_WARN_UNUSED_RESULT int ossuary_dgram_handle_timeout(ossuary_dgram *ep, uint64_t now_ms);
+/* The next event: 1 and *event filled, 0 when none waits. */
+OSSUARY_EXPORT OSSUARY_WARN_UNUSED_RESULT int ossuary_dgram_poll_event(ossuary_dgram *ep, ossuary_dgram_event *event);
+/* Deferred verification: the verdict on the key of OSSUARY_DGRAM_EVENT_VERIFICATION_REQUIRED (read it with
+ * ossuary_dgram_peer_public_key). Accepted, the handshake goes on; rejected, nothing is sent and an initiator's
+ * connection closes (OSSUARY_DGRAM_CLOSE_PEER_REJECTED). OSSUARY_ERR_INVALID_OPERATION when none is pending (a
+ * responder's pending handshake expires after 15 s). */
+OSSUARY_EXPORT OSSUARY_WARN_UNUSED_RESULT int ossuary_dgram_complete_verification(ossuary_dgram *ep, ossuary_dgram_conn conn, int accept, uint64_t now_ms);
+/* Seals one datagram (at most ossuary_dgram_max_payload_bytes) for the peer: OSSUARY_OK (a packet waits in
+ * ossuary_dgram_poll_transmit), OSSUARY_QUEUED (the handshake is still running), OSSUARY_CLOSED (the connection is
+ * closed or closing; nothing sent), OSSUARY_ERR_RECORD_TOO_LARGE (nothing sent). */
+OSSUARY_EXPORT OSSUARY_WARN_UNUSED_RESULT int ossuary_dgram_send(ossuary_dgram *ep, ossuary_dgram_conn conn, const uint8_t *data, size_t len, uint64_t now_ms);
+/* The oldest datagram received on conn: 1, *written and *flags (OSSUARY_DGRAM_RECV_*; flags may be NULL) set; 0 when
+ * none waits (or the connection is gone); OSSUARY_BUFFER_TOO_SMALL when it does not fit (it stays queued;
+ * ossuary_dgram_max_payload_bytes always suffices). At most 256 wait per connection; beyond, new ones are dropped and counted. */
+OSSUARY_EXPORT OSSUARY_WARN_UNUSED_RESULT int ossuary_dgram_recv(ossuary_dgram *ep, ossuary_dgram_conn conn, uint8_t *out, size_t out_cap, size_t *written, int *flags);
+/* Closes conn with an authenticated close carrying code (repeated for 3 s while the peer's packets still arrive);
+ * OSSUARY_DGRAM_EVENT_CLOSED follows. Closing a closed or unknown connection does nothing. */
+OSSUARY_EXPORT OSSUARY_WARN_UNUSED_RESULT int ossuary_dgram_close(ossuary_dgram *ep, ossuary_dgram_conn conn, uint16_t code, uint64_t now_ms);
+
+/* Sizes of this endpoint (0 for an invalid handle). */
+OSSUARY_EXPORT size_t ossuary_dgram_max_payload_bytes(ossuary_dgram *ep);    /* largest datagram ossuary_dgram_send takes: 1167 at the default size */
+OSSUARY_EXPORT size_t ossuary_dgram_max_early_data_bytes(ossuary_dgram *ep);
+OSSUARY_EXPORT size_t ossuary_dgram_max_datagram_bytes(ossuary_dgram *ep);  /* the largest packet it sends or takes */
+OSSUARY_EXPORT OSSUARY_WARN_UNUSED_RESULT int ossuary_dgram_local_public_key(ossuary_dgram *ep, uint8_t public_key[32]);
+/* The peer's key: the key awaiting a verdict, else the verified (or, for IK, the given) key. */
+OSSUARY_EXPORT OSSUARY_WARN_UNUSED_RESULT int ossuary_dgram_peer_public_key(ossuary_dgram *ep, ossuary_dgram_conn conn, uint8_t public_key[32]);
+OSSUARY_EXPORT OSSUARY_WARN_UNUSED_RESULT int ossuary_dgram_peer_fingerprint(ossuary_dgram *ep, ossuary_dgram_conn conn, char *out, size_t out_len);
+/* The peer's current address (it changes when the peer roams). */
+OSSUARY_EXPORT OSSUARY_WARN_UNUSED_RESULT int ossuary_dgram_peer_address(ossuary_dgram *ep, ossuary_dgram_conn conn, uint8_t *out, size_t out_cap, size_t *written);
+
+/* Endpoint counters, read one at a time (later versions add numbers, never change them). */
+#define OSSUARY_DGRAM_STAT_HANDSHAKES_STARTED        1
+#define OSSUARY_DGRAM_STAT_HANDSHAKES_COMPLETED      2
+#define OSSUARY_DGRAM_STAT_HANDSHAKES_TIMED_OUT      3
+#define OSSUARY_DGRAM_STAT_HANDSHAKES_REJECTED       4
+#define OSSUARY_DGRAM_STAT_HANDSHAKE_RETRANSMISSIONS 5
+#define OSSUARY_DGRAM_STAT_COOKIE_REPLIES_SENT       6
+#define OSSUARY_DGRAM_STAT_TOKENS_ACCEPTED           7
+#define OSSUARY_DGRAM_STAT_TOKENS_MALFORMED          8
+#define OSSUARY_DGRAM_STAT_TOKENS_EXPIRED            9
+#define OSSUARY_DGRAM_STAT_TOKENS_FORGED             10
+#define OSSUARY_DGRAM_STAT_TIMES_UNDER_LOAD          11
+#define OSSUARY_DGRAM_STAT_TIME_UNDER_LOAD_MS        12
+#define OSSUARY_DGRAM_STAT_REKEYS                    13
+#define OSSUARY_DGRAM_STAT_ROAMING_EVENTS            14
+#define OSSUARY_DGRAM_STAT_EARLY_DATA_ACCEPTED       15
+#define OSSUARY_DGRAM_STAT_EARLY_DATA_REFUSED        16
+#define OSSUARY_DGRAM_STAT_QUEUED_DATAGRAMS_DROPPED  17
+#define OSSUARY_DGRAM_STAT_TRANSMITS_DROPPED         18
+#define OSSUARY_DGRAM_STAT_HALF_OPEN_HANDSHAKES      19 /* now */
+#define OSSUARY_DGRAM_STAT_CONNECTIONS               20 /* now */
+#define OSSUARY_DGRAM_STAT_PACKETS_IN                21
+#define OSSUARY_DGRAM_STAT_BYTES_IN                  22
+#define OSSUARY_DGRAM_STAT_PACKETS_OUT               23
+#define OSSUARY_DGRAM_STAT_BYTES_OUT                 24
+#define OSSUARY_DGRAM_STAT_DROPPED                   25 /* all reasons */
+OSSUARY_EXPORT OSSUARY_WARN_UNUSED_RESULT int ossuary_dgram_statistic(ossuary_dgram *ep, int which, uint64_t *value);
+
+/* Packets dropped, by reason (docs/PROTOCOL.md 12.10 says which checks give which). */
+#define OSSUARY_DGRAM_DROP_MALFORMED               1
+#define OSSUARY_DGRAM_DROP_UNKNOWN_TYPE_OR_VERSION 2
+#define OSSUARY_DGRAM_DROP_BAD_MAC1                3
+#define OSSUARY_DGRAM_DROP_UNKNOWN_SESSION         4
+#define OSSUARY_DGRAM_DROP_EXPIRED_KEY_PAIR        5
+#define OSSUARY_DGRAM_DROP_COUNTER_LIMIT           6
+#define OSSUARY_DGRAM_DROP_DUPLICATE               7
+#define OSSUARY_DGRAM_DROP_BEHIND_WINDOW           8
+#define OSSUARY_DGRAM_DROP_AUTHENTICATION_FAILED   9
+#define OSSUARY_DGRAM_DROP_RATE_LIMITED            10
+#define OSSUARY_DGRAM_DROP_TABLE_FULL              11
+#define OSSUARY_DGRAM_DROP_OVERSIZE                12
+#define OSSUARY_DGRAM_DROP_RECEIVE_QUEUE_FULL      13
+#define OSSUARY_DGRAM_DROP_HANDSHAKE_FAILED        14
+#define OSSUARY_DGRAM_DROP_STALE_TIMESTAMP         15
+#define OSSUARY_DGRAM_DROP_CONNECTION_LIMIT        16
+#define OSSUARY_DGRAM_DROP_UNEXPECTED              17
+#define OSSUARY_DGRAM_DROP_REASONS                 17 /* the highest reason of this version */
+OSSUARY_EXPORT OSSUARY_WARN_UNUSED_RESULT int ossuary_dgram_dropped(ossuary_dgram *ep, int reason, uint64_t *value);
+/* "Malformed", "BadMac1", ...: static; "" for an unknown reason. */
+OSSUARY_EXPORT const char *ossuary_dgram_drop_reason_name(int reason);
+
+/* Connection counters. */
+#define OSSUARY_DGRAM_CONN_ESTABLISHED             1  /* 0 or 1 */
+#define OSSUARY_DGRAM_CONN_INITIATOR               2  /* 0 or 1 */
+#define OSSUARY_DGRAM_CONN_PATTERN                 3  /* 1 XX, 2 IK */
+#define OSSUARY_DGRAM_CONN_EARLY_DATA_USED         4
+#define OSSUARY_DGRAM_CONN_ADDRESS_VALIDATED       5
+#define OSSUARY_DGRAM_CONN_PACKETS_IN              6
+#define OSSUARY_DGRAM_CONN_BYTES_IN                7
+#define OSSUARY_DGRAM_CONN_PACKETS_OUT             8
+#define OSSUARY_DGRAM_CONN_BYTES_OUT               9
+#define OSSUARY_DGRAM_CONN_AUTHENTICATION_FAILURES 10
+#define OSSUARY_DGRAM_CONN_SMOOTHED_RTT_US         11 /* 0 before the first sample */
+#define OSSUARY_DGRAM_CONN_KEY_AGE_MS              12 /* UINT64_MAX before the first keys */
+#define OSSUARY_DGRAM_CONN_LARGEST_REORDER_DEPTH   13
+#define OSSUARY_DGRAM_CONN_ESTIMATED_LOSS_PPM      14 /* parts per million */
+OSSUARY_EXPORT OSSUARY_WARN_UNUSED_RESULT int ossuary_dgram_conn_statistic(ossuary_dgram *ep, ossuary_dgram_conn conn, int which, uint64_t *value);
 
 #ifdef __cplusplus
 }

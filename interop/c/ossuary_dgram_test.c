@@ -1,0 +1,477 @@
+/* Exercises every ossuary_dgram_* function of ossuary.h, its error paths, and conversations between two endpoints
+ * over a network in memory that this program controls (loss, tampering, time). Prints one line per failed check and
+ * a closing "N passed, N failed" line; exits non-zero on failure. */
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/mman.h>
+#include <unistd.h>
+
+#include <ossuary.h>
+
+static int passed, failed;
+
+#define CHECK(cond) do { if (cond) passed++; else { failed++; fprintf(stderr, "FAIL %s:%d: %s (last error: %s)\n", __FILE__, __LINE__, #cond, ossuary_last_error()); } } while (0)
+
+static uint8_t client_secret[32], client_public[32], server_secret[32], server_public[32], other_secret[32], other_public[32];
+static const uint8_t client_address[] = "client:1000", server_address[] = "server:7000";
+#define CLIENT_ADDRESS client_address, sizeof client_address - 1
+#define SERVER_ADDRESS server_address, sizeof server_address - 1
+
+/* A packet in flight between the two endpoints. */
+typedef struct { uint8_t data[1200]; size_t len; } packet_t;
+static packet_t captured[64];
+static size_t captured_count;
+
+static uint64_t now_ms = 1000;
+
+/* Moves every packet the sender has to the other endpoint (the one its destination names), keeping a copy of each in
+ * `captured`. drop: packets are taken out but not delivered. Returns how many moved. */
+static int deliver(ossuary_dgram *from, ossuary_dgram *to, const uint8_t *from_address, size_t from_len, int drop) {
+    uint8_t packet[1200], address[OSSUARY_DGRAM_MAX_ADDRESS_BYTES];
+    size_t n = 0, alen = 0;
+    int moved = 0;
+    while (ossuary_dgram_poll_transmit(from, packet, sizeof packet, &n, address, sizeof address, &alen) == 1) {
+        if (captured_count < 64) {
+            memcpy(captured[captured_count].data, packet, n);
+            captured[captured_count++].len = n;
+        }
+        if (!drop) CHECK(ossuary_dgram_handle_datagram(to, packet, n, from_address, from_len, now_ms) == OSSUARY_OK);
+        moved++;
+    }
+    return moved;
+}
+
+/* Packets both ways until neither endpoint has anything to send. */
+static void exchange(ossuary_dgram *client, ossuary_dgram *server) {
+    for (int round = 0; round < 10; round++) {
+        int moved = deliver(client, server, CLIENT_ADDRESS, 0) + deliver(server, client, SERVER_ADDRESS, 0);
+        if (moved == 0) return;
+    }
+}
+
+/* The first event of a kind waiting on an endpoint (others before it are consumed), or kind 0. */
+static ossuary_dgram_event wait_event(ossuary_dgram *ep, int kind) {
+    ossuary_dgram_event e;
+    while (ossuary_dgram_poll_event(ep, &e) == 1) {
+        if (e.kind == kind) return e;
+    }
+    memset(&e, 0, sizeof e);
+    return e;
+}
+
+static ossuary_dgram *endpoint(const uint8_t *secret, int accept) {
+    ossuary_dgram *ep = ossuary_dgram_new(secret, accept, now_ms);
+    CHECK(ep != NULL);
+    return ep;
+}
+
+/* A server that knows the client's key and a client that pins the server's: IK. */
+static void connected_pair(ossuary_dgram **client, ossuary_dgram **server, ossuary_dgram_conn *client_conn, ossuary_dgram_conn *server_conn) {
+    *server = endpoint(server_secret, 1);
+    *client = endpoint(client_secret, 0);
+    CHECK(ossuary_dgram_add_authorized_key(*server, client_public) == OSSUARY_OK);
+    CHECK(ossuary_dgram_add_authorized_key(*client, server_public) == OSSUARY_OK);
+    CHECK(ossuary_dgram_connect(*client, SERVER_ADDRESS, server_public, NULL, 0, now_ms, client_conn) == OSSUARY_OK);
+    exchange(*client, *server);
+    ossuary_dgram_event accepted = wait_event(*server, OSSUARY_DGRAM_EVENT_ACCEPTED);
+    CHECK(wait_event(*client, OSSUARY_DGRAM_EVENT_CONNECTED).conn == *client_conn);
+    CHECK(accepted.conn != 0);
+    *server_conn = accepted.conn;
+}
+
+static void test_ik_conversation_and_early_data(void) {
+    ossuary_dgram *server = endpoint(server_secret, 1), *client = endpoint(client_secret, 0);
+    CHECK(ossuary_dgram_set_accept_early_data(server, 1) == OSSUARY_OK);
+    CHECK(ossuary_dgram_add_authorized_key(server, client_public) == OSSUARY_OK);
+    CHECK(ossuary_dgram_set_accept_any_peer(client) == OSSUARY_OK);
+    CHECK(ossuary_dgram_max_payload_bytes(client) == 1167);
+    CHECK(ossuary_dgram_max_datagram_bytes(client) == OSSUARY_DGRAM_MAX_DATAGRAM_BYTES);
+    size_t early_max = ossuary_dgram_max_early_data_bytes(client);
+    CHECK(early_max > 900 && early_max < 1167);
+
+    ossuary_dgram_conn conn = 0;
+    const uint8_t early[] = "hello before the handshake";
+    CHECK(ossuary_dgram_connect(client, SERVER_ADDRESS, server_public, early, sizeof early, now_ms, &conn) == OSSUARY_OK);
+    CHECK(conn != 0);
+    CHECK(ossuary_dgram_send(client, conn, (const uint8_t *)"queued", 6, now_ms) == OSSUARY_QUEUED);
+    exchange(client, server);
+
+    ossuary_dgram_event accepted = wait_event(server, OSSUARY_DGRAM_EVENT_ACCEPTED);
+    CHECK(accepted.conn != 0);
+    CHECK(wait_event(client, OSSUARY_DGRAM_EVENT_CONNECTED).conn == conn);
+
+    uint8_t buffer[1200];
+    size_t n = 0;
+    int flags = -1;
+    CHECK(ossuary_dgram_recv(server, accepted.conn, buffer, sizeof buffer, &n, &flags) == 1);
+    CHECK(n == sizeof early && memcmp(buffer, early, n) == 0 && flags == OSSUARY_DGRAM_RECV_EARLY_DATA);
+    CHECK(ossuary_dgram_recv(server, accepted.conn, buffer, sizeof buffer, &n, &flags) == 1);
+    CHECK(n == 6 && memcmp(buffer, "queued", 6) == 0 && flags == 0);
+    CHECK(ossuary_dgram_recv(server, accepted.conn, buffer, sizeof buffer, &n, NULL) == 0 && n == 0);
+
+    /* Datagrams both ways, up to the largest. */
+    uint8_t big[1167];
+    for (size_t i = 0; i < sizeof big; i++) big[i] = (uint8_t)(i * 7);
+    CHECK(ossuary_dgram_send(server, accepted.conn, big, sizeof big, now_ms) == OSSUARY_OK);
+    CHECK(ossuary_dgram_send(client, conn, (const uint8_t *)"ping", 4, now_ms) == OSSUARY_OK);
+    exchange(client, server);
+    CHECK(wait_event(client, OSSUARY_DGRAM_EVENT_READABLE).conn == conn);
+    CHECK(ossuary_dgram_recv(client, conn, buffer, sizeof buffer, &n, &flags) == 1 && n == sizeof big && memcmp(buffer, big, n) == 0);
+    CHECK(ossuary_dgram_recv(server, accepted.conn, buffer, sizeof buffer, &n, &flags) == 1 && n == 4 && memcmp(buffer, "ping", 4) == 0);
+    uint8_t too_big[1168] = {0};
+    CHECK(ossuary_dgram_send(client, conn, too_big, sizeof too_big, now_ms) == OSSUARY_ERR_RECORD_TOO_LARGE);
+    CHECK(strstr(ossuary_last_error(), "1167") != NULL);
+
+    /* Who is who. */
+    uint8_t key[32];
+    char fingerprint[OSSUARY_FINGERPRINT_BYTES], expected[OSSUARY_FINGERPRINT_BYTES];
+    CHECK(ossuary_dgram_peer_public_key(server, accepted.conn, key) == OSSUARY_OK && memcmp(key, client_public, 32) == 0);
+    CHECK(ossuary_dgram_peer_public_key(client, conn, key) == OSSUARY_OK && memcmp(key, server_public, 32) == 0);
+    CHECK(ossuary_dgram_local_public_key(client, key) == OSSUARY_OK && memcmp(key, client_public, 32) == 0);
+    CHECK(ossuary_fingerprint(client_public, expected, sizeof expected) == OSSUARY_OK);
+    CHECK(ossuary_dgram_peer_fingerprint(server, accepted.conn, fingerprint, sizeof fingerprint) == OSSUARY_OK && strcmp(fingerprint, expected) == 0);
+    CHECK(ossuary_dgram_peer_fingerprint(server, accepted.conn, fingerprint, 10) == OSSUARY_BUFFER_TOO_SMALL);
+    uint8_t address[OSSUARY_DGRAM_MAX_ADDRESS_BYTES];
+    CHECK(ossuary_dgram_peer_address(server, accepted.conn, address, sizeof address, &n) == OSSUARY_OK);
+    CHECK(n == sizeof client_address - 1 && memcmp(address, client_address, n) == 0);
+    CHECK(ossuary_dgram_peer_address(server, accepted.conn, address, 3, &n) == OSSUARY_BUFFER_TOO_SMALL && n == 0);
+
+    /* Counters. */
+    uint64_t value = 0;
+    CHECK(ossuary_dgram_conn_statistic(client, conn, OSSUARY_DGRAM_CONN_ESTABLISHED, &value) == OSSUARY_OK && value == 1);
+    CHECK(ossuary_dgram_conn_statistic(client, conn, OSSUARY_DGRAM_CONN_INITIATOR, &value) == OSSUARY_OK && value == 1);
+    CHECK(ossuary_dgram_conn_statistic(client, conn, OSSUARY_DGRAM_CONN_PATTERN, &value) == OSSUARY_OK && value == 2);
+    CHECK(ossuary_dgram_conn_statistic(server, accepted.conn, OSSUARY_DGRAM_CONN_EARLY_DATA_USED, &value) == OSSUARY_OK && value == 1);
+    CHECK(ossuary_dgram_conn_statistic(client, conn, OSSUARY_DGRAM_CONN_PACKETS_IN, &value) == OSSUARY_OK && value >= 1);
+    CHECK(ossuary_dgram_conn_statistic(client, conn, OSSUARY_DGRAM_CONN_KEY_AGE_MS, &value) == OSSUARY_OK && value == 0);
+    CHECK(ossuary_dgram_conn_statistic(client, conn, 99, &value) == OSSUARY_ERR_INVALID_ARGUMENT && value == 0);
+    CHECK(ossuary_dgram_statistic(server, OSSUARY_DGRAM_STAT_HANDSHAKES_COMPLETED, &value) == OSSUARY_OK && value == 1);
+    CHECK(ossuary_dgram_statistic(server, OSSUARY_DGRAM_STAT_EARLY_DATA_ACCEPTED, &value) == OSSUARY_OK && value == 1);
+    CHECK(ossuary_dgram_statistic(server, OSSUARY_DGRAM_STAT_CONNECTIONS, &value) == OSSUARY_OK && value == 1);
+    CHECK(ossuary_dgram_statistic(client, OSSUARY_DGRAM_STAT_HANDSHAKES_STARTED, &value) == OSSUARY_OK && value == 1);
+    CHECK(ossuary_dgram_statistic(client, OSSUARY_DGRAM_STAT_PACKETS_OUT, &value) == OSSUARY_OK && value >= 3);
+    CHECK(ossuary_dgram_statistic(client, OSSUARY_DGRAM_STAT_DROPPED, &value) == OSSUARY_OK && value == 0);
+    CHECK(ossuary_dgram_statistic(client, 0, &value) == OSSUARY_ERR_INVALID_ARGUMENT);
+    CHECK(ossuary_dgram_statistic(client, OSSUARY_DGRAM_STAT_DROPPED, NULL) == OSSUARY_ERR_NULL_POINTER);
+
+    /* An authenticated close reaches the peer with its code; the connection is then gone on both sides. */
+    CHECK(ossuary_dgram_close(client, conn, 42, now_ms) == OSSUARY_OK);
+    ossuary_dgram_event closed = wait_event(client, OSSUARY_DGRAM_EVENT_CLOSED);
+    CHECK(closed.conn == conn && closed.close_reason == OSSUARY_DGRAM_CLOSE_LOCAL);
+    exchange(client, server);
+    closed = wait_event(server, OSSUARY_DGRAM_EVENT_CLOSED);
+    CHECK(closed.conn == accepted.conn && closed.close_reason == OSSUARY_DGRAM_CLOSE_BY_PEER && closed.peer_close_code == 42);
+    CHECK(ossuary_dgram_send(client, conn, (const uint8_t *)"x", 1, now_ms) == OSSUARY_CLOSED);
+    CHECK(ossuary_dgram_send(server, accepted.conn, (const uint8_t *)"x", 1, now_ms) == OSSUARY_CLOSED);
+    CHECK(ossuary_dgram_close(client, conn, 0, now_ms) == OSSUARY_OK); /* closing twice does nothing */
+    CHECK(ossuary_dgram_free(client) == OSSUARY_OK && ossuary_dgram_free(server) == OSSUARY_OK);
+}
+
+static void test_xx_deferred_verification(void) {
+    ossuary_dgram *server = endpoint(server_secret, 1), *client = endpoint(client_secret, 0);
+    CHECK(ossuary_dgram_set_deferred_verification(server) == OSSUARY_OK);
+    CHECK(ossuary_dgram_set_deferred_verification(client) == OSSUARY_OK);
+    ossuary_dgram_conn conn = 0;
+    CHECK(ossuary_dgram_connect(client, SERVER_ADDRESS, NULL, (const uint8_t *)"x", 1, now_ms, &conn) == OSSUARY_ERR_INVALID_ARGUMENT && conn == 0);
+    CHECK(ossuary_dgram_connect(client, SERVER_ADDRESS, NULL, NULL, 0, now_ms, &conn) == OSSUARY_OK);
+    exchange(client, server);
+
+    /* The server judges the client first (XX message 1 and 2 carry no client key; it comes with message 3)... */
+    ossuary_dgram_event client_asks = wait_event(client, OSSUARY_DGRAM_EVENT_VERIFICATION_REQUIRED);
+    CHECK(client_asks.conn == conn);
+    uint8_t key[32];
+    CHECK(ossuary_dgram_peer_public_key(client, conn, key) == OSSUARY_OK && memcmp(key, server_public, 32) == 0);
+    uint64_t value = 7;
+    CHECK(ossuary_dgram_conn_statistic(client, conn, OSSUARY_DGRAM_CONN_ESTABLISHED, &value) == OSSUARY_OK && value == 0);
+    CHECK(ossuary_dgram_complete_verification(client, conn, 2, now_ms) == OSSUARY_ERR_INVALID_ARGUMENT);
+    CHECK(ossuary_dgram_complete_verification(client, conn, 1, now_ms) == OSSUARY_OK);
+    CHECK(ossuary_dgram_complete_verification(client, conn, 1, now_ms) == OSSUARY_ERR_INVALID_OPERATION);
+    exchange(client, server);
+    ossuary_dgram_event server_asks = wait_event(server, OSSUARY_DGRAM_EVENT_VERIFICATION_REQUIRED);
+    CHECK(server_asks.conn != 0);
+    CHECK(ossuary_dgram_peer_public_key(server, server_asks.conn, key) == OSSUARY_OK && memcmp(key, client_public, 32) == 0);
+    uint8_t address[OSSUARY_DGRAM_MAX_ADDRESS_BYTES];
+    size_t n = 0;
+    CHECK(ossuary_dgram_peer_address(server, server_asks.conn, address, sizeof address, &n) == OSSUARY_OK && n == sizeof client_address - 1);
+    CHECK(ossuary_dgram_complete_verification(server, server_asks.conn, 1, now_ms) == OSSUARY_OK);
+    CHECK(wait_event(server, OSSUARY_DGRAM_EVENT_ACCEPTED).conn == server_asks.conn);
+    exchange(client, server);
+    CHECK(wait_event(client, OSSUARY_DGRAM_EVENT_CONNECTED).conn == conn);
+    CHECK(ossuary_dgram_conn_statistic(client, conn, OSSUARY_DGRAM_CONN_PATTERN, &value) == OSSUARY_OK && value == 1);
+    CHECK(ossuary_dgram_free(client) == OSSUARY_OK && ossuary_dgram_free(server) == OSSUARY_OK);
+
+    /* A client that rejects the server: nothing more is sent and the connection closes as rejected. */
+    server = endpoint(server_secret, 1);
+    client = endpoint(client_secret, 0);
+    CHECK(ossuary_dgram_set_accept_any_peer(server) == OSSUARY_OK);
+    CHECK(ossuary_dgram_set_deferred_verification(client) == OSSUARY_OK);
+    CHECK(ossuary_dgram_connect(client, SERVER_ADDRESS, NULL, NULL, 0, now_ms, &conn) == OSSUARY_OK);
+    exchange(client, server);
+    CHECK(wait_event(client, OSSUARY_DGRAM_EVENT_VERIFICATION_REQUIRED).conn == conn);
+    CHECK(ossuary_dgram_complete_verification(client, conn, 0, now_ms) == OSSUARY_OK);
+    ossuary_dgram_event closed = wait_event(client, OSSUARY_DGRAM_EVENT_CLOSED);
+    CHECK(closed.conn == conn && closed.close_reason == OSSUARY_DGRAM_CLOSE_PEER_REJECTED);
+    CHECK(deliver(client, server, CLIENT_ADDRESS, 0) == 0);
+    CHECK(ossuary_dgram_statistic(client, OSSUARY_DGRAM_STAT_HANDSHAKES_REJECTED, &value) == OSSUARY_OK && value == 1);
+    CHECK(ossuary_dgram_free(client) == OSSUARY_OK && ossuary_dgram_free(server) == OSSUARY_OK);
+}
+
+static int callback_calls, callback_saw_server, callback_saw_client;
+static int judge_by_key(const uint8_t key[32], const char *fingerprint, const char *endpoint, int peer_is_server, void *user) {
+    callback_calls++;
+    CHECK(fingerprint != NULL && strlen(fingerprint) == OSSUARY_FINGERPRINT_BYTES - 1);
+    CHECK(user == (void *)&callback_calls);
+    if (peer_is_server) {
+        callback_saw_server++;
+        CHECK(endpoint != NULL && strcmp(endpoint, "7365727665723A37303030") == 0); /* "server:7000" in hex */
+    } else {
+        callback_saw_client++;
+        CHECK(endpoint != NULL && strcmp(endpoint, "636C69656E743A31303030") == 0); /* "client:1000" */
+    }
+    return memcmp(key, other_public, 32) != 0; /* everyone but "other" */
+}
+
+static void test_callback_verifier(void) {
+    ossuary_dgram *server = endpoint(server_secret, 1), *client = endpoint(client_secret, 0);
+    CHECK(ossuary_dgram_set_verify_callback(server, judge_by_key, &callback_calls) == OSSUARY_OK);
+    CHECK(ossuary_dgram_set_verify_callback(client, judge_by_key, &callback_calls) == OSSUARY_OK);
+    ossuary_dgram_conn conn = 0;
+    CHECK(ossuary_dgram_connect(client, SERVER_ADDRESS, NULL, NULL, 0, now_ms, &conn) == OSSUARY_OK);
+    exchange(client, server);
+    CHECK(callback_saw_server == 1 && callback_saw_client == 1);
+    CHECK(wait_event(client, OSSUARY_DGRAM_EVENT_CONNECTED).conn == conn);
+    ossuary_dgram_event e;
+    int verification_events = 0;
+    while (ossuary_dgram_poll_event(server, &e) == 1) verification_events += e.kind == OSSUARY_DGRAM_EVENT_VERIFICATION_REQUIRED;
+    CHECK(verification_events == 0); /* the library judged them itself */
+    CHECK(ossuary_dgram_free(client) == OSSUARY_OK);
+
+    /* "other" is refused by the server: no connection, counted as rejected. */
+    ossuary_dgram *stranger = endpoint(other_secret, 0);
+    CHECK(ossuary_dgram_set_accept_any_peer(stranger) == OSSUARY_OK);
+    CHECK(ossuary_dgram_connect(stranger, SERVER_ADDRESS, server_public, NULL, 0, now_ms, &conn) == OSSUARY_OK);
+    exchange(stranger, server);
+    CHECK(wait_event(server, OSSUARY_DGRAM_EVENT_ACCEPTED).conn == 0);
+    CHECK(wait_event(stranger, OSSUARY_DGRAM_EVENT_CONNECTED).conn == 0);
+    uint64_t value = 0;
+    CHECK(ossuary_dgram_statistic(server, OSSUARY_DGRAM_STAT_HANDSHAKES_REJECTED, &value) == OSSUARY_OK && value == 1);
+    CHECK(ossuary_dgram_free(stranger) == OSSUARY_OK && ossuary_dgram_free(server) == OSSUARY_OK);
+}
+
+static void test_tampering_and_drops(void) {
+    ossuary_dgram *client, *server;
+    ossuary_dgram_conn conn, server_conn;
+    connected_pair(&client, &server, &conn, &server_conn);
+    captured_count = 0;
+    CHECK(ossuary_dgram_send(client, conn, (const uint8_t *)"genuine", 7, now_ms) == OSSUARY_OK);
+    CHECK(deliver(client, server, CLIENT_ADDRESS, 1) == 1 && captured_count == 1);
+
+    /* Every single-bit change of the packet is dropped, counted, and delivers nothing. */
+    uint64_t before = 0, after = 0;
+    CHECK(ossuary_dgram_dropped(server, OSSUARY_DGRAM_DROP_AUTHENTICATION_FAILED, &before) == OSSUARY_OK && before == 0);
+    int delivered = 0, forgeries = 0;
+    for (size_t bit = 16 * 8; bit < captured[0].len * 8; bit += 13) {
+        packet_t forged = captured[0];
+        forged.data[bit / 8] ^= (uint8_t)(1u << (bit % 8));
+        forgeries++;
+        CHECK(ossuary_dgram_handle_datagram(server, forged.data, forged.len, CLIENT_ADDRESS, now_ms) == OSSUARY_OK);
+        uint8_t buffer[1200];
+        size_t n;
+        delivered += ossuary_dgram_recv(server, server_conn, buffer, sizeof buffer, &n, NULL);
+    }
+    CHECK(delivered == 0);
+    CHECK(ossuary_dgram_dropped(server, OSSUARY_DGRAM_DROP_AUTHENTICATION_FAILED, &after) == OSSUARY_OK && after == (uint64_t)forgeries && forgeries > 10);
+    /* The genuine packet still opens once, and a replay of it is a duplicate. */
+    CHECK(ossuary_dgram_handle_datagram(server, captured[0].data, captured[0].len, CLIENT_ADDRESS, now_ms) == OSSUARY_OK);
+    CHECK(ossuary_dgram_handle_datagram(server, captured[0].data, captured[0].len, CLIENT_ADDRESS, now_ms) == OSSUARY_OK);
+    uint8_t buffer[1200];
+    size_t n = 0;
+    CHECK(ossuary_dgram_recv(server, server_conn, buffer, 3, &n, NULL) == OSSUARY_BUFFER_TOO_SMALL && n == 0);
+    CHECK(ossuary_dgram_recv(server, server_conn, buffer, sizeof buffer, &n, NULL) == 1 && n == 7 && memcmp(buffer, "genuine", 7) == 0);
+    CHECK(ossuary_dgram_recv(server, server_conn, buffer, sizeof buffer, &n, NULL) == 0);
+    CHECK(ossuary_dgram_dropped(server, OSSUARY_DGRAM_DROP_DUPLICATE, &after) == OSSUARY_OK && after == 1);
+    /* Garbage and empty packets are counted too, never reported as errors. */
+    CHECK(ossuary_dgram_statistic(server, OSSUARY_DGRAM_STAT_DROPPED, &before) == OSSUARY_OK);
+    CHECK(ossuary_dgram_handle_datagram(server, (const uint8_t *)"\x05garbage", 8, CLIENT_ADDRESS, now_ms) == OSSUARY_OK);
+    CHECK(ossuary_dgram_handle_datagram(server, NULL, 0, CLIENT_ADDRESS, now_ms) == OSSUARY_OK);
+    CHECK(ossuary_dgram_statistic(server, OSSUARY_DGRAM_STAT_DROPPED, &after) == OSSUARY_OK && after == before + 2);
+    CHECK(ossuary_dgram_dropped(server, OSSUARY_DGRAM_DROP_MALFORMED, &after) == OSSUARY_OK && after >= 1);
+    CHECK(ossuary_dgram_dropped(server, 0, &after) == OSSUARY_ERR_INVALID_ARGUMENT);
+    CHECK(ossuary_dgram_dropped(server, OSSUARY_DGRAM_DROP_REASONS + 1, &after) == OSSUARY_ERR_INVALID_ARGUMENT);
+    CHECK(strcmp(ossuary_dgram_drop_reason_name(OSSUARY_DGRAM_DROP_MALFORMED), "Malformed") == 0);
+    CHECK(strcmp(ossuary_dgram_drop_reason_name(OSSUARY_DGRAM_DROP_UNEXPECTED), "Unexpected") == 0);
+    CHECK(strcmp(ossuary_dgram_drop_reason_name(0), "") == 0 && strcmp(ossuary_dgram_drop_reason_name(1000), "") == 0);
+
+    /* A transmit buffer too small keeps the packet queued. */
+    CHECK(ossuary_dgram_send(server, server_conn, (const uint8_t *)"reply", 5, now_ms) == OSSUARY_OK);
+    uint8_t address[OSSUARY_DGRAM_MAX_ADDRESS_BYTES];
+    size_t alen = 0;
+    CHECK(ossuary_dgram_poll_transmit(server, buffer, 10, &n, address, sizeof address, &alen) == OSSUARY_BUFFER_TOO_SMALL && n == 0);
+    CHECK(ossuary_dgram_poll_transmit(server, buffer, sizeof buffer, &n, address, 4, &alen) == OSSUARY_BUFFER_TOO_SMALL);
+    CHECK(ossuary_dgram_poll_transmit(server, buffer, sizeof buffer, &n, address, sizeof address, &alen) == 1);
+    CHECK(alen == sizeof client_address - 1 && memcmp(address, client_address, alen) == 0 && n == 16 + 1 + 5 + 16);
+    CHECK(ossuary_dgram_poll_transmit(server, buffer, sizeof buffer, &n, address, sizeof address, &alen) == 0 && n == 0);
+    CHECK(ossuary_dgram_free(client) == OSSUARY_OK && ossuary_dgram_free(server) == OSSUARY_OK);
+}
+
+static void test_timers(void) {
+    ossuary_dgram *server = endpoint(server_secret, 1), *client = endpoint(client_secret, 0);
+    CHECK(ossuary_dgram_set_accept_any_peer(server) == OSSUARY_OK);
+    CHECK(ossuary_dgram_set_accept_any_peer(client) == OSSUARY_OK);
+    uint64_t deadline = 1;
+    CHECK(ossuary_dgram_next_timeout(client, &deadline) == 0 && deadline == 0);
+    ossuary_dgram_conn conn;
+    CHECK(ossuary_dgram_connect(client, SERVER_ADDRESS, server_public, NULL, 0, now_ms, &conn) == OSSUARY_OK);
+
+    /* The Initiation is lost: it is sent again, byte for byte, at the deadline (1 s, with jitter). */
+    captured_count = 0;
+    CHECK(deliver(client, server, CLIENT_ADDRESS, 1) == 1);
+    CHECK(ossuary_dgram_next_timeout(client, &deadline) == 1 && deadline > now_ms && deadline <= now_ms + 1500);
+    CHECK(ossuary_dgram_handle_timeout(client, deadline - 1) == OSSUARY_OK);
+    CHECK(deliver(client, server, CLIENT_ADDRESS, 1) == 0);
+    now_ms = deadline;
+    CHECK(ossuary_dgram_handle_timeout(client, now_ms) == OSSUARY_OK);
+    CHECK(deliver(client, server, CLIENT_ADDRESS, 1) == 1 && captured_count == 2);
+    CHECK(captured[0].len == captured[1].len && memcmp(captured[0].data, captured[1].data, captured[0].len) == 0);
+    uint64_t value = 0;
+    CHECK(ossuary_dgram_statistic(client, OSSUARY_DGRAM_STAT_HANDSHAKE_RETRANSMISSIONS, &value) == OSSUARY_OK && value == 1);
+
+    /* Nothing ever answers: the attempt ends after 90 s with a Closed event. */
+    for (int i = 0; i < 200 && ossuary_dgram_next_timeout(client, &deadline) == 1; i++) {
+        now_ms = deadline;
+        CHECK(ossuary_dgram_handle_timeout(client, now_ms) == OSSUARY_OK);
+        deliver(client, server, CLIENT_ADDRESS, 1);
+    }
+    ossuary_dgram_event closed = wait_event(client, OSSUARY_DGRAM_EVENT_CLOSED);
+    CHECK(closed.conn == conn && closed.close_reason == OSSUARY_DGRAM_CLOSE_HANDSHAKE_TIMED_OUT);
+    CHECK(now_ms >= 1000 + 90000 && now_ms < 1000 + 100000);
+    CHECK(ossuary_dgram_statistic(client, OSSUARY_DGRAM_STAT_HANDSHAKES_TIMED_OUT, &value) == OSSUARY_OK && value == 1);
+    CHECK(ossuary_dgram_free(client) == OSSUARY_OK && ossuary_dgram_free(server) == OSSUARY_OK);
+    now_ms = 1000;
+}
+
+static void test_handles_settings_and_arguments(void) {
+    /* Made-up, freed and wrong-kind handles. */
+    ossuary_dgram *made_up = (ossuary_dgram *)(uintptr_t)0x123456789;
+    uint64_t value;
+    CHECK(ossuary_dgram_statistic(made_up, OSSUARY_DGRAM_STAT_CONNECTIONS, &value) == OSSUARY_ERR_INVALID_HANDLE);
+    CHECK(ossuary_dgram_free(NULL) == OSSUARY_OK);
+    ossuary_dgram *ep = endpoint(client_secret, 0);
+    CHECK(ossuary_dgram_free(ep) == OSSUARY_OK);
+    CHECK(ossuary_dgram_free(ep) == OSSUARY_ERR_INVALID_HANDLE);
+    CHECK(ossuary_dgram_handle_timeout(ep, now_ms) == OSSUARY_ERR_INVALID_HANDLE);
+    CHECK(ossuary_dgram_max_payload_bytes(ep) == 0);
+    ossuary_connection *stream = ossuary_connection_new(OSSUARY_ROLE_CLIENT);
+    CHECK(ossuary_dgram_handle_timeout((ossuary_dgram *)stream, now_ms) == OSSUARY_ERR_INVALID_HANDLE);
+    CHECK(strstr(ossuary_last_error(), "datagram endpoint") != NULL);
+    ossuary_dgram *other = endpoint(client_secret, 0);
+    CHECK(ossuary_connection_state((ossuary_connection *)other) == OSSUARY_ERR_INVALID_HANDLE);
+    CHECK(ossuary_connection_free(stream) == OSSUARY_OK);
+
+    /* Creation. */
+    CHECK(ossuary_dgram_new(NULL, 0, now_ms) == NULL && strstr(ossuary_last_error(), "secret_key") != NULL);
+    CHECK(ossuary_dgram_new(client_secret, 2, now_ms) == NULL);
+    CHECK(ossuary_dgram_new(client_secret, 0, UINT64_MAX) == NULL);
+
+    /* Settings: an out-of-range value changes nothing; after first use none changes. */
+    CHECK(ossuary_dgram_set_max_datagram_size(other, 100) == OSSUARY_ERR_INVALID_ARGUMENT);
+    CHECK(ossuary_dgram_set_max_datagram_size(other, 70000) == OSSUARY_ERR_INVALID_ARGUMENT);
+    CHECK(ossuary_dgram_max_datagram_bytes(other) == 1200);
+    CHECK(ossuary_dgram_set_max_datagram_size(other, 1400) == OSSUARY_OK);
+    CHECK(ossuary_dgram_max_datagram_bytes(other) == 1400);
+    CHECK(ossuary_dgram_set_suite(other, 3) == OSSUARY_ERR_INVALID_ARGUMENT);
+    CHECK(ossuary_dgram_set_suite(other, OSSUARY_SUITE_AESGCM_SHA256) == OSSUARY_OK);
+    CHECK(ossuary_dgram_set_address_validation(other, 3) == OSSUARY_ERR_INVALID_ARGUMENT);
+    CHECK(ossuary_dgram_set_address_validation(other, OSSUARY_DGRAM_VALIDATE_ALWAYS) == OSSUARY_OK);
+    CHECK(ossuary_dgram_set_accept_early_data(other, 5) == OSSUARY_ERR_INVALID_ARGUMENT);
+    CHECK(ossuary_dgram_set_allow_roaming(other, 0) == OSSUARY_OK);
+    CHECK(ossuary_dgram_set_max_connections(other, 0) == OSSUARY_ERR_INVALID_ARGUMENT);
+    CHECK(ossuary_dgram_set_max_connections(other, 10) == OSSUARY_OK);
+    CHECK(ossuary_dgram_set_persistent_keepalive(other, 25000) == OSSUARY_OK);
+    CHECK(ossuary_dgram_set_wall_clock(other, 1790000000000ULL) == OSSUARY_OK);
+    CHECK(ossuary_dgram_set_wall_clock(other, UINT64_MAX) == OSSUARY_ERR_INVALID_ARGUMENT);
+    CHECK(ossuary_dgram_set_service_label(other, "") == OSSUARY_ERR_INVALID_ARGUMENT);
+    CHECK(ossuary_dgram_set_service_label(other, NULL) == OSSUARY_ERR_NULL_POINTER);
+    CHECK(ossuary_dgram_set_service_label(other, "vpn") == OSSUARY_OK);
+    CHECK(ossuary_dgram_add_authorized_key(other, NULL) == OSSUARY_ERR_NULL_POINTER);
+
+    /* No trust chosen: the first use says so, and nothing was built. */
+    CHECK(ossuary_dgram_handle_timeout(other, now_ms) == OSSUARY_ERR_INVALID_OPERATION);
+    CHECK(strstr(ossuary_last_error(), "verification") != NULL);
+    CHECK(ossuary_dgram_add_authorized_key(other, server_public) == OSSUARY_OK);
+    CHECK(ossuary_dgram_max_payload_bytes(other) == 1400 - 33);
+    CHECK(ossuary_dgram_set_service_label(other, "late") == OSSUARY_ERR_INVALID_OPERATION);
+    CHECK(ossuary_dgram_set_accept_any_peer(other) == OSSUARY_ERR_INVALID_OPERATION);
+
+    /* Arguments of operations. */
+    ossuary_dgram_conn conn = 99;
+    CHECK(ossuary_dgram_connect(other, NULL, 0, NULL, NULL, 0, now_ms, &conn) == OSSUARY_ERR_INVALID_ARGUMENT && conn == 0);
+    uint8_t long_address[65] = {0};
+    CHECK(ossuary_dgram_connect(other, long_address, sizeof long_address, NULL, NULL, 0, now_ms, &conn) == OSSUARY_ERR_INVALID_ARGUMENT);
+    CHECK(ossuary_dgram_connect(other, SERVER_ADDRESS, NULL, NULL, 0, now_ms, NULL) == OSSUARY_ERR_NULL_POINTER);
+    CHECK(ossuary_dgram_connect(other, NULL, 4, NULL, NULL, 0, now_ms, &conn) == OSSUARY_ERR_NULL_POINTER);
+    CHECK(ossuary_dgram_handle_datagram(other, (const uint8_t *)"x", 1, NULL, 0, now_ms) == OSSUARY_ERR_INVALID_ARGUMENT);
+    CHECK(ossuary_dgram_handle_datagram(other, NULL, 5, CLIENT_ADDRESS, now_ms) == OSSUARY_ERR_NULL_POINTER);
+    CHECK(ossuary_dgram_poll_event(other, NULL) == OSSUARY_ERR_NULL_POINTER);
+    CHECK(ossuary_dgram_next_timeout(other, NULL) == OSSUARY_ERR_NULL_POINTER);
+    uint8_t buffer[64];
+    size_t n;
+    CHECK(ossuary_dgram_poll_transmit(other, buffer, sizeof buffer, NULL, buffer, sizeof buffer, &n) == OSSUARY_ERR_NULL_POINTER);
+    CHECK(ossuary_dgram_recv(other, 0, buffer, sizeof buffer, &n, NULL) == OSSUARY_ERR_INVALID_HANDLE);
+    CHECK(ossuary_dgram_recv(other, 12345, buffer, sizeof buffer, &n, NULL) == 0); /* unknown: nothing to take */
+    CHECK(ossuary_dgram_send(other, 12345, buffer, 1, now_ms) == OSSUARY_CLOSED);
+    CHECK(ossuary_dgram_conn_statistic(other, 12345, OSSUARY_DGRAM_CONN_BYTES_IN, &value) == OSSUARY_ERR_INVALID_HANDLE);
+    CHECK(ossuary_dgram_peer_public_key(other, 12345, buffer) == OSSUARY_ERR_INVALID_HANDLE);
+    CHECK(ossuary_dgram_complete_verification(other, 12345, 1, now_ms) == OSSUARY_ERR_INVALID_OPERATION);
+    CHECK(ossuary_dgram_close(other, 12345, 0, now_ms) == OSSUARY_OK);
+
+    /* The connection limit. */
+    int made = 0, refused = 0;
+    for (int i = 0; i < 11; i++) {
+        uint8_t address[2] = { 'a', (uint8_t)i };
+        int rc = ossuary_dgram_connect(other, address, sizeof address, server_public, NULL, 0, now_ms, &conn);
+        made += rc == OSSUARY_OK;
+        refused += rc == OSSUARY_ERR_INVALID_OPERATION;
+    }
+    CHECK(made == 10 && refused == 1);
+    CHECK(ossuary_dgram_free(other) == OSSUARY_OK);
+}
+
+/* A copy of text whose NUL is the last byte before an unreadable page. */
+static char *string_before_guard_page(const char *text) {
+    long page = sysconf(_SC_PAGESIZE);
+    char *pages = mmap(NULL, 2 * (size_t)page, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+    if (pages == MAP_FAILED || mprotect(pages + page, (size_t)page, PROT_NONE) != 0) return NULL;
+    size_t len = strlen(text) + 1;
+    memcpy(pages + page - len, text, len);
+    return pages + page - len;
+}
+
+static void test_label_before_guard_page(void) {
+    char *label = string_before_guard_page("label-at-the-edge");
+    CHECK(label != NULL);
+    if (!label) return;
+    ossuary_dgram *ep = endpoint(client_secret, 0);
+    CHECK(ossuary_dgram_set_service_label(ep, label) == OSSUARY_OK);
+    CHECK(ossuary_dgram_free(ep) == OSSUARY_OK);
+    long page = sysconf(_SC_PAGESIZE);
+    munmap((char *)((uintptr_t)label & ~(uintptr_t)(page - 1)), 2 * (size_t)page);
+}
+
+int main(void) {
+    if (ossuary_generate_keypair(client_secret, client_public) != OSSUARY_OK || ossuary_generate_keypair(server_secret, server_public) != OSSUARY_OK
+        || ossuary_generate_keypair(other_secret, other_public) != OSSUARY_OK) {
+        fprintf(stderr, "cannot make keys: %s\n", ossuary_last_error());
+        return 1;
+    }
+    test_ik_conversation_and_early_data();
+    test_xx_deferred_verification();
+    test_callback_verifier();
+    test_tampering_and_drops();
+    test_timers();
+    test_handles_settings_and_arguments();
+    test_label_before_guard_page();
+    printf("%d passed, %d failed\n", passed, failed);
+    return failed == 0 ? 0 : 1;
+}
