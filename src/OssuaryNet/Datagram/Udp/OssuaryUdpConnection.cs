@@ -1,4 +1,5 @@
 using System.Net;
+using System.Runtime.CompilerServices;
 using OssuaryNet.Identity;
 
 namespace OssuaryNet.Datagram;
@@ -11,7 +12,7 @@ namespace OssuaryNet.Datagram;
 public sealed class OssuaryUdpConnection : IAsyncDisposable
 {
     private readonly OssuaryUdpEndpoint _owner;
-    private readonly SemaphoreSlim _readable = new(0, 1);
+    private readonly ReceiveSignal _readable = new();
     private DatagramEvent? _closed;
 
     internal OssuaryUdpConnection(OssuaryUdpEndpoint owner, DatagramHandle handle, IPEndPoint remote)
@@ -62,6 +63,8 @@ public sealed class OssuaryUdpConnection : IAsyncDisposable
     /// or reports the close once the datagrams received before it were all read.
     /// </summary>
     /// <exception cref="ArgumentException"><paramref name="buffer"/> is smaller than the datagram waiting (it stays queued).</exception>
+    /// <remarks>Allocates nothing when a datagram is waiting, nor, in the steady state, when it has to wait for one.</remarks>
+    [AsyncMethodBuilder(typeof(PoolingAsyncValueTaskMethodBuilder<>))]
     public async ValueTask<DatagramReceiveResult> ReceiveAsync(Memory<byte> buffer, CancellationToken cancellationToken = default)
     {
         while (true)
@@ -89,20 +92,7 @@ public sealed class OssuaryUdpConnection : IAsyncDisposable
     }
 
     /// <summary>Wakes a waiting receiver (a datagram arrived, or the connection closed); one wake is enough for any number of datagrams.</summary>
-    internal void SignalReadable()
-    {
-        if (_readable.CurrentCount == 0)
-        {
-            try
-            {
-                _readable.Release();
-            }
-            catch (SemaphoreFullException)
-            {
-                // Another thread released it between the check and here: the receiver wakes either way.
-            }
-        }
-    }
+    internal void SignalReadable() => _readable.Signal();
 
     internal void MarkClosed(DatagramEvent closed)
     {
@@ -110,7 +100,10 @@ public sealed class OssuaryUdpConnection : IAsyncDisposable
         SignalReadable();
     }
 
-    internal void RaisePeerMoved(IPEndPoint to) => PeerMoved?.Invoke(this, to);
+    // The endpoint raises these after its lock. They are made here, not as lambdas in the endpoint's event dispatch:
+    // a lambda there would capture that method's locals, and C# allocates the closure on every call of it, once per
+    // datagram received, even when no event needs one.
+    internal Action PeerMovedCallback(IPEndPoint to) => () => PeerMoved?.Invoke(this, to);
 
-    internal void RaiseClosed(DatagramCloseReason reason) => Closed?.Invoke(this, reason);
+    internal Action ClosedCallback(DatagramCloseReason reason) => () => Closed?.Invoke(this, reason);
 }

@@ -472,7 +472,7 @@ public sealed class OssuaryUdpEndpoint : IAsyncDisposable
             case DatagramEventKind.PeerMoved when connection is not null:
                 IPEndPoint to = ToEndPoint(_core.GetInfo(e.Handle).Address);
                 connection.RemoteEndPoint = to;
-                _afterLock.Add(() => connection.RaisePeerMoved(to));
+                _afterLock.Add(connection.PeerMovedCallback(to));
                 break;
             case DatagramEventKind.Closed:
                 _connectVerifiers.Remove(handle);
@@ -486,7 +486,7 @@ public sealed class OssuaryUdpEndpoint : IAsyncDisposable
                 if (connection is not null && _connections.Remove(handle))
                 {
                     connection.MarkClosed(e);
-                    _afterLock.Add(() => connection.RaiseClosed(e.CloseReason));
+                    _afterLock.Add(connection.ClosedCallback(e.CloseReason));
                 }
                 break;
         }
