@@ -259,7 +259,10 @@ public sealed class CliHostileInputTests : IDisposable
         await Task.Delay(3000);
         TimeSpan used = CpuTime(serve.Id) - before;
         Assert.False(serve.HasExited, $"serve died:\n{serve.Stderr}");
-        Assert.True(used < TimeSpan.FromSeconds(1), $"serve used {used.TotalSeconds:0.00} s of CPU in 3 s while out of descriptors (a spinning accept loop uses 3)");
+        // A spinning accept loop burns a whole core (3 s in 3 s). Legitimate work goes on meanwhile (reaping the
+        // flood's silent connections at their first-frame deadline, accepting the next ones), which took up to 1.1 s
+        // on this 2-core machine with other tests running: half a core separates the two with room on both sides.
+        Assert.True(used < TimeSpan.FromSeconds(1.5), $"serve used {used.TotalSeconds:0.00} s of CPU in 3 s while out of descriptors (a spinning accept loop uses 3)");
         flood.ForEach(s => s.Dispose());
 
         await using CliProcess forward = CliProcess.Start(_senderHome, "forward", "--listen", "127.0.0.1:0", "--to", $"127.0.0.1:{servePort}", "--tofu", "accept");
