@@ -15,6 +15,7 @@ internal sealed class HandshakePattern
         ResponderPreMessage = responderPreMessage;
         Messages = messages;
         HasPsk = messages.Any(m => m.Contains(NoiseToken.Psk));
+        HasKem = messages.Any(m => m.Contains(NoiseToken.E1));
         PskCount = messages.Sum(m => m.Count(t => t == NoiseToken.Psk));
         InitiatorHasStatic = initiatorPreMessage.Contains(NoiseToken.S) || Sent(even: true, NoiseToken.S);
         ResponderHasStatic = responderPreMessage.Contains(NoiseToken.S) || Sent(even: false, NoiseToken.S);
@@ -34,6 +35,9 @@ internal sealed class HandshakePattern
 
     /// <summary>True when the pattern has psk tokens, which also makes "e" call MixKey (spec section 9.2).</summary>
     public bool HasPsk { get; }
+
+    /// <summary>True for Noise HFS patterns (e1 and ekem1 tokens): the protocol name then names a KEM beside the DH.</summary>
+    public bool HasKem { get; }
 
     /// <summary>Whether the initiator has a static key in this pattern.</summary>
     public bool InitiatorHasStatic { get; }
@@ -59,6 +63,10 @@ internal sealed class HandshakePattern
         ["IN"] = ("", ["e, s", "e, ee, se"]),
         ["IK"] = ("<- s", ["e, es, s, ss", "e, ee, se"]),
         ["IX"] = ("", ["e, s", "e, ee, se, s, es"]),
+        // Noise HFS (hybrid forward secrecy, revision 1): a KEM key beside the first ephemeral key, a KEM ciphertext
+        // mixed in after the first "ee".
+        ["XXhfs"] = ("", ["e, e1", "e, ee, ekem1, s, es", "s, se"]),
+        ["IKhfs"] = ("<- s", ["e, es, e1, s, ss", "e, ee, ekem1, se"]),
     };
 
     /// <summary>Parses a pattern name with optional psk modifiers ("psk0" prepends to message 0, "pskN" appends to message N-1).</summary>
@@ -145,6 +153,8 @@ internal sealed class HandshakePattern
                 "es" => NoiseToken.ES,
                 "se" => NoiseToken.SE,
                 "ss" => NoiseToken.SS,
+                "e1" => NoiseToken.E1,
+                "ekem1" => NoiseToken.Ekem1,
                 _ => throw new InvalidOperationException($"Unknown token '{t}' in the pattern table."),
             })
             .ToArray();

@@ -21,6 +21,9 @@ internal delegate void EphemeralKeySource(Span<byte> privateKey);
 /// "es" meaning DH(e, rs) for the initiator and DH(s, re) for the responder ("se" the mirror image); "psk"
 /// MixKeyAndHash()es the next pre-shared key. The payload then goes through EncryptAndHash. Any failure
 /// while reading leaves the handshake failed for good.
+/// Noise HFS adds "e1", a fresh ML-KEM-768 public key sent through EncryptAndHash, and "ekem1", an encapsulation to
+/// it whose ciphertext goes through EncryptAndHash before its shared secret is MixKey()ed. The KEM secret key is used
+/// for one decapsulation and wiped as soon as the message that carried the ciphertext has been read.
 /// </remarks>
 internal sealed class HandshakeState : IDisposable
 {
@@ -39,7 +42,12 @@ internal sealed class HandshakeState : IDisposable
     private readonly IReadOnlyList<byte[]> _psks;
     private readonly EphemeralKeySource _ephemeralSource;
     private readonly IStaticKeyAgreement? _staticAgreement;
-    private bool _hasLocalStatic, _hasRemoteStatic;
+    private readonly IKemSeedSource? _kemSeeds;
+    // HFS patterns only: this side's KEM public and secret key, then the peer's KEM public key; pinned, wiped on Dispose.
+    private byte[]? _kem;
+    private const int KemLocalPublic = 0, KemLocalSecret = MlKem768.PublicKeySize, KemRemotePublic = KemLocalSecret + MlKem768.SecretKeySize,
+        KemBlockSize = KemRemotePublic + MlKem768.PublicKeySize;
+    private bool _hasLocalStatic, _hasRemoteStatic, _hasRemoteKem;
     private int _pskIndex;
     private int _messageIndex;
     private bool _failed, _spent;
@@ -54,6 +62,7 @@ internal sealed class HandshakeState : IDisposable
     /// <param name="ephemeralSource">Overrides ephemeral key generation (test vectors only).</param>
     /// <param name="localStaticPublicKey">The public half of <paramref name="localStaticPrivateKey"/> when the caller already has it (saves an X25519 operation); empty to derive it.</param>
     /// <param name="staticAgreement">Computes the "ss" DH in place of this state (it must hold the same private key), so that its owner can reuse earlier results; null to compute it here.</param>
+    /// <param name="kemSeeds">Fixes the KEM's randomness (test vectors only); null for the system CSPRNG.</param>
     public HandshakeState(
         NoiseProtocol protocol,
         bool initiator,
@@ -63,11 +72,17 @@ internal sealed class HandshakeState : IDisposable
         IReadOnlyList<byte[]>? psks = null,
         EphemeralKeySource? ephemeralSource = null,
         ReadOnlySpan<byte> localStaticPublicKey = default,
-        IStaticKeyAgreement? staticAgreement = null)
+        IStaticKeyAgreement? staticAgreement = null,
+        IKemSeedSource? kemSeeds = null)
     {
         try
         {
             _protocol = protocol;
+            _kemSeeds = kemSeeds;
+            if (protocol.Pattern.HasKem)
+            {
+                _kem = GC.AllocateArray<byte>(KemBlockSize, pinned: true);
+            }
             IsInitiator = initiator;
             _psks = psks ?? [];
             _ephemeralSource = ephemeralSource ?? Primitives.RandomBytes;
@@ -161,6 +176,13 @@ internal sealed class HandshakeState : IDisposable
                 case NoiseToken.S:
                     length += K + (keyed ? NoiseCipher.TagSize : 0);
                     break;
+                case NoiseToken.E1:
+                    length += MlKem768.PublicKeySize + (keyed ? NoiseCipher.TagSize : 0);
+                    break;
+                case NoiseToken.Ekem1:
+                    length += MlKem768.CiphertextSize + (keyed ? NoiseCipher.TagSize : 0);
+                    keyed = true;
+                    break;
                 default:
                     keyed = true;
                     break;
@@ -201,6 +223,13 @@ internal sealed class HandshakeState : IDisposable
                         break;
                     case NoiseToken.Psk:
                         _symmetric.MixKeyAndHash(_psks[_pskIndex++]);
+                        break;
+                    case NoiseToken.E1:
+                        GenerateKemKeyPair();
+                        offset += _symmetric.EncryptAndHash(KemSpan(KemLocalPublic, MlKem768.PublicKeySize), message[offset..]);
+                        break;
+                    case NoiseToken.Ekem1:
+                        offset += EncapsulateAndMix(message[offset..]);
                         break;
                     default:
                         MixDh(token);
@@ -252,6 +281,19 @@ internal sealed class HandshakeState : IDisposable
                     case NoiseToken.Psk:
                         _symmetric.MixKeyAndHash(_psks[_pskIndex++]);
                         break;
+                    case NoiseToken.E1:
+                        int keyLength = MlKem768.PublicKeySize + _symmetric.Overhead;
+                        RequireRemaining(message, offset, keyLength);
+                        _symmetric.DecryptAndHash(message.Slice(offset, keyLength), KemSpan(KemRemotePublic, MlKem768.PublicKeySize));
+                        _hasRemoteKem = true;
+                        offset += keyLength;
+                        break;
+                    case NoiseToken.Ekem1:
+                        int ciphertextLength = MlKem768.CiphertextSize + _symmetric.Overhead;
+                        RequireRemaining(message, offset, ciphertextLength);
+                        DecapsulateAndMix(message.Slice(offset, ciphertextLength));
+                        offset += ciphertextLength;
+                        break;
                     default:
                         MixDh(token);
                         break;
@@ -259,6 +301,12 @@ internal sealed class HandshakeState : IDisposable
             }
             RequireRemaining(message, offset, _symmetric.Overhead);
             int written = _symmetric.DecryptAndHash(message[offset..], payload);
+            if (Array.IndexOf(_protocol.Pattern.Messages[_messageIndex], NoiseToken.Ekem1) >= 0)
+            {
+                // The KEM secret key has done its one decapsulation, and the message that needed it was genuine (a
+                // failed read keeps it, so that TryReadMessage can undo the read and take the genuine message later).
+                CryptographicOperations.ZeroMemory(KemSpan(KemLocalSecret, MlKem768.SecretKeySize));
+            }
             _messageIndex++;
             return written;
         }
@@ -286,7 +334,7 @@ internal sealed class HandshakeState : IDisposable
         Span<byte> saved = stackalloc byte[SecretBlockPool.HandshakeBlockSize];
         memory.AsSpan(0, SecretBlockPool.HandshakeBlockSize).CopyTo(saved);
         (bool, ulong) cipher = _symmetric.SaveCipherCounters();
-        (bool hasRemoteStatic, int messageIndex, int pskIndex) = (_hasRemoteStatic, _messageIndex, _pskIndex);
+        (bool hasRemoteStatic, bool hasRemoteKem, int messageIndex, int pskIndex) = (_hasRemoteStatic, _hasRemoteKem, _messageIndex, _pskIndex);
         try
         {
             written = ReadMessage(message, payload);
@@ -302,7 +350,7 @@ internal sealed class HandshakeState : IDisposable
         {
             saved.CopyTo(memory);
             _symmetric.RestoreCipherCounters(cipher);
-            (_hasRemoteStatic, _messageIndex, _pskIndex, _failed) = (hasRemoteStatic, messageIndex, pskIndex, false);
+            (_hasRemoteStatic, _hasRemoteKem, _messageIndex, _pskIndex, _failed) = (hasRemoteStatic, hasRemoteKem, messageIndex, pskIndex, false);
             written = 0;
             error = e;
             return false;
@@ -345,11 +393,77 @@ internal sealed class HandshakeState : IDisposable
     public void Dispose()
     {
         _spent = true;
+        if (_kem is { } kem)
+        {
+            CryptographicOperations.ZeroMemory(kem);
+            _kem = null;
+        }
         if (_memory is { } memory)
         {
             _symmetric?.Dispose(); // null when the constructor failed before creating it
             _memory = null;
             SecretBlockPool.Handshake.Return(memory); // wipes the whole block
+        }
+    }
+
+    private Span<byte> KemSpan(int offset, int length) => (_kem ?? throw new ObjectDisposedException(nameof(HandshakeState))).AsSpan(offset, length);
+
+    private void GenerateKemKeyPair()
+    {
+        Span<byte> seed = stackalloc byte[_kemSeeds is null ? 0 : MlKem768.KeyPairSeedSize];
+        try
+        {
+            _kemSeeds?.KeyPairSeed(seed);
+            MlKem768.GenerateKeyPair(KemSpan(KemLocalPublic, MlKem768.PublicKeySize), KemSpan(KemLocalSecret, MlKem768.SecretKeySize), seed);
+        }
+        finally
+        {
+            CryptographicOperations.ZeroMemory(seed);
+        }
+    }
+
+    /// <summary>"ekem1" written: encapsulate to the peer's e1 key, EncryptAndHash the ciphertext, then MixKey the shared secret.</summary>
+    private int EncapsulateAndMix(Span<byte> message)
+    {
+        if (!_hasRemoteKem)
+        {
+            throw new InvalidOperationException("ekem1 before e1 in the pattern table.");
+        }
+        Span<byte> ciphertext = stackalloc byte[MlKem768.CiphertextSize];
+        Span<byte> shared = stackalloc byte[MlKem768.SharedSecretSize];
+        Span<byte> seed = stackalloc byte[_kemSeeds is null ? 0 : MlKem768.EncapsulationSeedSize];
+        try
+        {
+            _kemSeeds?.EncapsulationSeed(seed);
+            if (!MlKem768.TryEncapsulate(KemSpan(KemRemotePublic, MlKem768.PublicKeySize), ciphertext, shared, seed))
+            {
+                throw new OssuaryException(OssuaryErrorCode.InvalidKey, "The peer's ML-KEM-768 public key is malformed (it fails the FIPS 203 key check).");
+            }
+            int written = _symmetric.EncryptAndHash(ciphertext, message);
+            _symmetric.MixKey(shared);
+            return written;
+        }
+        finally
+        {
+            CryptographicOperations.ZeroMemory(shared);
+            CryptographicOperations.ZeroMemory(seed);
+        }
+    }
+
+    /// <summary>"ekem1" read: DecryptAndHash the ciphertext, decapsulate it with this side's e1 key, then MixKey the shared secret.</summary>
+    private void DecapsulateAndMix(ReadOnlySpan<byte> encryptedCiphertext)
+    {
+        Span<byte> ciphertext = stackalloc byte[MlKem768.CiphertextSize];
+        Span<byte> shared = stackalloc byte[MlKem768.SharedSecretSize];
+        try
+        {
+            _symmetric.DecryptAndHash(encryptedCiphertext, ciphertext);
+            MlKem768.Decapsulate(ciphertext, KemSpan(KemLocalSecret, MlKem768.SecretKeySize), shared);
+            _symmetric.MixKey(shared);
+        }
+        finally
+        {
+            CryptographicOperations.ZeroMemory(shared);
         }
     }
 

@@ -4,8 +4,8 @@ using OssuaryNet.Crypto;
 namespace OssuaryNet.Noise;
 
 /// <summary>
-/// A concrete Noise protocol: pattern, DH, cipher and hash, parsed from a name such as
-/// "Noise_XX_25519_ChaChaPoly_BLAKE2b" and printed back to it unchanged.
+/// A concrete Noise protocol: pattern, DH (and for HFS patterns the KEM), cipher and hash, parsed from a name such as
+/// "Noise_XX_25519_ChaChaPoly_BLAKE2b" or "Noise_XXhfs_25519+MLKEM768_ChaChaPoly_BLAKE2b" and printed back to it unchanged.
 /// </summary>
 internal sealed class NoiseProtocol
 {
@@ -14,7 +14,7 @@ internal sealed class NoiseProtocol
         Pattern = pattern;
         Cipher = cipher;
         Hash = hash;
-        Name = $"Noise_{pattern.Name}_25519_{cipher.Name}_{hash.Name}";
+        Name = $"Noise_{pattern.Name}_{(pattern.HasKem ? "25519+MLKEM768" : "25519")}_{cipher.Name}_{hash.Name}";
         NameBytes = Encoding.ASCII.GetBytes(Name);
     }
 
@@ -36,9 +36,11 @@ internal sealed class NoiseProtocol
         {
             throw new OssuaryException(OssuaryErrorCode.UnsupportedPattern, $"'{name}' is not a Noise protocol name.");
         }
-        if (parts[2] != "25519")
+        HandshakePattern pattern = HandshakePattern.Parse(parts[1]);
+        // An HFS pattern names its KEM beside the DH ("25519+MLKEM768"); any other pattern names the DH alone.
+        if (parts[2] != (pattern.HasKem ? "25519+MLKEM768" : "25519"))
         {
-            throw new OssuaryException(OssuaryErrorCode.UnsupportedSuite, $"Unsupported DH function '{parts[2]}'.");
+            throw new OssuaryException(OssuaryErrorCode.UnsupportedSuite, $"Unsupported DH function or KEM '{parts[2]}' for pattern {parts[1]}.");
         }
         NoiseCipher cipher = parts[3] switch
         {
@@ -52,7 +54,7 @@ internal sealed class NoiseProtocol
             "SHA256" => Sha256Hash.Instance,
             _ => throw new OssuaryException(OssuaryErrorCode.UnsupportedSuite, $"Unsupported hash '{parts[4]}'."),
         };
-        return new NoiseProtocol(HandshakePattern.Parse(parts[1]), cipher, hash);
+        return new NoiseProtocol(pattern, cipher, hash);
     }
 
     public override string ToString() => Name;

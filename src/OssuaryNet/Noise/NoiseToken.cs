@@ -17,4 +17,8 @@ internal enum NoiseToken : byte
     SS,
     /// <summary>Mix in the next pre-shared key.</summary>
     Psk,
+    /// <summary>Noise HFS: send or receive a fresh KEM public key (EncryptAndHash).</summary>
+    E1,
+    /// <summary>Noise HFS: encapsulate to the peer's "e1" key, send the ciphertext (EncryptAndHash), then MixKey the shared secret.</summary>
+    Ekem1,
 }
