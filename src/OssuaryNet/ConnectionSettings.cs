@@ -24,6 +24,7 @@ internal sealed class ConnectionSettings
         KeyUpdateAfterBytes = options.KeyUpdateAfterBytes;
         HandshakeTimeout = options.HandshakeTimeout;
         EphemeralKeySource = options.EphemeralKeySource;
+        PostQuantum = options.PostQuantum;
     }
 
     public OssuaryKeyPair StaticKeyPair { get; }
@@ -36,6 +37,7 @@ internal sealed class ConnectionSettings
     public long KeyUpdateAfterBytes { get; }
     public TimeSpan HandshakeTimeout { get; private set; }
     public EphemeralKeySource? EphemeralKeySource { get; }
+    public OssuaryPostQuantum PostQuantum { get; }
 
     // Client only.
     public OssuaryPublicKey? ServerKey { get; private init; }
@@ -128,7 +130,7 @@ internal sealed class ConnectionSettings
         && ApplicationContext == options.ApplicationContext && MaxRecordPayload == options.MaxRecordPayload
         && PaddingBlockSize == options.PaddingBlockSize && KeyUpdateAfterRecords == options.KeyUpdateAfterRecords
         && KeyUpdateAfterBytes == options.KeyUpdateAfterBytes && HandshakeTimeout == options.HandshakeTimeout
-        && EphemeralKeySource == options.EphemeralKeySource && SameItems(ApplicationProtocols, options.ApplicationProtocols);
+        && EphemeralKeySource == options.EphemeralKeySource && PostQuantum == options.PostQuantum && SameItems(ApplicationProtocols, options.ApplicationProtocols);
 
     /// <summary>Compares without an enumerator, so a reused snapshot costs no allocation.</summary>
     private static bool SameItems<T>(ImmutableArray<T> snapshot, IList<T> current)

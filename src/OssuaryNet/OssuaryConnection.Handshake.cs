@@ -19,6 +19,10 @@ public sealed partial class OssuaryConnection
         [(OssuaryHandshakePattern.IK, OssuarySuite.ChaChaPolyBlake2b)] = NoiseProtocol.Parse("Noise_IK_25519_ChaChaPoly_BLAKE2b"),
         [(OssuaryHandshakePattern.XX, OssuarySuite.AesGcmSha256)] = NoiseProtocol.Parse("Noise_XX_25519_AESGCM_SHA256"),
         [(OssuaryHandshakePattern.IK, OssuarySuite.AesGcmSha256)] = NoiseProtocol.Parse("Noise_IK_25519_AESGCM_SHA256"),
+        [(OssuaryHandshakePattern.XXhfs, OssuarySuite.ChaChaPolyBlake2b)] = NoiseProtocol.Parse("Noise_XXhfs_25519+MLKEM768_ChaChaPoly_BLAKE2b"),
+        [(OssuaryHandshakePattern.IKhfs, OssuarySuite.ChaChaPolyBlake2b)] = NoiseProtocol.Parse("Noise_IKhfs_25519+MLKEM768_ChaChaPoly_BLAKE2b"),
+        [(OssuaryHandshakePattern.XXhfs, OssuarySuite.AesGcmSha256)] = NoiseProtocol.Parse("Noise_XXhfs_25519+MLKEM768_AESGCM_SHA256"),
+        [(OssuaryHandshakePattern.IKhfs, OssuarySuite.AesGcmSha256)] = NoiseProtocol.Parse("Noise_IKhfs_25519+MLKEM768_AESGCM_SHA256"),
     };
 
     /// <summary>The Noise protocol name in use, e.g. "Noise_XX_25519_ChaChaPoly_BLAKE2b".</summary>
@@ -27,13 +31,13 @@ public sealed partial class OssuaryConnection
     private void StartClientHandshake()
     {
         ConnectionSettings settings = _settings;
-        Pattern = settings.ServerKey is null ? OssuaryHandshakePattern.XX : OssuaryHandshakePattern.IK;
+        Pattern = (settings.ServerKey is null ? OssuaryHandshakePattern.XX : OssuaryHandshakePattern.IK).WithHybrid(settings.PostQuantum != OssuaryPostQuantum.Off);
         Suite = settings.Suite;
         if (!Protocols.ContainsKey((Pattern.Value, settings.Suite)))
         {
             throw new ArgumentException($"Unknown suite {settings.Suite}.", "options");
         }
-        if (!settings.EarlyData.IsEmpty && Pattern != OssuaryHandshakePattern.IK)
+        if (!settings.EarlyData.IsEmpty && Pattern.Value.IsXXFamily())
         {
             throw new ArgumentException("Early data needs the server's key in advance (ServerKey), i.e. an IK handshake.", "options");
         }
@@ -48,7 +52,7 @@ public sealed partial class OssuaryConnection
 
         // XX's first message travels before any key exists, so its payload is empty: nothing is ever sent in clear.
         HandshakeExtensions extensions = default;
-        if (Pattern == OssuaryHandshakePattern.IK)
+        if (!Pattern.Value.IsXXFamily())
         {
             extensions = OwnExtensions(offer: true);
             if (!settings.EarlyData.IsEmpty)
@@ -85,10 +89,10 @@ public sealed partial class OssuaryConnection
         {
             throw new OssuaryException(OssuaryErrorCode.MalformedHandshake, $"Unknown handshake frame kind {body[0]}.");
         }
-        bool clientReadsXXSecond = IsClient && Pattern == OssuaryHandshakePattern.XX;
+        bool clientReadsXXSecond = IsClient && Pattern!.Value.IsXXFamily();
         HandshakeExtensions extensions = ReadHandshakeMessage(noise, body[1..],
             ExtensionSet.MaxRecordPayload | (clientReadsXXSecond ? ExtensionSet.ApplicationProtocols : ExtensionSet.SelectedApplicationProtocol),
-            IsClient ? (Pattern == OssuaryHandshakePattern.XX ? "XX message 2" : "IK message 2") : "XX message 3");
+            IsClient ? (Pattern!.Value.IsXXFamily() ? "XX message 2" : "IK message 2") : "XX message 3");
         return AwaitVerdict(noise, extensions);
     }
 
@@ -102,9 +106,16 @@ public sealed partial class OssuaryConnection
         }
         var pattern = (OssuaryHandshakePattern)header.Pattern;
         var suite = (OssuarySuite)header.Suite;
-        if (!Enum.IsDefined(pattern) || !settings.AllowedPatterns.Contains(pattern))
+        if (!Enum.IsDefined(pattern) || !(settings.AllowedPatterns.Contains(pattern) || settings.AllowedPatterns.Contains(pattern.Classical())))
         {
             throw new OssuaryException(OssuaryErrorCode.UnsupportedPattern, $"The client asked for handshake pattern {header.Pattern}, which this server does not allow.");
+        }
+        // The policy decides between the hybrid and the classical variant of an allowed pattern.
+        if (pattern.IsHybrid() ? settings.PostQuantum == OssuaryPostQuantum.Off : settings.PostQuantum == OssuaryPostQuantum.Required)
+        {
+            throw new OssuaryException(OssuaryErrorCode.UnsupportedPattern, pattern.IsHybrid()
+                ? $"The client asked for the post-quantum hybrid handshake {pattern}, which this server has turned off."
+                : $"The client asked for the classical handshake {pattern}; this server requires the post-quantum hybrid one.");
         }
         if (!Enum.IsDefined(suite) || !settings.AllowedSuites.Contains(suite))
         {
@@ -120,13 +131,13 @@ public sealed partial class OssuaryConnection
         // From here the handshake state is the phase's, so a failure below wipes it.
         _phase = new HandshakingPhase(noise);
         ReadOnlySpan<byte> message = body[ClearHeader.Size..];
-        if (pattern == OssuaryHandshakePattern.XX)
+        if (pattern.IsXXFamily())
         {
-            // XX message 1 is the client's ephemeral key and nothing else: a payload there would travel in clear.
+            // XX message 1 is the client's ephemeral key (and XXhfs's KEM key) and nothing else: a payload there would travel in clear.
             if (message.Length != noise.GetMessageLength(0))
             {
                 throw new OssuaryException(OssuaryErrorCode.MalformedHandshake,
-                    $"XX message 1 must be exactly the {noise.GetMessageLength(0)}-byte ephemeral key (its payload is empty); it has {message.Length} bytes.");
+                    $"{pattern} message 1 must be exactly the {noise.GetMessageLength(0)}-byte ephemeral key{(pattern.IsHybrid() ? "s" : "")} (its payload is empty); it has {message.Length} bytes.");
             }
             ReadHandshakeMessage(noise, message, ExtensionSet.None, "XX message 1");
             WriteHandshakeFrame(noise, OwnExtensions(offer: true));
@@ -140,7 +151,7 @@ public sealed partial class OssuaryConnection
     /// <summary>The peer's static key is authenticated: pause until the caller gives the verifier's verdict.</summary>
     private AwaitingVerdictPhase AwaitVerdict(HandshakeState noise, HandshakeExtensions peerExtensions)
     {
-        var identity = new PeerIdentity(new OssuaryPublicKey(noise.RemoteStaticPublicKey), _endpoint, PeerIsServer: IsClient) { Pattern = Pattern!.Value };
+        var identity = new PeerIdentity(new OssuaryPublicKey(noise.RemoteStaticPublicKey), _endpoint, PeerIsServer: IsClient) { Pattern = Pattern!.Value, PostQuantumPossible = true };
         return new AwaitingVerdictPhase(noise, identity, peerExtensions);
     }
 
@@ -151,7 +162,7 @@ public sealed partial class OssuaryConnection
         HandshakeExtensions extensions = awaiting.PeerExtensions;
         // The XX client and the IK server still owe the last handshake message; they finish before their peer has
         // verified them, so the peer's alert may still reach them where a record would (docs/PROTOCOL.md 4.4).
-        bool owesLastMessage = IsClient == (Pattern == OssuaryHandshakePattern.XX);
+        bool owesLastMessage = IsClient == Pattern!.Value.IsXXFamily();
         if (owesLastMessage)
         {
             if (!IsClient && extensions.EarlyData is not null && !_settings.AcceptEarlyData)
@@ -186,7 +197,7 @@ public sealed partial class OssuaryConnection
             {
                 length = noise.ReadMessage(message, payload);
             }
-            catch (OssuaryException e) when (e.ErrorCode == OssuaryErrorCode.AuthenticationFailed && !IsClient && Pattern == OssuaryHandshakePattern.IK && noise.MessageIndex == 0)
+            catch (OssuaryException e) when (e.ErrorCode == OssuaryErrorCode.AuthenticationFailed && !IsClient && !Pattern!.Value.IsXXFamily() && noise.MessageIndex == 0)
             {
                 // The usual cause is that the client pinned a key this server does not hold.
                 throw new OssuaryException(OssuaryErrorCode.AuthenticationFailed,

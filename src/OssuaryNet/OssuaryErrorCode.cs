@@ -52,4 +52,10 @@ public enum OssuaryErrorCode
     InternalError = 22,
     /// <summary>Nothing was received from the peer for longer than the stream's idle timeout (local only).</summary>
     IdleTimeout = 23,
+    /// <summary>
+    /// A peer that has spoken the post-quantum hybrid handshake before (its trust store says so), or a policy of
+    /// <see cref="OssuaryPostQuantum.Required"/>, met a classical one: someone on the path may be stripping the
+    /// post-quantum protection. Sent to the peer as <c>PeerRejected</c>.
+    /// </summary>
+    PostQuantumDowngrade = 24,
 }

@@ -23,6 +23,14 @@ public abstract class OssuaryOptions
     /// <summary>Application protocols this side speaks, most preferred first (like TLS ALPN). Empty means no negotiation.</summary>
     public IList<string> ApplicationProtocols { get; set; } = new List<string>();
 
+    /// <summary>
+    /// Post-quantum hybrid forward secrecy (ML-KEM-768 beside X25519, Noise XXhfs and IKhfs). Off by default in 1.x:
+    /// a client that offers it to a server from before it fails (UnsupportedPattern), and only
+    /// <see cref="OssuaryClient.ConnectAsync"/> reconnects on its own; the ossuary tool defaults to Preferred. The
+    /// hybrid handshake's first two messages are about 1.2 KB and 1.1 KB larger.
+    /// </summary>
+    public OssuaryPostQuantum PostQuantum { get; set; } = OssuaryPostQuantum.Off;
+
     /// <summary>The largest record payload this side accepts, announced to the peer: 64 to 65518 bytes, default 16384.</summary>
     public int MaxRecordPayload { get; set; } = WireFormat.DefaultRecordPayload;
 
@@ -61,6 +69,10 @@ public abstract class OssuaryOptions
         if (PeerVerifier is null)
         {
             throw new ArgumentException("PeerVerifier is required (use PeerVerifier.AcceptAny to accept any peer explicitly).");
+        }
+        if (!Enum.IsDefined(PostQuantum))
+        {
+            throw new ArgumentException($"PostQuantum must be Off, Preferred or Required, not {(int)PostQuantum}.");
         }
         if (MaxRecordPayload is < WireFormat.MinRecordPayload or > WireFormat.MaxRecordPayload)
         {

@@ -42,12 +42,8 @@ internal sealed class HandshakeState : IDisposable
     private readonly IReadOnlyList<byte[]> _psks;
     private readonly EphemeralKeySource _ephemeralSource;
     private readonly IStaticKeyAgreement? _staticAgreement;
-    private readonly IKemSeedSource? _kemSeeds;
-    // HFS patterns only: this side's KEM public and secret key, then the peer's KEM public key; pinned, wiped on Dispose.
-    private byte[]? _kem;
-    private const int KemLocalPublic = 0, KemLocalSecret = MlKem768.PublicKeySize, KemRemotePublic = KemLocalSecret + MlKem768.SecretKeySize,
-        KemBlockSize = KemRemotePublic + MlKem768.PublicKeySize;
-    private bool _hasLocalStatic, _hasRemoteStatic, _hasRemoteKem;
+    private KemExchange? _kem; // HFS patterns only
+    private bool _hasLocalStatic, _hasRemoteStatic;
     private int _pskIndex;
     private int _messageIndex;
     private bool _failed, _spent;
@@ -78,10 +74,9 @@ internal sealed class HandshakeState : IDisposable
         try
         {
             _protocol = protocol;
-            _kemSeeds = kemSeeds;
             if (protocol.Pattern.HasKem)
             {
-                _kem = GC.AllocateArray<byte>(KemBlockSize, pinned: true);
+                _kem = new KemExchange(kemSeeds);
             }
             IsInitiator = initiator;
             _psks = psks ?? [];
@@ -225,8 +220,8 @@ internal sealed class HandshakeState : IDisposable
                         _symmetric.MixKeyAndHash(_psks[_pskIndex++]);
                         break;
                     case NoiseToken.E1:
-                        GenerateKemKeyPair();
-                        offset += _symmetric.EncryptAndHash(KemSpan(KemLocalPublic, MlKem768.PublicKeySize), message[offset..]);
+                        Kem.GenerateKeyPair();
+                        offset += _symmetric.EncryptAndHash(Kem.LocalPublicKey, message[offset..]);
                         break;
                     case NoiseToken.Ekem1:
                         offset += EncapsulateAndMix(message[offset..]);
@@ -284,8 +279,8 @@ internal sealed class HandshakeState : IDisposable
                     case NoiseToken.E1:
                         int keyLength = MlKem768.PublicKeySize + _symmetric.Overhead;
                         RequireRemaining(message, offset, keyLength);
-                        _symmetric.DecryptAndHash(message.Slice(offset, keyLength), KemSpan(KemRemotePublic, MlKem768.PublicKeySize));
-                        _hasRemoteKem = true;
+                        _symmetric.DecryptAndHash(message.Slice(offset, keyLength), Kem.RemotePublicKeyDestination);
+                        Kem.HasRemoteKey = true;
                         offset += keyLength;
                         break;
                     case NoiseToken.Ekem1:
@@ -305,7 +300,7 @@ internal sealed class HandshakeState : IDisposable
             {
                 // The KEM secret key has done its one decapsulation, and the message that needed it was genuine (a
                 // failed read keeps it, so that TryReadMessage can undo the read and take the genuine message later).
-                CryptographicOperations.ZeroMemory(KemSpan(KemLocalSecret, MlKem768.SecretKeySize));
+                Kem.WipeSecretKey();
             }
             _messageIndex++;
             return written;
@@ -334,7 +329,7 @@ internal sealed class HandshakeState : IDisposable
         Span<byte> saved = stackalloc byte[SecretBlockPool.HandshakeBlockSize];
         memory.AsSpan(0, SecretBlockPool.HandshakeBlockSize).CopyTo(saved);
         (bool, ulong) cipher = _symmetric.SaveCipherCounters();
-        (bool hasRemoteStatic, bool hasRemoteKem, int messageIndex, int pskIndex) = (_hasRemoteStatic, _hasRemoteKem, _messageIndex, _pskIndex);
+        (bool hasRemoteStatic, bool hasRemoteKem, int messageIndex, int pskIndex) = (_hasRemoteStatic, _kem?.HasRemoteKey ?? false, _messageIndex, _pskIndex);
         try
         {
             written = ReadMessage(message, payload);
@@ -350,7 +345,11 @@ internal sealed class HandshakeState : IDisposable
         {
             saved.CopyTo(memory);
             _symmetric.RestoreCipherCounters(cipher);
-            (_hasRemoteStatic, _hasRemoteKem, _messageIndex, _pskIndex, _failed) = (hasRemoteStatic, hasRemoteKem, messageIndex, pskIndex, false);
+            (_hasRemoteStatic, _messageIndex, _pskIndex, _failed) = (hasRemoteStatic, messageIndex, pskIndex, false);
+            if (_kem is not null)
+            {
+                _kem.HasRemoteKey = hasRemoteKem;
+            }
             written = 0;
             error = e;
             return false;
@@ -393,11 +392,8 @@ internal sealed class HandshakeState : IDisposable
     public void Dispose()
     {
         _spent = true;
-        if (_kem is { } kem)
-        {
-            CryptographicOperations.ZeroMemory(kem);
-            _kem = null;
-        }
+        _kem?.Dispose();
+        _kem = null;
         if (_memory is { } memory)
         {
             _symmetric?.Dispose(); // null when the constructor failed before creating it
@@ -406,39 +402,16 @@ internal sealed class HandshakeState : IDisposable
         }
     }
 
-    private Span<byte> KemSpan(int offset, int length) => (_kem ?? throw new ObjectDisposedException(nameof(HandshakeState))).AsSpan(offset, length);
-
-    private void GenerateKemKeyPair()
-    {
-        Span<byte> seed = stackalloc byte[_kemSeeds is null ? 0 : MlKem768.KeyPairSeedSize];
-        try
-        {
-            _kemSeeds?.KeyPairSeed(seed);
-            MlKem768.GenerateKeyPair(KemSpan(KemLocalPublic, MlKem768.PublicKeySize), KemSpan(KemLocalSecret, MlKem768.SecretKeySize), seed);
-        }
-        finally
-        {
-            CryptographicOperations.ZeroMemory(seed);
-        }
-    }
+    private KemExchange Kem => _kem ?? throw new InvalidOperationException("A KEM token in a pattern without a KEM.");
 
     /// <summary>"ekem1" written: encapsulate to the peer's e1 key, EncryptAndHash the ciphertext, then MixKey the shared secret.</summary>
     private int EncapsulateAndMix(Span<byte> message)
     {
-        if (!_hasRemoteKem)
-        {
-            throw new InvalidOperationException("ekem1 before e1 in the pattern table.");
-        }
         Span<byte> ciphertext = stackalloc byte[MlKem768.CiphertextSize];
         Span<byte> shared = stackalloc byte[MlKem768.SharedSecretSize];
-        Span<byte> seed = stackalloc byte[_kemSeeds is null ? 0 : MlKem768.EncapsulationSeedSize];
         try
         {
-            _kemSeeds?.EncapsulationSeed(seed);
-            if (!MlKem768.TryEncapsulate(KemSpan(KemRemotePublic, MlKem768.PublicKeySize), ciphertext, shared, seed))
-            {
-                throw new OssuaryException(OssuaryErrorCode.InvalidKey, "The peer's ML-KEM-768 public key is malformed (it fails the FIPS 203 key check).");
-            }
+            Kem.Encapsulate(ciphertext, shared);
             int written = _symmetric.EncryptAndHash(ciphertext, message);
             _symmetric.MixKey(shared);
             return written;
@@ -446,7 +419,6 @@ internal sealed class HandshakeState : IDisposable
         finally
         {
             CryptographicOperations.ZeroMemory(shared);
-            CryptographicOperations.ZeroMemory(seed);
         }
     }
 
@@ -458,7 +430,7 @@ internal sealed class HandshakeState : IDisposable
         try
         {
             _symmetric.DecryptAndHash(encryptedCiphertext, ciphertext);
-            MlKem768.Decapsulate(ciphertext, KemSpan(KemLocalSecret, MlKem768.SecretKeySize), shared);
+            Kem.Decapsulate(ciphertext, shared);
             _symmetric.MixKey(shared);
         }
         finally

@@ -14,7 +14,7 @@ internal static class Alerts
         {
             return null;
         }
-        OssuaryErrorCode code = error.ErrorCode == OssuaryErrorCode.PeerKeyChanged ? OssuaryErrorCode.PeerRejected : error.ErrorCode;
+        OssuaryErrorCode code = error.ErrorCode is OssuaryErrorCode.PeerKeyChanged or OssuaryErrorCode.PostQuantumDowngrade ? OssuaryErrorCode.PeerRejected : error.ErrorCode;
         return IsDefined((byte)code) ? (AlertCode)(byte)code : null;
     }
 

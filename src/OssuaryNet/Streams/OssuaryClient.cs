@@ -1,4 +1,5 @@
 using System.Net.Sockets;
+using OssuaryNet.Identity;
 using OssuaryNet.Trust;
 
 namespace OssuaryNet;
@@ -13,6 +14,10 @@ public static class OssuaryClient
     /// already records this endpoint, that key is pinned, so repeat connections use the one-round-trip IK handshake;
     /// if the server cannot prove it holds that key, the helper connects once more with XX so that the failure is
     /// reported as <see cref="OssuaryErrorCode.PeerKeyChanged"/> with both fingerprints.
+    /// With <see cref="OssuaryPostQuantum.Preferred"/> (the default), a server that refuses the hybrid handshake gets
+    /// a second connection with the classical one, but only when the verifier has no record of this server speaking
+    /// the hybrid handshake (first contact); otherwise the helper fails with
+    /// <see cref="OssuaryErrorCode.PostQuantumDowngrade"/>, since anyone on the path can forge that refusal.
     /// </summary>
     /// <returns>An authenticated stream that owns the socket.</returns>
     /// <exception cref="OssuaryException">Handshake or trust failure, or <see cref="OssuaryErrorCode.HandshakeTimeout"/>.</exception>
@@ -23,6 +28,30 @@ public static class OssuaryClient
         ArgumentException.ThrowIfNullOrEmpty(host);
         ArgumentNullException.ThrowIfNull(options);
         string endpoint = host.Contains(':') ? $"[{host}]:{port}" : $"{host}:{port}";
+        try
+        {
+            return await ConnectVerifiedAsync(host, port, endpoint, options, handshakeTimeout, cancellationToken).ConfigureAwait(false);
+        }
+        catch (OssuaryException e) when (e.ErrorCode == OssuaryErrorCode.UnsupportedPattern && e.IsPeerAlert && options.PostQuantum == OssuaryPostQuantum.Preferred)
+        {
+            // The server refused the hybrid pattern: it is older, or configured without it, or someone on the path forged
+            // the refusal (a clear alert is not authenticated). Fall back only where nothing says the server can do better.
+            OssuaryPublicKey? key = options.ServerKey ?? options.PeerVerifier?.RecordedKeyFor(endpoint);
+            if (options.PeerVerifier?.HasSpokenPostQuantum(endpoint, key) == true)
+            {
+                throw new OssuaryException(OssuaryErrorCode.PostQuantumDowngrade,
+                    $"{endpoint} refused the post-quantum hybrid handshake, but it has spoken it before (the trust store records it): " +
+                    "someone on the path may be stripping it. Connect with PostQuantum = Off only if the server really went back.");
+            }
+            OssuaryClientOptions classical = options.Clone();
+            classical.PostQuantum = OssuaryPostQuantum.Off;
+            return await ConnectVerifiedAsync(host, port, endpoint, classical, handshakeTimeout, cancellationToken).ConfigureAwait(false);
+        }
+    }
+
+    private static async Task<OssuaryStream> ConnectVerifiedAsync(
+        string host, int port, string endpoint, OssuaryClientOptions options, TimeSpan? handshakeTimeout, CancellationToken cancellationToken)
+    {
         try
         {
             // A key the verifier has on record for the endpoint (known hosts) makes this IK: the core decides that.

@@ -14,10 +14,11 @@ public enum TofuPolicy
 }
 
 /// <summary>
-/// Trust on first use backed by a known-hosts file: lines of "ENDPOINT BASE64KEY". The first contact with an
-/// endpoint records its key; a later connection presenting another key is rejected with
-/// <see cref="OssuaryErrorCode.PeerKeyChanged"/> naming the endpoint and both fingerprints. A connection with no
-/// endpoint name cannot be checked and is rejected.
+/// Trust on first use backed by a known-hosts file: lines of "ENDPOINT BASE64KEY", followed by " pq" once the peer
+/// has completed a post-quantum hybrid handshake. The first contact with an endpoint records its key; a later
+/// connection presenting another key is rejected with <see cref="OssuaryErrorCode.PeerKeyChanged"/> naming the
+/// endpoint and both fingerprints, and a classical handshake with an endpoint marked "pq" is rejected with
+/// <see cref="OssuaryErrorCode.PostQuantumDowngrade"/>. A connection with no endpoint name cannot be checked and is rejected.
 /// </summary>
 public sealed class KnownHosts : PeerVerifier
 {
@@ -41,7 +42,12 @@ public sealed class KnownHosts : PeerVerifier
     public Func<PeerIdentity, CancellationToken, ValueTask<bool>>? ConfirmFirstContact { get; init; }
 
     /// <summary>The key recorded for <paramref name="endpoint"/>, or null. A client that finds one pins it (IK handshake).</summary>
-    public OssuaryPublicKey? Lookup(string endpoint)
+    public OssuaryPublicKey? Lookup(string endpoint) => Find(endpoint)?.Key;
+
+    /// <summary>Whether <paramref name="endpoint"/> is marked as having spoken the post-quantum hybrid handshake.</summary>
+    public override bool HasSpokenPostQuantum(string? endpoint, OssuaryPublicKey? key) => endpoint is not null && Find(endpoint) is { PostQuantum: true };
+
+    private (OssuaryPublicKey Key, bool PostQuantum)? Find(string endpoint)
     {
         foreach ((int number, string line) in TrustFile.ReadEntries(Path))
         {
@@ -49,12 +55,14 @@ public sealed class KnownHosts : PeerVerifier
             if (fields.Length >= 2 && fields[0] == endpoint)
             {
                 return OssuaryPublicKey.TryParse(fields[1], out OssuaryPublicKey? key)
-                    ? key
+                    ? (key, fields.Length >= 3 && fields[2] == PostQuantumMark)
                     : throw new OssuaryException(OssuaryErrorCode.KeyFileInvalid, $"{Path}:{number}: not a public key.");
             }
         }
         return null;
     }
+
+    private const string PostQuantumMark = "pq";
 
     /// <inheritdoc/>
     public override OssuaryPublicKey? RecordedKeyFor(string endpoint) => Lookup(endpoint);
@@ -84,8 +92,12 @@ public sealed class KnownHosts : PeerVerifier
             return PeerVerdict.Reject("Known-hosts verification needs the peer's endpoint name, and none (or one with spaces) was given.");
         }
         string endpoint = peer.Endpoint;
-        if (Judge(peer, Lookup(endpoint)) is { } known)
+        if (Find(endpoint) is { } entry && Judge(peer, entry.Key, entry.PostQuantum) is { } known)
         {
+            if (known.IsAccepted && peer.Pattern.IsHybrid() && !entry.PostQuantum)
+            {
+                MarkPostQuantum(endpoint, peer.PublicKey);
+            }
             return known;
         }
         bool trust = Policy switch
@@ -107,17 +119,37 @@ public sealed class KnownHosts : PeerVerifier
                 if (fields.Length >= 2 && fields[0] == endpoint && !line.TrimStart().StartsWith('#'))
                 {
                     OssuaryPublicKey.TryParse(fields[1], out OssuaryPublicKey? recorded);
-                    return (false, Judge(peer, recorded) ?? PeerVerdict.Reject($"{Path} has an unreadable entry for {endpoint}."));
+                    bool postQuantum = fields.Length >= 3 && fields[2] == PostQuantumMark;
+                    return (false, Judge(peer, recorded, postQuantum) ?? PeerVerdict.Reject($"{Path} has an unreadable entry for {endpoint}."));
                 }
             }
-            lines.Add($"{endpoint} {peer.PublicKey}");
+            lines.Add(peer.Pattern.IsHybrid() ? $"{endpoint} {peer.PublicKey} {PostQuantumMark}" : $"{endpoint} {peer.PublicKey}");
             return (true, PeerVerdict.Accept());
         });
     }
 
+    /// <summary>Adds the "pq" mark to the entry of <paramref name="endpoint"/> (if it still records <paramref name="key"/>).</summary>
+    private void MarkPostQuantum(string endpoint, OssuaryPublicKey key) =>
+        TrustFile.Update(Path, lines =>
+        {
+            for (int i = 0; i < lines.Count; i++)
+            {
+                string[] fields = lines[i].Split(' ', StringSplitOptions.RemoveEmptyEntries);
+                if (fields.Length == 2 && fields[0] == endpoint && OssuaryPublicKey.TryParse(fields[1], out OssuaryPublicKey? recorded) && recorded.Equals(key))
+                {
+                    lines[i] = $"{endpoint} {key} {PostQuantumMark}";
+                    return (true, true);
+                }
+            }
+            return (false, false);
+        });
+
     /// <summary>The verdict for a peer whose endpoint has <paramref name="recorded"/> on file; null when nothing is recorded.</summary>
-    private PeerVerdict? Judge(PeerIdentity peer, OssuaryPublicKey? recorded) =>
+    private PeerVerdict? Judge(PeerIdentity peer, OssuaryPublicKey? recorded, bool postQuantum) =>
         recorded is null ? null
+        : recorded.Equals(peer.PublicKey) && postQuantum && peer.IsClassicalWherePostQuantumPossible ? PeerVerdict.PostQuantumDowngrade(
+            $"{peer.Endpoint} used a classical handshake, but {Path} records that it has spoken the post-quantum hybrid one: someone on the path may be stripping it. " +
+            $"If the peer really went back to classical handshakes, remove \"{PostQuantumMark}\" from its entry in {Path}.")
         : recorded.Equals(peer.PublicKey) ? PeerVerdict.Accept()
         : PeerVerdict.KeyChanged(
             $"The key of {peer.Endpoint} has changed: {Path} records fingerprint {recorded.Fingerprint}, the peer presented {peer.PublicKey.Fingerprint}. " +

@@ -14,7 +14,7 @@ public readonly struct PeerVerdict
     /// <summary>Whether the peer is accepted.</summary>
     public bool IsAccepted { get; }
 
-    /// <summary>Why the peer was rejected (<see cref="OssuaryErrorCode.PeerRejected"/> or <see cref="OssuaryErrorCode.PeerKeyChanged"/>).</summary>
+    /// <summary>Why the peer was rejected (<see cref="OssuaryErrorCode.PeerRejected"/>, <see cref="OssuaryErrorCode.PeerKeyChanged"/> or <see cref="OssuaryErrorCode.PostQuantumDowngrade"/>).</summary>
     public OssuaryErrorCode ErrorCode { get; }
 
     /// <summary>A message for the local user; it is never sent to the peer.</summary>
@@ -31,6 +31,9 @@ public readonly struct PeerVerdict
 
     /// <summary>Reject the peer because its key differs from the one recorded for its endpoint.</summary>
     public static PeerVerdict KeyChanged(string reason) => new(false, OssuaryErrorCode.PeerKeyChanged, reason);
+
+    /// <summary>Reject a classical handshake from a peer on record as speaking the post-quantum hybrid one.</summary>
+    public static PeerVerdict PostQuantumDowngrade(string reason) => new(false, OssuaryErrorCode.PostQuantumDowngrade, reason);
 
     /// <summary>A verifier that threw: the peer is rejected, and the exception is kept as the failure's cause.</summary>
     public static PeerVerdict VerifierFailed(Exception exception)

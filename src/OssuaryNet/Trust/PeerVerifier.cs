@@ -28,6 +28,13 @@ public abstract class PeerVerifier
     public virtual OssuaryPublicKey? RecordedKeyFor(string endpoint) => null;
 
     /// <summary>
+    /// Whether this verifier's records say the peer (by endpoint, or by key) has spoken the post-quantum hybrid
+    /// handshake. A client with <see cref="OssuaryPostQuantum.Preferred"/> then refuses to fall back to a classical one
+    /// (<see cref="OssuaryErrorCode.PostQuantumDowngrade"/>). Known hosts and authorized keys keep such records.
+    /// </summary>
+    public virtual bool HasSpokenPostQuantum(string? endpoint, OssuaryPublicKey? key) => false;
+
+    /// <summary>
     /// Accepts every peer: encryption without authentication, which a man in the middle can defeat.
     /// Use it only where that is understood (the peer's fingerprint is still available for out-of-band checks).
     /// </summary>
