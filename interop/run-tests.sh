@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # The C ABI's tests: builds libossuary.so (NativeAOT) and the C programs, checks the library's run-time dependencies,
-# runs the C test programs and the Python tests, then has C, .NET and Python talk over loopback TCP and UDP (datagram
-# mode) in both handshake modes (first contact XX, pinned IK), comparing SHA-256 of everything sent each way.
+# runs the C test programs and the Python tests, then has C, .NET and Python talk over loopback TCP (first contact
+# XX and pinned IK, each classical and post-quantum hybrid) and UDP (datagram mode, XX and IK), comparing SHA-256 of
+# everything sent each way.
 # Ends with "N passed, N failed"; exits non-zero on any failure.
 set -euo pipefail
 root=$(cd "$(dirname "$0")/.." && pwd)
@@ -78,34 +79,45 @@ wait_for() { # FILE PATTERN: prints the first match group once it appears
 
 same() { [[ $(sha256sum <"$1" | cut -d' ' -f1) == $(sha256sum <"$2" | cut -d' ' -f1) ]]; }
 
-c_client_dotnet_server() { # MODE (xx|ik)
-  "${ossuary[@]}" listen 0 --bind 127.0.0.1 <"$work/a" >"$work/server.out" 2>"$work/server.err" &
+c_client_dotnet_server() { # MODE (xx|ik) PQ (off|preferred): the C client's post-quantum policy
+  "${ossuary[@]}" listen 0 --bind 127.0.0.1 -v <"$work/a" >"$work/server.out" 2>"$work/server.err" &
   local server=$!
   local port key=()
   port=$(wait_for "$work/server.err" 'listening on 127\.0\.0\.1:[0-9]+' | sed 's/.*://')
   [[ $1 == ik ]] && key=("$("${ossuary[@]}" id | awk '/public key/ {print $3}')")
-  interop/c/build/client 127.0.0.1 "$port" "${key[@]}" <"$work/b" >"$work/client.out" 2>"$work/client.err"
+  interop/c/build/client --pq "$2" 127.0.0.1 "$port" "${key[@]}" <"$work/b" >"$work/client.out" 2>"$work/client.err"
   wait $server
-  same "$work/a" "$work/client.out" && same "$work/b" "$work/server.out"
+  grep -q "protocol Noise_$(pattern_of "$1" "$2")_" "$work/server.err" &&
+    same "$work/a" "$work/client.out" && same "$work/b" "$work/server.out"
 }
 
-dotnet_client_c_server() { # MODE (xx|ik)
-  interop/c/build/server 0 <"$work/a" >"$work/server.out" 2>"$work/server.err" &
+pattern_of() { # MODE PQ: the Noise pattern name they give (the .NET side prefers the hybrid handshake)
+  local name=${1^^}
+  [[ $2 == off ]] && echo "$name" || echo "${name}hfs"
+}
+
+dotnet_client_c_server() { # MODE (xx|ik) PQ (off|preferred): the C server's post-quantum policy
+  interop/c/build/server --pq "$2" 0 <"$work/a" >"$work/server.out" 2>"$work/server.err" &
   local server=$!
   local line port key trust
   line=$(wait_for "$work/server.err" 'listening on 127\.0\.0\.1:[0-9]+ key [A-Za-z0-9+/=]+')
   port=$(sed -E 's/.*:([0-9]+) key.*/\1/' <<<"$line")
   key=$(sed -E 's/.* key //' <<<"$line")
   if [[ $1 == ik ]]; then trust=(--peer "$key"); else trust=(--tofu accept --known-hosts "$work/kh-$port"); fi
-  "${ossuary[@]}" connect "127.0.0.1:$port" "${trust[@]}" -v <"$work/b" >"$work/client.out" 2>"$work/client.err"
+  # A classical C server is met with the .NET side's classical policy: the C example serves one connection, so the
+  # first-contact fallback (a second connection) has nobody to talk to.
+  "${ossuary[@]}" connect "127.0.0.1:$port" "${trust[@]}" --pq "$2" -v <"$work/b" >"$work/client.out" 2>"$work/client.err"
   wait $server
-  grep -q "protocol Noise_$([[ $1 == ik ]] && echo IK || echo XX)_" "$work/client.err" &&
+  grep -q "protocol Noise_$(pattern_of "$1" "$2")_" "$work/client.err" &&
     same "$work/a" "$work/client.out" && same "$work/b" "$work/server.out"
 }
 
 for mode in xx ik; do
-  if c_client_dotnet_server $mode; then pass "C client -> .NET server ($mode)"; else fail "C client -> .NET server ($mode)"; cat "$work"/*.err; fi
-  if dotnet_client_c_server $mode; then pass ".NET client -> C server ($mode)"; else fail ".NET client -> C server ($mode)"; cat "$work"/*.err; fi
+  for pq in off preferred; do
+    label="$mode, $(pattern_of $mode $pq)"
+    if c_client_dotnet_server $mode $pq; then pass "C client -> .NET server ($label)"; else fail "C client -> .NET server ($label)"; cat "$work"/*.err; fi
+    if dotnet_client_c_server $mode $pq; then pass ".NET client -> C server ($label)"; else fail ".NET client -> C server ($label)"; cat "$work"/*.err; fi
+  done
 done
 
 # Datagram mode over UDP. C initiator -> .NET responder: interop/c/dgram_client through `ossuary udp-serve` to a plain

@@ -4,6 +4,7 @@
 #include <netdb.h>
 #include <stdlib.h>
 
+#include "args.h"
 #include "session.h"
 
 static int show_server(const uint8_t key[32], const char *fingerprint, const char *endpoint, int peer_is_server, void *user) {
@@ -13,8 +14,9 @@ static int show_server(const uint8_t key[32], const char *fingerprint, const cha
 }
 
 int main(int argc, char **argv) {
-    if (argc < 3) {
-        fprintf(stderr, "usage: %s HOST PORT [SERVER_KEY]\n", argv[0]);
+    int pq = post_quantum_policy(take_option(&argc, argv, "--pq"));
+    if (argc < 3 || pq < 0) {
+        fprintf(stderr, "usage: %s [--pq off|preferred|required] HOST PORT [SERVER_KEY]\n", argv[0]);
         return 2;
     }
     struct addrinfo hints = { .ai_socktype = SOCK_STREAM }, *address;
@@ -34,7 +36,7 @@ int main(int argc, char **argv) {
     char endpoint[300];
     snprintf(endpoint, sizeof endpoint, "%s:%s", argv[1], argv[2]);
     if (!conn || ossuary_generate_keypair(secret, public_key) != OSSUARY_OK || ossuary_set_secret_key(conn, secret) != OSSUARY_OK
-        || ossuary_set_endpoint(conn, endpoint) != OSSUARY_OK) {
+        || ossuary_set_endpoint(conn, endpoint) != OSSUARY_OK || ossuary_set_post_quantum(conn, pq) != OSSUARY_OK) {
         return fail("setup", -1), 1;
     }
     memset(secret, 0, sizeof secret);

@@ -14,25 +14,14 @@
 
 #include <ossuary.h>
 
+#include "args.h"
+
 static uint8_t dgram_packet[65536];
 
 static uint64_t now_ms(void) {
     struct timespec t;
     clock_gettime(CLOCK_MONOTONIC, &t);
     return (uint64_t)t.tv_sec * 1000 + (uint64_t)t.tv_nsec / 1000000;
-}
-
-/* Removes "NAME VALUE" from the arguments and returns VALUE, or NULL when absent. */
-static const char *take_option(int *argc, char **argv, const char *name) {
-    for (int i = 1; i + 1 < *argc; i++) {
-        if (strcmp(argv[i], name) == 0) {
-            const char *value = argv[i + 1];
-            for (int j = i; j + 2 <= *argc; j++) argv[j] = argv[j + 2];
-            *argc -= 2;
-            return value;
-        }
-    }
-    return NULL;
 }
 
 /* Applies --label (the service label: both sides must use the same; `ossuary udp-serve` uses "ossuary-tunnel/1"). */

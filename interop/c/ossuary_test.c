@@ -282,6 +282,39 @@ static void test_conversations(void) {
     ossuary_connection_free(server);
 }
 
+static void test_post_quantum(void) {
+    /* Hybrid in both patterns: XXhfs, then IKhfs with AES-GCM. */
+    for (int pinned = 0; pinned <= 1; pinned++) {
+        ossuary_connection *client = client_with(pinned ? server_public : NULL), *server = server_accepting_client();
+        if (!pinned) CHECK(ossuary_set_accept_any_peer(client) == OSSUARY_OK);
+        else CHECK(ossuary_set_suite(client, OSSUARY_SUITE_AESGCM_SHA256) == OSSUARY_OK);
+        CHECK(ossuary_set_post_quantum(client, OSSUARY_PQ_REQUIRED) == OSSUARY_OK);
+        CHECK(ossuary_set_post_quantum(server, OSSUARY_PQ_PREFERRED) == OSSUARY_OK);
+        CHECK(handshake(client, server) == 0);
+        converse(client, server);
+        ossuary_connection_free(client);
+        ossuary_connection_free(server);
+    }
+    /* A classical-only server refuses the hybrid offer with a clear alert, which the client reports. */
+    ossuary_connection *client = client_with(server_public), *server = server_accepting_client();
+    CHECK(ossuary_set_post_quantum(client, OSSUARY_PQ_PREFERRED) == OSSUARY_OK);
+    CHECK(handshake(client, server) == OSSUARY_ERR_UNSUPPORTED_PATTERN);
+    ossuary_connection_free(client);
+    ossuary_connection_free(server);
+    /* A server that requires it refuses a classical client. */
+    client = client_with(server_public);
+    server = server_accepting_client();
+    CHECK(ossuary_set_post_quantum(server, OSSUARY_PQ_REQUIRED) == OSSUARY_OK);
+    CHECK(handshake(client, server) == OSSUARY_ERR_UNSUPPORTED_PATTERN);
+    CHECK(ossuary_set_post_quantum(client, 3) == OSSUARY_ERR_INVALID_OPERATION); /* settings are closed after the handshake began */
+    ossuary_connection_free(client);
+    ossuary_connection_free(server);
+    client = client_with(NULL);
+    CHECK(ossuary_set_post_quantum(client, 3) == OSSUARY_ERR_INVALID_ARGUMENT);
+    CHECK(ossuary_set_post_quantum(client, -1) == OSSUARY_ERR_INVALID_ARGUMENT);
+    ossuary_connection_free(client);
+}
+
 static void test_failures(void) {
     uint8_t wire[70000], plain[70000];
     size_t used, n, got;
@@ -506,6 +539,7 @@ int main(void) {
     test_keys();
     test_handles_and_arguments();
     test_conversations();
+    test_post_quantum();
     test_failures();
     test_deferred_verification();
     test_timeouts();

@@ -6,11 +6,13 @@
 #include <netinet/in.h>
 #include <stdlib.h>
 
+#include "args.h"
 #include "session.h"
 
 int main(int argc, char **argv) {
-    if (argc < 2) {
-        fprintf(stderr, "usage: %s PORT [KEY_FILE]\n", argv[0]);
+    int pq = post_quantum_policy(take_option(&argc, argv, "--pq"));
+    if (argc < 2 || pq < 0) {
+        fprintf(stderr, "usage: %s [--pq off|preferred|required] PORT [KEY_FILE]\n", argv[0]);
         return 2;
     }
     uint8_t secret[32], public_key[32];
@@ -39,7 +41,7 @@ int main(int argc, char **argv) {
     }
 
     ossuary_connection *conn = ossuary_connection_new(OSSUARY_ROLE_SERVER);
-    if (!conn || ossuary_set_secret_key(conn, secret) != OSSUARY_OK || ossuary_set_accept_any_peer(conn) != OSSUARY_OK) {
+    if (!conn || ossuary_set_secret_key(conn, secret) != OSSUARY_OK || ossuary_set_accept_any_peer(conn) != OSSUARY_OK || ossuary_set_post_quantum(conn, pq) != OSSUARY_OK) {
         return fail("setup", -1), 1;
     }
     memset(secret, 0, sizeof secret);

@@ -19,6 +19,7 @@ OK, NEED_MORE_INPUT, BUFFER_TOO_SMALL, OUTPUT_PENDING, CLOSED, HANDSHAKE_IN_PROG
 NEEDS_VERIFICATION = 7  # 6 is retired
 CLIENT, SERVER = 0, 1
 MAX_FRAME_BYTES = 65537
+PQ_OFF, PQ_PREFERRED, PQ_REQUIRED = 0, 1, 2  # post-quantum hybrid handshake (XXhfs/IKhfs with ML-KEM-768)
 
 # Datagram mode (ossuary.h, "datagram mode").
 QUEUED = 8
@@ -48,7 +49,8 @@ ERRORS = {
     -9: "PEER_REJECTED", -10: "PEER_KEY_CHANGED", -11: "TRUNCATED", -12: "RECORD_TOO_LARGE", -13: "CLOSED",
     -14: "NONCE_EXHAUSTED", -15: "INVALID_KEY", -16: "KEY_FILE_PERMISSIONS", -17: "KEY_FILE_INVALID",
     -18: "NO_APPLICATION_PROTOCOL", -19: "EARLY_DATA_REJECTED", -20: "HANDSHAKE_TIMEOUT", -21: "INVALID_OPERATION",
-    -22: "INTERNAL", -23: "IDLE_TIMEOUT", -100: "INVALID_HANDLE", -101: "NULL_POINTER", -102: "INVALID_ARGUMENT",
+    -22: "INTERNAL", -23: "IDLE_TIMEOUT", -24: "POST_QUANTUM_DOWNGRADE", -100: "INVALID_HANDLE", -101: "NULL_POINTER",
+    -102: "INVALID_ARGUMENT",
 }
 
 
@@ -94,6 +96,7 @@ for _name, _args, _result in [
     ("ossuary_set_known_hosts", [ctypes.c_void_p, ctypes.c_char_p, ctypes.c_int], ctypes.c_int),
     ("ossuary_set_endpoint", [ctypes.c_void_p, ctypes.c_char_p], ctypes.c_int),
     ("ossuary_set_application_context", [ctypes.c_void_p, ctypes.c_char_p], ctypes.c_int),
+    ("ossuary_set_post_quantum", [ctypes.c_void_p, ctypes.c_int], ctypes.c_int),
     ("ossuary_handshake_recv", [ctypes.c_void_p, ctypes.c_char_p, ctypes.c_size_t, _size_p], ctypes.c_int),
     ("ossuary_handshake_done", [ctypes.c_void_p], ctypes.c_int),
     ("ossuary_flush", [ctypes.c_void_p, ctypes.c_char_p, ctypes.c_size_t, _size_p], ctypes.c_int),
@@ -196,7 +199,7 @@ class Connection:
 
     def __init__(self, role, secret_key, server_key=None, authorized_keys=(), accept_any=False, verify=None,
                  endpoint=None, known_hosts=None, tofu_accept=True, context=None, deferred_verification=False,
-                 handshake_timeout_ms=None):
+                 handshake_timeout_ms=None, post_quantum=None):
         self._handle = _lib.ossuary_connection_new(role)
         if not self._handle:
             _check(-102)
@@ -220,6 +223,9 @@ class Connection:
             _check(_lib.ossuary_set_deferred_verification(self._handle))
         if handshake_timeout_ms is not None:
             _check(_lib.ossuary_set_handshake_timeout(self._handle, handshake_timeout_ms))
+        if post_quantum is not None:
+            # PQ_PREFERRED or PQ_REQUIRED: the hybrid handshake; a server without it answers UNSUPPORTED_PATTERN.
+            _check(_lib.ossuary_set_post_quantum(self._handle, post_quantum))
         self._callback = None
         if verify is not None:
             # The verifier gets (public_key, fingerprint, endpoint or None, peer_is_server) and returns a bool.

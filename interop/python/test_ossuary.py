@@ -201,6 +201,35 @@ class PythonAndCTests(unittest.TestCase):
         self.converse(pinned=True)
 
 
+class PostQuantumTests(unittest.TestCase):
+    def test_hybrid_handshake_in_both_patterns(self):
+        client_secret, client_public = ossuary.generate_keypair()
+        server_secret, server_public = ossuary.generate_keypair()
+        for pin in (False, True):
+            options = {"server_key": server_public} if pin else {"accept_any": True}
+            with ossuary.Connection(ossuary.CLIENT, client_secret, post_quantum=ossuary.PQ_REQUIRED, **options) as client, \
+                    ossuary.Connection(ossuary.SERVER, server_secret, authorized_keys=[client_public],
+                                       post_quantum=ossuary.PQ_PREFERRED) as server:
+                first = client.take_output()
+                self.assertGreater(len(first), 1184)  # the ML-KEM-768 key rides in the first message
+                consumed, _ = server.handshake_recv(first)
+                self.assertEqual(len(first), consumed)
+                pump_handshake(client, server)
+                self.assertEqual(client.handshake_hash, server.handshake_hash)
+
+    def test_a_classical_server_refuses_the_hybrid_offer(self):
+        client_secret, _ = ossuary.generate_keypair()
+        server_secret, server_public = ossuary.generate_keypair()
+        with ossuary.Connection(ossuary.CLIENT, client_secret, server_key=server_public, post_quantum=ossuary.PQ_PREFERRED) as client, \
+                ossuary.Connection(ossuary.SERVER, server_secret, accept_any=True) as server:
+            with self.assertRaises(ossuary.OssuaryError) as caught:
+                server.handshake_recv(client.take_output())
+            self.assertEqual("UNSUPPORTED_PATTERN", caught.exception.name)
+            with self.assertRaises(ossuary.OssuaryError) as caught:
+                client.handshake_recv(server.take_output())
+            self.assertEqual("UNSUPPORTED_PATTERN", caught.exception.name)
+
+
 class DatagramTests(unittest.TestCase):
     """The datagram endpoint in memory: two endpoints, packets moved by the test, time given by the test."""
 

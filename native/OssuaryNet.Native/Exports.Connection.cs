@@ -95,6 +95,9 @@ internal static unsafe partial class Exports
     [UnmanagedCallersOnly(EntryPoint = "ossuary_set_application_context")]
     public static int SetApplicationContext(nint handle, byte* context) => Configure(handle, c => c.SetContext(Boundary.Utf8(context, "context")));
 
+    [UnmanagedCallersOnly(EntryPoint = "ossuary_set_post_quantum")]
+    public static int SetPostQuantum(nint handle, int policy) => Configure(handle, c => c.SetPostQuantum((OssuaryPostQuantum)policy));
+
     [UnmanagedCallersOnly(EntryPoint = "ossuary_set_suite")]
     public static int SetSuite(nint handle, int suite) => Configure(handle, c => c.SetSuite((OssuarySuite)suite));
 

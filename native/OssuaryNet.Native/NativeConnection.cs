@@ -21,6 +21,7 @@ internal sealed class NativeConnection : IDisposable
     private string _context = "";
     private string? _endpoint;
     private OssuarySuite _suite = OssuarySuite.ChaChaPolyBlake2b;
+    private OssuaryPostQuantum _postQuantum = OssuaryPostQuantum.Off;
     private OssuaryConnection? _connection;
 
     public NativeConnection(bool isServer) => IsServer = isServer;
@@ -106,6 +107,12 @@ internal sealed class NativeConnection : IDisposable
         _suite = Enum.IsDefined(suite) ? suite : throw new BoundaryException(NativeStatus.InvalidArgument, $"Unknown suite {(int)suite}.");
     }
 
+    public void SetPostQuantum(OssuaryPostQuantum policy)
+    {
+        RequireConfigurable();
+        _postQuantum = Enum.IsDefined(policy) ? policy : throw new BoundaryException(NativeStatus.InvalidArgument, $"Unknown post-quantum policy {(int)policy}.");
+    }
+
     /// <summary>The connection, built on first use from the settings.</summary>
     public OssuaryConnection Start()
     {
@@ -126,6 +133,7 @@ internal sealed class NativeConnection : IDisposable
                 PeerVerifier = verifier,
                 ApplicationContext = _context,
                 HandshakeTimeout = _handshakeTimeout,
+                PostQuantum = _postQuantum,
             }, _endpoint, _startTime);
         }
         else
@@ -139,6 +147,7 @@ internal sealed class NativeConnection : IDisposable
                 Suite = _suite,
                 ApplicationContext = _context,
                 HandshakeTimeout = _handshakeTimeout,
+                PostQuantum = _postQuantum,
             }, _endpoint, _startTime);
         }
         return _connection;

@@ -101,6 +101,7 @@ extern "C" {
 #define OSSUARY_ERR_INVALID_OPERATION      (-21)  /* wrong call for the state, e.g. settings after the handshake began */
 #define OSSUARY_ERR_INTERNAL               (-22)
 #define OSSUARY_ERR_IDLE_TIMEOUT           (-23)  /* OssuaryStream only: nothing received for too long */
+#define OSSUARY_ERR_POST_QUANTUM_DOWNGRADE (-24)  /* (1.2) a peer on record as hybrid, or a required policy, met a classical handshake */
 #define OSSUARY_ERR_INVALID_HANDLE         (-100) /* not a live handle: never created, or freed */
 #define OSSUARY_ERR_NULL_POINTER           (-101)
 #define OSSUARY_ERR_INVALID_ARGUMENT       (-102) /* absurd length, unknown enum value, bad string */
@@ -214,6 +215,16 @@ OSSUARY_EXPORT OSSUARY_WARN_UNUSED_RESULT int ossuary_handle_timeout(ossuary_con
 OSSUARY_EXPORT OSSUARY_WARN_UNUSED_RESULT int ossuary_set_endpoint(ossuary_connection *conn, const char *endpoint);
 /* A string both sides must configure identically (bound into the handshake). Default "". */
 OSSUARY_EXPORT OSSUARY_WARN_UNUSED_RESULT int ossuary_set_application_context(ossuary_connection *conn, const char *context);
+/* (1.2) Post-quantum hybrid forward secrecy, Noise XXhfs/IKhfs with ML-KEM-768 beside X25519 (both roles):
+ * OSSUARY_PQ_OFF (the default), OSSUARY_PQ_PREFERRED (a client offers it; a server accepts both), OSSUARY_PQ_REQUIRED
+ * (nothing else). A server without it answers a hybrid offer with OSSUARY_ERR_UNSUPPORTED_PATTERN; the library does
+ * not reconnect by itself: a client that wants to fall back opens a new connection with OSSUARY_PQ_OFF, and should
+ * refuse to if it has seen that server speak the hybrid handshake (the refusal is unauthenticated: an attacker can
+ * forge it). The first messages grow by 1184 (client) and 1104 (server) bytes. */
+#define OSSUARY_PQ_OFF       0
+#define OSSUARY_PQ_PREFERRED 1
+#define OSSUARY_PQ_REQUIRED  2
+OSSUARY_EXPORT OSSUARY_WARN_UNUSED_RESULT int ossuary_set_post_quantum(ossuary_connection *conn, int policy);
 /* Client: OSSUARY_SUITE_*; default ChaCha20-Poly1305 with BLAKE2b. */
 OSSUARY_EXPORT OSSUARY_WARN_UNUSED_RESULT int ossuary_set_suite(ossuary_connection *conn, int suite);
 

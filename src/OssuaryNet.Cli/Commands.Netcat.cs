@@ -26,7 +26,7 @@ internal static partial class Commands
             ServerTrust trust = ServerTrustFrom(result).Check("listen", requireChoice: false);
             using OssuaryKeyPair key = Identity.LoadOrCreate(result.GetValue(Key), output);
             await using OssuaryListener listener = StartListener(endpoint,
-                TrustSettings.Server(key, trust, PipeProtocol), result, output);
+                TrustSettings.Server(key, trust, PipeProtocol, result.GetValue(PostQuantum)), result, output);
             output.Note($"listening on {listener.LocalEndpoint}, fingerprint {key.PublicKey.Fingerprint}");
             await using OssuaryStream stream = await listener.AcceptAsync(cancellationToken);
             Describe(stream, output);
@@ -47,7 +47,7 @@ internal static partial class Commands
             var output = new Output(result.GetValue(Verbose));
             (string host, int port) = Endpoints.Parse(result.GetValue(target)!);
             using OssuaryKeyPair key = Identity.LoadOrCreate(result.GetValue(Key), output);
-            var options = TrustSettings.Client(key, result.GetValue(Peer), result.GetValue(Tofu), result.GetValue(KnownHostsFile), PipeProtocol);
+            var options = TrustSettings.Client(key, result.GetValue(Peer), result.GetValue(Tofu), result.GetValue(KnownHostsFile), PipeProtocol, result.GetValue(PostQuantum));
             await using OssuaryStream stream = await OssuaryClient.ConnectAsync(host, port, options, cancellationToken: cancellationToken);
             Describe(stream, output);
             return await PipeStandardStreams(stream, output, cancellationToken);

@@ -25,7 +25,7 @@ internal static partial class Commands
             }
             (string host, int port) = Endpoints.Parse(result.GetValue(target)!);
             using OssuaryKeyPair key = Identity.LoadOrCreate(result.GetValue(Key), output);
-            var options = TrustSettings.Client(key, result.GetValue(Peer), result.GetValue(Tofu), result.GetValue(KnownHostsFile), FileTransfer.Protocol);
+            var options = TrustSettings.Client(key, result.GetValue(Peer), result.GetValue(Tofu), result.GetValue(KnownHostsFile), FileTransfer.Protocol, result.GetValue(PostQuantum));
             await using OssuaryStream stream = await OssuaryClient.ConnectAsync(host, port, options, cancellationToken: cancellationToken);
             Describe(stream, output);
             var clock = System.Diagnostics.Stopwatch.StartNew();
@@ -62,7 +62,7 @@ internal static partial class Commands
             ServerTrust trust = ServerTrustFrom(result).Check("receive", requireChoice: true);
             using OssuaryKeyPair key = Identity.LoadOrCreate(result.GetValue(Key), output);
             await using OssuaryListener listener = StartListener(endpoint,
-                TrustSettings.Server(key, trust, FileTransfer.Protocol), result, output);
+                TrustSettings.Server(key, trust, FileTransfer.Protocol, result.GetValue(PostQuantum)), result, output);
             output.Note($"waiting for a file on {listener.LocalEndpoint}, fingerprint {key.PublicKey.Fingerprint}");
             await using OssuaryStream stream = await listener.AcceptAsync(cancellationToken);
             Describe(stream, output);

@@ -22,7 +22,7 @@ internal static partial class Commands
             (string host, int port) = Endpoints.Parse(result.GetValue(to)!);
             IPEndPoint local = Endpoints.ParseLocal(result.GetValue(listen)!);
             using OssuaryKeyPair key = Identity.LoadOrCreate(result.GetValue(Key), output);
-            var options = TrustSettings.Client(key, result.GetValue(Peer), result.GetValue(Tofu), result.GetValue(KnownHostsFile), TunnelProtocol);
+            var options = TrustSettings.Client(key, result.GetValue(Peer), result.GetValue(Tofu), result.GetValue(KnownHostsFile), TunnelProtocol, result.GetValue(PostQuantum));
             using var plain = new Socket(local.AddressFamily, SocketType.Stream, ProtocolType.Tcp);
             plain.SetSocketOption(SocketOptionLevel.Socket, SocketOptionName.ReuseAddress, true);
             plain.Bind(local);
@@ -45,9 +45,9 @@ internal static partial class Commands
                     catch (Exception e) when (e is not OperationCanceledException)
                     {
                         output.Note($"connection from {client.RemoteEndPoint}: {ExitCodes.Classify(e).Message}");
-                        if (e is OssuaryException { ErrorCode: OssuaryErrorCode.PeerKeyChanged })
+                        if (e is OssuaryException { ErrorCode: OssuaryErrorCode.PeerKeyChanged or OssuaryErrorCode.PostQuantumDowngrade })
                         {
-                            Program.PrintKeyChangedBanner(e.Message);
+                            Program.PrintBanner(e, e.Message);
                         }
                     }
                 }, CancellationToken.None);
@@ -77,7 +77,7 @@ internal static partial class Commands
             ServerTrust trust = ServerTrustFrom(result).Check("serve", requireChoice: true);
             using OssuaryKeyPair key = Identity.LoadOrCreate(result.GetValue(Key), output);
             await using OssuaryListener listener = StartListener(local,
-                TrustSettings.Server(key, trust, TunnelProtocol), result, output);
+                TrustSettings.Server(key, trust, TunnelProtocol, result.GetValue(PostQuantum)), result, output);
             output.Note($"serving {listener.LocalEndpoint} to {host}:{port}, fingerprint {key.PublicKey.Fingerprint}");
             while (!cancellationToken.IsCancellationRequested)
             {

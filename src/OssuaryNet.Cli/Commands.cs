@@ -14,6 +14,13 @@ internal static partial class Commands
 
     public static readonly Option<string?> KnownHostsFile = new("--known-hosts") { Description = "Known-hosts file for trust on first use (default: beside the key).", Recursive = true };
 
+    public static readonly Option<OssuaryPostQuantum> PostQuantum = new("--pq")
+    {
+        Description = "Post-quantum hybrid handshake (ML-KEM-768 beside X25519) for verbs that connect or listen: off, preferred (offer it; fall back to classical only on first contact with a server without it) or required. Default: preferred.",
+        DefaultValueFactory = _ => OssuaryPostQuantum.Preferred,
+        Recursive = true,
+    };
+
     public static readonly Option<bool> Verbose = new("--verbose", "-v") { Description = "Show handshake details and transfer statistics on stderr.", Recursive = true };
 
     private static readonly Option<string?> Peer = new("--peer") { Description = "Pin the server: its public key (one-round-trip IK handshake) or its fingerprint. Without it, the known-hosts file is used." };

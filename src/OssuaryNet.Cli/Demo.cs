@@ -33,7 +33,10 @@ internal static class Demo
             using OssuaryKeyPair serverKey = OssuaryKeyPair.Generate();
             using OssuaryKeyPair clientKey = OssuaryKeyPair.Generate();
             var knownHosts = new KnownHosts(Path.Combine(directory, "known_hosts"));
-            var clientOptions = new OssuaryClientOptions { StaticKeyPair = clientKey, PeerVerifier = knownHosts, ApplicationProtocols = [Protocol] };
+            var clientOptions = new OssuaryClientOptions
+            {
+                StaticKeyPair = clientKey, PeerVerifier = knownHosts, ApplicationProtocols = [Protocol], PostQuantum = OssuaryPostQuantum.Preferred,
+            };
             Console.WriteLine($"server identity  {serverKey.PublicKey.Fingerprint}");
             Console.WriteLine($"client identity  {clientKey.PublicKey.Fingerprint}");
 
@@ -51,7 +54,9 @@ internal static class Demo
                 {
                     Console.WriteLine($"   handshake {stream.NoiseProtocolName} in {clock.Elapsed.TotalMilliseconds:0.0} ms");
                     Console.WriteLine($"   the client sees server {stream.RemotePublicKey!.Fingerprint} for the first time and records it in known_hosts");
-                    Expect(stream.Pattern == OssuaryHandshakePattern.XX, "first contact should use XX");
+                    Console.WriteLine("   post-quantum hybrid: ML-KEM-768 beside X25519, so recorded traffic stays secret from a future quantum computer");
+                    Expect(stream.Pattern == OssuaryHandshakePattern.XXhfs, "first contact should use XXhfs");
+                    Expect(knownHosts.HasSpokenPostQuantum(endpoint, null), "known_hosts should record that the server speaks the hybrid handshake");
                     Expect(knownHosts.Lookup(endpoint) == serverKey.PublicKey, "the server key should be recorded");
                     await TransferAsync(stream, megabytes, cancellationToken);
                 }
@@ -62,7 +67,7 @@ internal static class Demo
                 await using (OssuaryStream stream = await OssuaryClient.ConnectAsync("127.0.0.1", port, clientOptions, cancellationToken: cancellationToken))
                 {
                     Console.WriteLine($"   handshake {stream.NoiseProtocolName} in {clock.Elapsed.TotalMilliseconds:0.0} ms: the recorded key is pinned, one round trip");
-                    Expect(stream.Pattern == OssuaryHandshakePattern.IK, "a known server should be pinned (IK)");
+                    Expect(stream.Pattern == OssuaryHandshakePattern.IKhfs, "a known server should be pinned (IKhfs)");
                     await TransferAsync(stream, 1, cancellationToken);
                 }
             }
@@ -101,6 +106,7 @@ internal static class Demo
             StaticKeyPair = key,
             PeerVerifier = PeerVerifier.Pinned(client),
             ApplicationProtocols = [Protocol],
+            PostQuantum = OssuaryPostQuantum.Preferred,
         });
         listener.Start();
         _ = Task.Run(async () =>

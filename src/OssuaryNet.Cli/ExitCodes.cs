@@ -10,7 +10,7 @@ internal static class ExitCodes
     public const int Network = 2;          // could not connect, connection reset, address in use
     public const int Protocol = 3;         // handshake or record failure, truncation, timeout
     public const int PeerNotTrusted = 4;   // a verifier rejected the peer, or the peer rejected us
-    public const int PeerKeyChanged = 5;   // known-hosts mismatch: possible man in the middle
+    public const int PeerKeyChanged = 5;   // known-hosts mismatch, or a post-quantum downgrade: possible man in the middle
     public const int KeyFile = 6;          // identity or trust file missing, unreadable or with unsafe permissions
     public const int Transfer = 7;         // a file transfer failed its integrity check or was refused
     public const int Internal = 10;        // a bug: please report it
@@ -18,7 +18,7 @@ internal static class ExitCodes
     /// <summary>Maps a failure to its exit code and the one line to print.</summary>
     public static (int Code, string Message) Classify(Exception error) => error switch
     {
-        OssuaryException { ErrorCode: OssuaryErrorCode.PeerKeyChanged } e => (PeerKeyChanged, e.Message),
+        OssuaryException { ErrorCode: OssuaryErrorCode.PeerKeyChanged or OssuaryErrorCode.PostQuantumDowngrade } e => (PeerKeyChanged, e.Message),
         OssuaryException { ErrorCode: OssuaryErrorCode.PeerRejected } e => (PeerNotTrusted, e.Message),
         OssuaryException { ErrorCode: OssuaryErrorCode.KeyFilePermissions or OssuaryErrorCode.KeyFileInvalid } e => (KeyFile, e.Message),
         OssuaryException { ErrorCode: OssuaryErrorCode.InvalidOperation } e => (Usage, e.Message),

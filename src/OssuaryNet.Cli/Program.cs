@@ -9,7 +9,7 @@ internal static class Program
     {
         var root = new RootCommand("ossuary: secure channels over TCP and UDP with Noise handshakes and static keys, no certificates.\nRun `ossuary demo` for a tour; `ossuary COMMAND --help` for each command.")
         {
-            Commands.Key, Commands.KnownHostsFile, Commands.Verbose,
+            Commands.Key, Commands.KnownHostsFile, Commands.PostQuantum, Commands.Verbose,
         };
         root.Subcommands.Add(Commands.Keygen());
         root.Subcommands.Add(Commands.Id());
@@ -39,15 +39,39 @@ internal static class Program
             (int code, string message) = ExitCodes.Classify(error);
             if (code == ExitCodes.PeerKeyChanged)
             {
-                PrintKeyChangedBanner(message);
+                PrintBanner(error, message);
             }
             Output.Error(message);
             return code;
         }
     }
 
+    /// <summary>The banner of a possible man in the middle: a changed key, or a stripped post-quantum handshake.</summary>
+    public static void PrintBanner(Exception error, string detail)
+    {
+        if (error is OssuaryException { ErrorCode: OssuaryErrorCode.PostQuantumDowngrade })
+        {
+            PrintDowngradeBanner(detail);
+        }
+        else
+        {
+            PrintKeyChangedBanner(detail);
+        }
+    }
+
+    /// <summary>For a peer on record as speaking the hybrid handshake that now offers only a classical one.</summary>
+    private static void PrintDowngradeBanner(string detail)
+    {
+        Console.Error.WriteLine("@@@@@@@@@@@@@@@@@@@@@@@@@@@@@@@@@@@@@@@@@@@@@@@@@@@@@@@@@@@");
+        Console.Error.WriteLine("@    WARNING: POST-QUANTUM PROTECTION WAS STRIPPED!       @");
+        Console.Error.WriteLine("@@@@@@@@@@@@@@@@@@@@@@@@@@@@@@@@@@@@@@@@@@@@@@@@@@@@@@@@@@@");
+        Console.Error.WriteLine("This peer has completed the post-quantum hybrid handshake before, and now only a");
+        Console.Error.WriteLine("classical one is offered. Someone on the path may be removing the protection.");
+        Console.Error.WriteLine(detail);
+    }
+
     /// <summary>The warning ssh users know, for a server whose key differs from the recorded one.</summary>
-    public static void PrintKeyChangedBanner(string detail)
+    internal static void PrintKeyChangedBanner(string detail)
     {
         Console.Error.WriteLine("@@@@@@@@@@@@@@@@@@@@@@@@@@@@@@@@@@@@@@@@@@@@@@@@@@@@@@@@@@@");
         Console.Error.WriteLine("@    WARNING: REMOTE HOST IDENTIFICATION HAS CHANGED!     @");

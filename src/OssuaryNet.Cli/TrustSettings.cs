@@ -19,9 +19,9 @@ internal static class TrustSettings
     /// Client side: --peer pins a key (IK) or a fingerprint (XX, checked against it); otherwise the known-hosts file
     /// with trust on first use (a recorded key is pinned, so repeat connections are IK).
     /// </summary>
-    public static OssuaryClientOptions Client(OssuaryKeyPair key, string? peer, TofuMode? tofu, string? knownHostsPath, string protocol)
+    public static OssuaryClientOptions Client(OssuaryKeyPair key, string? peer, TofuMode? tofu, string? knownHostsPath, string protocol, OssuaryPostQuantum postQuantum)
     {
-        var options = new OssuaryClientOptions { StaticKeyPair = key, ApplicationProtocols = [protocol] };
+        var options = new OssuaryClientOptions { StaticKeyPair = key, ApplicationProtocols = [protocol], PostQuantum = postQuantum };
         if (peer is not null)
         {
             options.PeerVerifier = Pinned(peer, "server", out OssuaryPublicKey? pinned);
@@ -43,9 +43,10 @@ internal static class TrustSettings
 
     /// <summary>Server side: any client, unless --authorized-keys names a file of allowed keys.</summary>
     /// <summary>Server options with the client policy the user chose (see <see cref="ServerTrust.Check"/>).</summary>
-    public static OssuaryServerOptions Server(OssuaryKeyPair key, ServerTrust trust, string protocol) => new()
+    public static OssuaryServerOptions Server(OssuaryKeyPair key, ServerTrust trust, string protocol, OssuaryPostQuantum postQuantum) => new()
     {
         StaticKeyPair = key,
+        PostQuantum = postQuantum,
         PeerVerifier = trust.AuthorizedKeys is not null ? AuthorizedKeys.Load(trust.AuthorizedKeys)
             : trust.Peer is not null ? Pinned(trust.Peer, "client", out _)
             : PeerVerifier.AcceptAny,

@@ -27,8 +27,8 @@ public sealed class CliTests : IDisposable
         var (code, stdout, stderr) = await CliProcess.Run(_home, null, "demo", "--megabytes", "8");
         string text = Encoding.UTF8.GetString(stdout);
         Assert.True(code == 0, $"demo exited {code}:\n{text}\n{stderr}");
-        Assert.Contains("Noise_XX_25519_ChaChaPoly_BLAKE2b", text);
-        Assert.Contains("Noise_IK_25519_ChaChaPoly_BLAKE2b", text);
+        Assert.Contains("Noise_XXhfs_25519+MLKEM768_ChaChaPoly_BLAKE2b", text);
+        Assert.Contains("Noise_IKhfs_25519+MLKEM768_ChaChaPoly_BLAKE2b", text);
         Assert.Contains("PeerKeyChanged", text);
         Assert.Contains("demo complete", text);
     }
@@ -81,6 +81,64 @@ public sealed class CliTests : IDisposable
         Assert.Equal(fromClient, listen.Stdout);
         Assert.Equal(fromServer, connect.Stdout);
         Assert.Contains($"127.0.0.1:{port}", File.ReadAllText(Path.Combine(_otherHome, ".config", "ossuary", "known_hosts")));
+    }
+
+    [Fact]
+    public async Task ThePostQuantumHandshakeIsTheDefaultFallsBackOnFirstContactAndIsNeverStripped()
+    {
+        string knownHosts = Path.Combine(_otherHome, ".config", "ossuary", "known_hosts");
+        // Both sides at the default (preferred): the hybrid handshake, recorded as such.
+        await using (CliProcess listen = CliProcess.Start(_home, "listen", "0", "--bind", "127.0.0.1"))
+        {
+            string port = await listen.WaitForStderr(@"listening on 127\.0\.0\.1:(\d+)");
+            await listen.CloseInput("hi"u8.ToArray());
+            var (code, stdout, stderr) = await CliProcess.Run(_otherHome, [], "connect", $"127.0.0.1:{port}", "--tofu", "accept", "-v");
+            Assert.True(code == 0, stderr);
+            Assert.Contains("protocol Noise_XXhfs_25519+MLKEM768_ChaChaPoly_BLAKE2b", stderr);
+            Assert.Equal("hi"u8.ToArray(), stdout);
+            Assert.Contains($"127.0.0.1:{port} ", File.ReadAllText(knownHosts));
+            Assert.EndsWith(" pq", File.ReadAllText(knownHosts).Trim());
+        }
+        File.Delete(knownHosts);
+
+        // A server with --pq off: first contact falls back to the classical handshake (nothing on record yet).
+        await using (CliProcess classical = CliProcess.Start(_home, "listen", "0", "--bind", "127.0.0.1", "--pq", "off"))
+        {
+            string port = await classical.WaitForStderr(@"listening on 127\.0\.0\.1:(\d+)");
+            await classical.CloseInput([]);
+            var (code, _, stderr) = await CliProcess.Run(_otherHome, [], "connect", $"127.0.0.1:{port}", "--tofu", "accept", "-v");
+            Assert.True(code == 0, stderr);
+            Assert.Contains("protocol Noise_XX_25519_ChaChaPoly_BLAKE2b", stderr);
+            Assert.DoesNotContain(" pq", File.ReadAllText(knownHosts));
+        }
+
+        // --pq required never falls back: the refusal is a protocol failure (exit 3).
+        await using (CliProcess classical = CliProcess.Start(_home, "listen", "0", "--bind", "127.0.0.1", "--pq", "off"))
+        {
+            string port = await classical.WaitForStderr(@"listening on 127\.0\.0\.1:(\d+)");
+            var (code, _, stderr) = await CliProcess.Run(_otherHome, [], "connect", $"127.0.0.1:{port}", "--tofu", "accept", "--pq", "required");
+            Assert.Equal(3, code);
+            Assert.Contains("UnsupportedPattern", stderr);
+        }
+
+        // The endpoint on record as hybrid: a classical server's refusal now looks like a stripping attack (exit 5).
+        await using (CliProcess classical = CliProcess.Start(_home, "listen", "0", "--bind", "127.0.0.1", "--pq", "off"))
+        {
+            string port = await classical.WaitForStderr(@"listening on 127\.0\.0\.1:(\d+)");
+            using (OssuaryNet.Identity.OssuaryKeyPair serverKey = OssuaryNet.Identity.OssuaryKeyPair.Load(KeyPath(_home)))
+            {
+                File.WriteAllText(knownHosts, $"127.0.0.1:{port} {serverKey.PublicKey} pq\n");
+            }
+            var (code, _, stderr) = await CliProcess.Run(_otherHome, [], "connect", $"127.0.0.1:{port}");
+            Assert.Equal(5, code);
+            Assert.Contains("POST-QUANTUM PROTECTION WAS STRIPPED", stderr);
+            Assert.Contains("stripping it", stderr);
+        }
+
+        // UDP tunnels have no hybrid handshake yet: --pq required is a usage error there.
+        var (udpCode, _, udpErr) = await CliProcess.Run(_otherHome, [], "udp-forward", "--listen", "127.0.0.1:0", "--to", "127.0.0.1:9", "--pq", "required");
+        Assert.Equal(1, udpCode);
+        Assert.Contains("datagram mode has no post-quantum", udpErr);
     }
 
     [Fact]
