@@ -22,6 +22,8 @@ public enum Channel
     Ossuary,
     /// <summary>OssuaryStream with the AES-256-GCM / SHA-256 suite (the default is ChaCha20-Poly1305 / BLAKE2b).</summary>
     OssuaryAesGcm,
+    /// <summary>OssuaryStream with the post-quantum hybrid handshake (XXhfs / IKhfs, ML-KEM-768 beside X25519).</summary>
+    OssuaryHybrid,
     Tls13,
 }
 
@@ -42,17 +44,20 @@ internal static class Endpoints
         return X509CertificateLoader.LoadPkcs12(created.Export(X509ContentType.Pkcs12), null);
     }
 
-    public static OssuaryClientOptions ClientOptions(bool pin) => new()
+    public static OssuaryClientOptions ClientOptions(bool pin, bool hybrid = false) => new()
     {
         StaticKeyPair = ClientKey,
         PeerVerifier = PeerVerifier.Pinned(ServerKey.PublicKey),
         ServerKey = pin ? ServerKey.PublicKey : null,
+        PostQuantum = hybrid ? OssuaryPostQuantum.Required : OssuaryPostQuantum.Off,
     };
 
+    /// <summary>Accepts the classical and the hybrid handshakes, as a server upgrading to post-quantum would.</summary>
     public static readonly OssuaryServerOptions ServerOptions = new()
     {
         StaticKeyPair = ServerKey,
         PeerVerifier = PeerVerifier.Pinned(ClientKey.PublicKey),
+        PostQuantum = OssuaryPostQuantum.Preferred,
     };
 
     public static async Task<(Stream Client, Stream Server)> RawPair(Transport transport)
@@ -77,10 +82,10 @@ internal static class Endpoints
         var (client, server) = await RawPair(transport);
         switch (channel)
         {
-            case Channel.Ossuary or Channel.OssuaryAesGcm:
+            case Channel.Ossuary or Channel.OssuaryAesGcm or Channel.OssuaryHybrid:
                 var secureClient = new OssuaryStream(client);
                 var secureServer = new OssuaryStream(server);
-                OssuaryClientOptions clientOptions = ClientOptions(pin);
+                OssuaryClientOptions clientOptions = ClientOptions(pin, hybrid: channel == Channel.OssuaryHybrid);
                 if (channel == Channel.OssuaryAesGcm)
                 {
                     clientOptions.Suite = OssuarySuite.AesGcmSha256;

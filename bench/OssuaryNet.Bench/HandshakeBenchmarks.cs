@@ -23,6 +23,8 @@ public class HandshakeBenchmarks
     private readonly byte[] _scalar = new byte[32], _point = new byte[32];
     private static readonly OssuaryClientOptions XXOptions = Endpoints.ClientOptions(pin: false);
     private static readonly OssuaryClientOptions IKOptions = Endpoints.ClientOptions(pin: true);
+    private static readonly OssuaryClientOptions XXhfsOptions = Endpoints.ClientOptions(pin: false, hybrid: true);
+    private static readonly OssuaryClientOptions IKhfsOptions = Endpoints.ClientOptions(pin: true, hybrid: true);
 
     [GlobalSetup]
     public void Setup()
@@ -40,6 +42,12 @@ public class HandshakeBenchmarks
     [Benchmark(Description = "OssuaryStream IK (memory pipe)"), BenchmarkCategory(Sequential)]
     public async Task OssuaryStreamIK() => await Dispose(await Endpoints.Pair(Channel.Ossuary, Transport.Memory, pin: true));
 
+    [Benchmark(Description = "OssuaryStream XXhfs (memory pipe)"), BenchmarkCategory(Sequential)]
+    public async Task OssuaryStreamXXhfs() => await Dispose(await Endpoints.Pair(Channel.OssuaryHybrid, Transport.Memory, pin: false));
+
+    [Benchmark(Description = "OssuaryStream IKhfs (memory pipe)"), BenchmarkCategory(Sequential)]
+    public async Task OssuaryStreamIKhfs() => await Dispose(await Endpoints.Pair(Channel.OssuaryHybrid, Transport.Memory, pin: true));
+
     [Benchmark(Baseline = true, OperationsPerInvoke = InFlight, Description = "SslStream TLS 1.3, 8 in flight"), BenchmarkCategory(Concurrent)]
     public Task Tls13Concurrent() => RunConcurrently(Channel.Tls13, pin: false);
 
@@ -54,6 +62,12 @@ public class HandshakeBenchmarks
 
     [Benchmark(Description = "OssuaryConnection IK (sans-I/O)"), BenchmarkCategory(Sequential)]
     public void CoreIK() => CoreHandshake(pin: true);
+
+    [Benchmark(Description = "OssuaryConnection XXhfs (sans-I/O)"), BenchmarkCategory(Sequential)]
+    public void CoreXXhfs() => CoreHandshake(pin: false, hybrid: true);
+
+    [Benchmark(Description = "OssuaryConnection IKhfs (sans-I/O)"), BenchmarkCategory(Sequential)]
+    public void CoreIKhfs() => CoreHandshake(pin: true, hybrid: true);
 
     [Benchmark(Description = "X25519 bound for XX (8 operations)"), BenchmarkCategory(Sequential)]
     public void X25519BoundXX() => X25519Operations(8);
@@ -77,11 +91,11 @@ public class HandshakeBenchmarks
         }
     }
 
-    private static void CoreHandshake(bool pin)
+    private static void CoreHandshake(bool pin, bool hybrid = false)
     {
-        using var client = OssuaryConnection.CreateClient(pin ? IKOptions : XXOptions);
+        using var client = OssuaryConnection.CreateClient(hybrid ? (pin ? IKhfsOptions : XXhfsOptions) : pin ? IKOptions : XXOptions);
         using var server = OssuaryConnection.CreateServer(Endpoints.ServerOptions);
-        Span<byte> buffer = stackalloc byte[512];
+        Span<byte> buffer = stackalloc byte[4096]; // the hybrid first messages are about 1.3 KB
         while (client.State == OssuaryConnectionState.Handshaking || server.State == OssuaryConnectionState.Handshaking || client.HasPendingOutput)
         {
             client.Send(default, buffer, out _, out int written);

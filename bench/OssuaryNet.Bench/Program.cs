@@ -7,6 +7,7 @@ using OssuaryNet.Bench;
 // dotnet run -c Release --project bench/OssuaryNet.Bench -- memory [PAIRS]
 // dotnet run -c Release --project bench/OssuaryNet.Bench -- cpu [TRANSFERS]
 // dotnet run -c Release --project bench/OssuaryNet.Bench -- datagram-load [INITIATIONS]
+// dotnet run -c Release --project bench/OssuaryNet.Bench -- handshake-bytes
 if (args.Length > 0 && args[0] == "memory")
 {
     await IdleMemory.RunAsync(args.Length > 1 ? int.Parse(args[1]) : 200);
@@ -15,6 +16,12 @@ if (args.Length > 0 && args[0] == "memory")
 if (args.Length > 0 && args[0] == "cpu")
 {
     await BulkCpu.RunAsync(args.Length > 1 ? int.Parse(args[1]) : 100);
+    return 0;
+}
+
+if (args.Length > 0 && args[0] == "handshake-bytes")
+{
+    HandshakeBytes.Run();
     return 0;
 }
 
