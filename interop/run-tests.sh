@@ -125,38 +125,42 @@ done
 # interop/c/dgram_server, which echoes. Everything echoed must match what was sent (SHA-256).
 head -c 400000 /dev/urandom >"$work/d"
 
-c_dgram_client_dotnet_server() { # MODE (xx|ik)
+c_dgram_client_dotnet_server() { # MODE (xx|ik) PQ (off|preferred): both sides' post-quantum policy
   python3 interop/plain_udp.py echo >"$work/echo.out" 2>&1 &
   local echo=$! echo_port port key=()
   echo_port=$(wait_for "$work/echo.out" 'echo on [0-9]+' | sed 's/.* //')
-  "${ossuary[@]}" udp-serve --listen 127.0.0.1:0 --to "127.0.0.1:$echo_port" --accept-any 2>"$work/serve.err" &
+  "${ossuary[@]}" udp-serve --listen 127.0.0.1:0 --to "127.0.0.1:$echo_port" --accept-any --pq "$2" -v 2>"$work/serve.err" &
   local serve=$!
   port=$(wait_for "$work/serve.err" 'serving udp 127\.0\.0\.1:[0-9]+' | sed 's/.*://')
   [[ $1 == ik ]] && key=("$("${ossuary[@]}" id | awk '/public key/ {print $3}')")
   local ok=0
-  timeout 60 interop/c/build/dgram_client --label ossuary-tunnel/1 127.0.0.1 "$port" "${key[@]}" <"$work/d" >"$work/dgram.out" 2>"$work/dgram.err" && same "$work/d" "$work/dgram.out" && ok=1
+  timeout 60 interop/c/build/dgram_client --label ossuary-tunnel/1 --pq "$2" 127.0.0.1 "$port" "${key[@]}" <"$work/d" >"$work/dgram.out" 2>"$work/dgram.err" && same "$work/d" "$work/dgram.out" && ok=1
   kill $serve $echo 2>/dev/null; wait $serve $echo 2>/dev/null
-  ((ok)) && if [[ $1 == xx ]]; then grep -q 'server presents fingerprint' "$work/dgram.err"; fi
+  ((ok)) && grep -q ", $(pattern_of "$1" "$2"))" "$work/serve.err" &&
+    if [[ $1 == xx ]]; then grep -q 'server presents fingerprint' "$work/dgram.err"; fi
 }
 
-dotnet_dgram_client_c_server() { # MODE (xx|ik)
-  interop/c/build/dgram_server --label ossuary-tunnel/1 0 2>"$work/dserver.err" &
+dotnet_dgram_client_c_server() { # MODE (xx|ik) PQ (off|preferred): both sides' post-quantum policy
+  interop/c/build/dgram_server --label ossuary-tunnel/1 --pq "$2" 0 2>"$work/dserver.err" &
   local server=$! line port key trust
   line=$(wait_for "$work/dserver.err" 'listening on 127\.0\.0\.1:[0-9]+ key [A-Za-z0-9+/=]+')
   port=$(sed -E 's/.*:([0-9]+) key.*/\1/' <<<"$line")
   key=$(sed -E 's/.* key //' <<<"$line")
   if [[ $1 == ik ]]; then trust=(--peer "$key"); else trust=(--tofu accept --known-hosts "$work/dkh-$port"); fi
-  "${ossuary[@]}" udp-forward --listen 127.0.0.1:0 --to "127.0.0.1:$port" "${trust[@]}" 2>"$work/forward.err" &
+  "${ossuary[@]}" udp-forward --listen 127.0.0.1:0 --to "127.0.0.1:$port" "${trust[@]}" --pq "$2" 2>"$work/forward.err" &
   local forward=$! local_port ok=0
   local_port=$(wait_for "$work/forward.err" 'forwarding udp 127\.0\.0\.1:[0-9]+' | sed 's/.*://')
   timeout 60 python3 interop/plain_udp.py send 127.0.0.1 "$local_port" <"$work/d" >"$work/plain.out" 2>"$work/plain.err" && same "$work/d" "$work/plain.out" && ok=1
   kill $forward $server 2>/dev/null; wait $forward $server 2>/dev/null
-  ((ok)) && grep -q '^client ' "$work/dserver.err"
+  ((ok)) && grep -q '^client ' "$work/dserver.err" && grep -q "^accepted connection [0-9]* ($(pattern_of "$1" "$2"))" "$work/dserver.err"
 }
 
 for mode in xx ik; do
-  if c_dgram_client_dotnet_server $mode; then pass "UDP: C datagram client -> .NET udp-serve ($mode)"; else fail "UDP: C datagram client -> .NET udp-serve ($mode)"; cat "$work"/*.err; fi
-  if dotnet_dgram_client_c_server $mode; then pass "UDP: .NET udp-forward -> C datagram server ($mode)"; else fail "UDP: .NET udp-forward -> C datagram server ($mode)"; cat "$work"/*.err; fi
+  for pq in off preferred; do
+    label="$mode, $(pattern_of $mode $pq)"
+    if c_dgram_client_dotnet_server $mode $pq; then pass "UDP: C datagram client -> .NET udp-serve ($label)"; else fail "UDP: C datagram client -> .NET udp-serve ($label)"; cat "$work"/*.err; fi
+    if dotnet_dgram_client_c_server $mode $pq; then pass "UDP: .NET udp-forward -> C datagram server ($label)"; else fail "UDP: .NET udp-forward -> C datagram server ($label)"; cat "$work"/*.err; fi
+  done
 done
 
 echo "$passed passed, $failed failed"

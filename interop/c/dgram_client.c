@@ -1,4 +1,4 @@
-/* A datagram client in C over UDP: dgram_client [--label LABEL] HOST PORT [SERVER_KEY] < input > echoed
+/* A datagram client in C over UDP: dgram_client [--label LABEL] [--pq off|preferred|required] HOST PORT [SERVER_KEY] < input > echoed
  * Sends its standard input to an echo service behind an ossuary datagram server, 1000 bytes per datagram, and writes
  * what comes back to standard output. Datagrams can be lost, so each carries a sequence number and is sent again
  * until its echo returns (one at a time: this is an example of the API, not a transport). With SERVER_KEY (base64,
@@ -19,8 +19,9 @@ static int show_server(const uint8_t key[32], const char *fingerprint, const cha
 
 int main(int argc, char **argv) {
     const char *label = take_option(&argc, argv, "--label");
-    if (argc < 3) {
-        fprintf(stderr, "usage: %s [--label LABEL] HOST PORT [SERVER_KEY]\n", argv[0]);
+    int pq = post_quantum_policy(take_option(&argc, argv, "--pq"));
+    if (argc < 3 || pq < 0) {
+        fprintf(stderr, "usage: %s [--label LABEL] [--pq off|preferred|required] HOST PORT [SERVER_KEY]\n", argv[0]);
         return 2;
     }
     struct addrinfo hints = { .ai_socktype = SOCK_DGRAM }, *server;
@@ -40,7 +41,7 @@ int main(int argc, char **argv) {
     memset(secret, 0, sizeof secret);
     int pinned = argc > 3;
     if (!ep || (pinned && ossuary_public_key_from_text(argv[3], server_key) != OSSUARY_OK)
-        || ossuary_dgram_set_verify_callback(ep, show_server, NULL) != OSSUARY_OK || apply_label(ep, label) != OSSUARY_OK) {
+        || ossuary_dgram_set_verify_callback(ep, show_server, NULL) != OSSUARY_OK || apply_options(ep, label, pq) != OSSUARY_OK) {
         return dgram_fail("setup", -1), 1;
     }
     ossuary_dgram_conn conn;

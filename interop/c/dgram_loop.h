@@ -24,9 +24,12 @@ static uint64_t now_ms(void) {
     return (uint64_t)t.tv_sec * 1000 + (uint64_t)t.tv_nsec / 1000000;
 }
 
-/* Applies --label (the service label: both sides must use the same; `ossuary udp-serve` uses "ossuary-tunnel/1"). */
-static int apply_label(ossuary_dgram *ep, const char *label) {
-    return label ? ossuary_dgram_set_service_label(ep, label) : OSSUARY_OK;
+/* Applies --label (the service label: both sides must use the same; `ossuary udp-serve` uses "ossuary-tunnel/1")
+ * and --pq (the post-quantum policy; hybrid Initiations need 1400-byte datagrams). */
+static int apply_options(ossuary_dgram *ep, const char *label, int pq) {
+    int rc = label ? ossuary_dgram_set_service_label(ep, label) : OSSUARY_OK;
+    if (rc == OSSUARY_OK && pq != OSSUARY_PQ_OFF) rc = ossuary_dgram_set_max_datagram_size(ep, 1400);
+    return rc == OSSUARY_OK ? ossuary_dgram_set_post_quantum(ep, pq) : rc;
 }
 
 static int dgram_fail(const char *what, int rc) {

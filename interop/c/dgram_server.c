@@ -1,4 +1,4 @@
-/* A datagram echo server in C over UDP: dgram_server [--label LABEL] PORT [--once]
+/* A datagram echo server in C over UDP: dgram_server [--label LABEL] [--pq off|preferred|required] PORT [--once]
  * Binds 127.0.0.1:PORT (0 picks a free port), prints "listening on 127.0.0.1:P key KEY" on stderr, accepts any client
  * (printing its fingerprint), and sends every datagram back on the connection it came on. With --once it exits when
  * its first connection closes. The identity is a fresh key pair. */
@@ -16,8 +16,9 @@ static int show_client(const uint8_t key[32], const char *fingerprint, const cha
 
 int main(int argc, char **argv) {
     const char *label = take_option(&argc, argv, "--label");
-    if (argc < 2) {
-        fprintf(stderr, "usage: %s [--label LABEL] PORT [--once]\n", argv[0]);
+    int pq = post_quantum_policy(take_option(&argc, argv, "--pq"));
+    if (argc < 2 || pq < 0) {
+        fprintf(stderr, "usage: %s [--label LABEL] [--pq off|preferred|required] PORT [--once]\n", argv[0]);
         return 2;
     }
     int once = argc > 2 && strcmp(argv[2], "--once") == 0;
@@ -37,7 +38,7 @@ int main(int argc, char **argv) {
     }
     ossuary_dgram *ep = ossuary_dgram_new(secret, 1, now_ms());
     memset(secret, 0, sizeof secret);
-    if (!ep || ossuary_dgram_set_verify_callback(ep, show_client, NULL) != OSSUARY_OK || apply_label(ep, label) != OSSUARY_OK) {
+    if (!ep || ossuary_dgram_set_verify_callback(ep, show_client, NULL) != OSSUARY_OK || apply_options(ep, label, pq) != OSSUARY_OK) {
         return dgram_fail("setup", -1), 1;
     }
     fprintf(stderr, "listening on 127.0.0.1:%d key %s\n", ntohs(local.sin_port), key_text);
@@ -51,7 +52,13 @@ int main(int argc, char **argv) {
         }
         ossuary_dgram_event e;
         while (ossuary_dgram_poll_event(ep, &e) == 1) {
-            if (e.kind == OSSUARY_DGRAM_EVENT_READABLE) {
+            if (e.kind == OSSUARY_DGRAM_EVENT_ACCEPTED) {
+                uint64_t pattern = 0;
+                if (ossuary_dgram_conn_statistic(ep, e.conn, OSSUARY_DGRAM_CONN_PATTERN, &pattern) == OSSUARY_OK) {
+                    static const char *names[] = { "?", "XX", "IK", "XXhfs", "IKhfs" };
+                    fprintf(stderr, "accepted connection %llu (%s)\n", (unsigned long long)e.conn, names[pattern <= 4 ? pattern : 0]);
+                }
+            } else if (e.kind == OSSUARY_DGRAM_EVENT_READABLE) {
                 size_t n;
                 while (ossuary_dgram_recv(ep, e.conn, datagram, sizeof datagram, &n, NULL) == 1) {
                     int rc = ossuary_dgram_send(ep, e.conn, datagram, n, now_ms());

@@ -19,7 +19,7 @@ static const uint8_t client_address[] = "client:1000", server_address[] = "serve
 #define SERVER_ADDRESS server_address, sizeof server_address - 1
 
 /* A packet in flight between the two endpoints. */
-typedef struct { uint8_t data[1200]; size_t len; } packet_t;
+typedef struct { uint8_t data[1500]; size_t len; } packet_t;
 static packet_t captured[64];
 static size_t captured_count;
 
@@ -28,7 +28,7 @@ static uint64_t now_ms = 1000;
 /* Moves every packet the sender has to the other endpoint (the one its destination names), keeping a copy of each in
  * `captured`. drop: packets are taken out but not delivered. Returns how many moved. */
 static int deliver(ossuary_dgram *from, ossuary_dgram *to, const uint8_t *from_address, size_t from_len, int drop) {
-    uint8_t packet[1200], address[OSSUARY_DGRAM_MAX_ADDRESS_BYTES];
+    uint8_t packet[1500], address[OSSUARY_DGRAM_MAX_ADDRESS_BYTES];
     size_t n = 0, alen = 0;
     int moved = 0;
     while (ossuary_dgram_poll_transmit(from, packet, sizeof packet, &n, address, sizeof address, &alen) == 1) {
@@ -165,6 +165,42 @@ static void test_ik_conversation_and_early_data(void) {
     CHECK(ossuary_dgram_send(client, conn, (const uint8_t *)"x", 1, now_ms) == OSSUARY_CLOSED);
     CHECK(ossuary_dgram_send(server, accepted.conn, (const uint8_t *)"x", 1, now_ms) == OSSUARY_CLOSED);
     CHECK(ossuary_dgram_close(client, conn, 0, now_ms) == OSSUARY_OK); /* closing twice does nothing */
+    CHECK(ossuary_dgram_free(client) == OSSUARY_OK && ossuary_dgram_free(server) == OSSUARY_OK);
+}
+
+static void test_post_quantum(void) {
+    for (int ik = 0; ik <= 1; ik++) {
+        ossuary_dgram *server = endpoint(server_secret, 1), *client = endpoint(client_secret, 0);
+        CHECK(ossuary_dgram_set_post_quantum(client, OSSUARY_PQ_REQUIRED) == OSSUARY_ERR_INVALID_ARGUMENT); /* needs 1400 first */
+        CHECK(ossuary_dgram_set_max_datagram_size(client, 1400) == OSSUARY_OK && ossuary_dgram_set_max_datagram_size(server, 1400) == OSSUARY_OK);
+        CHECK(ossuary_dgram_set_post_quantum(client, OSSUARY_PQ_REQUIRED) == OSSUARY_OK);
+        CHECK(ossuary_dgram_set_post_quantum(server, OSSUARY_PQ_PREFERRED) == OSSUARY_OK);
+        CHECK(ossuary_dgram_set_post_quantum(server, 5) == OSSUARY_ERR_INVALID_ARGUMENT);
+        CHECK(ossuary_dgram_set_accept_any_peer(server) == OSSUARY_OK && ossuary_dgram_set_accept_any_peer(client) == OSSUARY_OK);
+        ossuary_dgram_conn conn = 0;
+        CHECK(ossuary_dgram_connect(client, SERVER_ADDRESS, ik ? server_public : NULL, NULL, 0, now_ms, &conn) == OSSUARY_OK);
+        captured_count = 0;
+        exchange(client, server);
+        CHECK(captured_count > 0 && captured[0].len > 1200); /* the hybrid Initiation */
+        ossuary_dgram_event accepted = wait_event(server, OSSUARY_DGRAM_EVENT_ACCEPTED);
+        CHECK(accepted.conn != 0);
+        CHECK(wait_event(client, OSSUARY_DGRAM_EVENT_CONNECTED).conn == conn);
+        uint64_t pattern = 0;
+        CHECK(ossuary_dgram_conn_statistic(server, accepted.conn, OSSUARY_DGRAM_CONN_PATTERN, &pattern) == OSSUARY_OK && pattern == (ik ? 4u : 3u));
+        CHECK(ossuary_dgram_free(client) == OSSUARY_OK && ossuary_dgram_free(server) == OSSUARY_OK);
+    }
+    /* A classical responder drops a hybrid Initiation and counts it. */
+    ossuary_dgram *server = endpoint(server_secret, 1), *client = endpoint(client_secret, 0);
+    CHECK(ossuary_dgram_set_max_datagram_size(client, 1400) == OSSUARY_OK && ossuary_dgram_set_max_datagram_size(server, 1400) == OSSUARY_OK);
+    CHECK(ossuary_dgram_set_post_quantum(client, OSSUARY_PQ_PREFERRED) == OSSUARY_OK);
+    CHECK(ossuary_dgram_set_accept_any_peer(server) == OSSUARY_OK && ossuary_dgram_set_accept_any_peer(client) == OSSUARY_OK);
+    ossuary_dgram_conn conn = 0;
+    CHECK(ossuary_dgram_connect(client, SERVER_ADDRESS, server_public, NULL, 0, now_ms, &conn) == OSSUARY_OK);
+    exchange(client, server);
+    uint64_t dropped = 0;
+    CHECK(ossuary_dgram_dropped(server, OSSUARY_DGRAM_DROP_UNSUPPORTED_PATTERN, &dropped) == OSSUARY_OK && dropped == 1);
+    CHECK(strcmp(ossuary_dgram_drop_reason_name(OSSUARY_DGRAM_DROP_UNSUPPORTED_PATTERN), "UnsupportedPattern") == 0);
+    CHECK(wait_event(client, OSSUARY_DGRAM_EVENT_CONNECTED).conn == 0);
     CHECK(ossuary_dgram_free(client) == OSSUARY_OK && ossuary_dgram_free(server) == OSSUARY_OK);
 }
 
@@ -467,6 +503,7 @@ int main(void) {
     }
     test_ik_conversation_and_early_data();
     test_xx_deferred_verification();
+    test_post_quantum();
     test_callback_verifier();
     test_tampering_and_drops();
     test_timers();

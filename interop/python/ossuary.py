@@ -41,7 +41,7 @@ CONNECTION_STATISTICS = [
     "packets_out", "bytes_out", "authentication_failures", "smoothed_rtt_us", "key_age_ms", "largest_reorder_depth",
     "estimated_loss_ppm",
 ]  # OSSUARY_DGRAM_CONN_*
-DROP_REASONS = 17
+DROP_REASONS = 18
 
 ERRORS = {
     -1: "MALFORMED_FRAME", -2: "MALFORMED_HANDSHAKE", -3: "AUTHENTICATION_FAILED", -4: "UNEXPECTED_MESSAGE",
@@ -118,6 +118,7 @@ for _name, _args, _result in [
     ("ossuary_dgram_set_max_connections", [ctypes.c_void_p, ctypes.c_uint32], ctypes.c_int),
     ("ossuary_dgram_set_persistent_keepalive", [ctypes.c_void_p, ctypes.c_uint32], ctypes.c_int),
     ("ossuary_dgram_set_wall_clock", [ctypes.c_void_p, ctypes.c_uint64], ctypes.c_int),
+    ("ossuary_dgram_set_post_quantum", [ctypes.c_void_p, ctypes.c_int], ctypes.c_int),
     ("ossuary_dgram_add_authorized_key", [ctypes.c_void_p, ctypes.c_char_p], ctypes.c_int),
     ("ossuary_dgram_set_verify_callback", [ctypes.c_void_p, VERIFY_CALLBACK, ctypes.c_void_p], ctypes.c_int),
     ("ossuary_dgram_set_accept_any_peer", [ctypes.c_void_p], ctypes.c_int),
@@ -415,7 +416,7 @@ class DatagramEndpoint:
     def __init__(self, secret_key, accept_connections=False, authorized_keys=(), verify=None, accept_any=False,
                  deferred_verification=False, suite=None, service_label=None, address_validation=None,
                  accept_early_data=False, allow_roaming=None, max_datagram_size=None, max_connections=None,
-                 persistent_keepalive_ms=None, wall_clock_unix_ms=None, now_ms=None):
+                 persistent_keepalive_ms=None, wall_clock_unix_ms=None, post_quantum=None, now_ms=None):
         self._handle = _lib.ossuary_dgram_new(_key(secret_key), 1 if accept_connections else 0,
                                               _now_ms() if now_ms is None else now_ms)
         if not self._handle:
@@ -430,6 +431,7 @@ class DatagramEndpoint:
             (max_connections, _lib.ossuary_dgram_set_max_connections),
             (persistent_keepalive_ms, _lib.ossuary_dgram_set_persistent_keepalive),
             (wall_clock_unix_ms, _lib.ossuary_dgram_set_wall_clock),
+            (post_quantum, _lib.ossuary_dgram_set_post_quantum),  # after max_datagram_size: hybrid needs 1400
         ]
         try:
             for value, setter in settings:

@@ -65,6 +65,16 @@ internal static unsafe partial class Exports
         d.Set(o => o.Suite, (o, v) => o.Suite = v, (OssuarySuite)suite);
     });
 
+    [UnmanagedCallersOnly(EntryPoint = "ossuary_dgram_set_post_quantum")]
+    public static int DatagramSetPostQuantum(nint handle, int policy) => UseDatagram(handle, d =>
+    {
+        if (!Enum.IsDefined((OssuaryPostQuantum)policy))
+        {
+            throw new BoundaryException(NativeStatus.InvalidArgument, $"Unknown post-quantum policy {policy}.");
+        }
+        d.Set(o => o.PostQuantum, (o, v) => o.PostQuantum = v, (OssuaryPostQuantum)policy);
+    });
+
     [UnmanagedCallersOnly(EntryPoint = "ossuary_dgram_set_service_label")]
     public static int DatagramSetServiceLabel(nint handle, byte* label) =>
         UseDatagram(handle, d => d.Set(o => o.ServiceLabel, (o, v) => o.ServiceLabel = v, Boundary.Utf8(label, "label")));

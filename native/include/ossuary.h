@@ -365,6 +365,12 @@ OSSUARY_EXPORT OSSUARY_WARN_UNUSED_RESULT int ossuary_dgram_set_persistent_keepa
  * carry it plus the time elapsed since, so that a responder refuses replays even after this endpoint restarts. The
  * default is the system's wall clock read once by ossuary_dgram_new. */
 OSSUARY_EXPORT OSSUARY_WARN_UNUSED_RESULT int ossuary_dgram_set_wall_clock(ossuary_dgram *ep, uint64_t unix_ms);
+/* Post-quantum hybrid handshakes (XXhfs/IKhfs), OSSUARY_PQ_*; default off. An initiator with PREFERRED or REQUIRED
+ * always starts hybrid and never falls back (datagram mode has no refusal message); a responder with PREFERRED
+ * accepts both kinds, with REQUIRED only hybrid ones (others are dropped: OSSUARY_DGRAM_DROP_UNSUPPORTED_PATTERN).
+ * Hybrid Initiations exceed 1200 bytes: set ossuary_dgram_set_max_datagram_size to 1400 or more first, on both
+ * sides, or this call fails with OSSUARY_ERR_INVALID_ARGUMENT. */
+OSSUARY_EXPORT OSSUARY_WARN_UNUSED_RESULT int ossuary_dgram_set_post_quantum(ossuary_dgram *ep, int policy);
 /* Trust, chosen once per endpoint and applied to every handshake in either role (one of these is required):
  * authorized keys; a callback (its endpoint argument is the peer's address in hex; it runs outside the endpoint's
  * lock, on the thread of the call that completed the handshake); accept-any (encryption without authentication);
@@ -472,7 +478,8 @@ OSSUARY_EXPORT OSSUARY_WARN_UNUSED_RESULT int ossuary_dgram_statistic(ossuary_dg
 #define OSSUARY_DGRAM_DROP_STALE_TIMESTAMP         15
 #define OSSUARY_DGRAM_DROP_CONNECTION_LIMIT        16
 #define OSSUARY_DGRAM_DROP_UNEXPECTED              17
-#define OSSUARY_DGRAM_DROP_REASONS                 17 /* the highest reason of this version */
+#define OSSUARY_DGRAM_DROP_UNSUPPORTED_PATTERN     18 /* an Initiation of a variant the post-quantum policy excludes */
+#define OSSUARY_DGRAM_DROP_REASONS                 18 /* the highest reason of this version */
 OSSUARY_EXPORT OSSUARY_WARN_UNUSED_RESULT int ossuary_dgram_dropped(ossuary_dgram *ep, int reason, uint64_t *value);
 /* "Malformed", "BadMac1", ...: static; "" for an unknown reason. */
 OSSUARY_EXPORT const char *ossuary_dgram_drop_reason_name(int reason);

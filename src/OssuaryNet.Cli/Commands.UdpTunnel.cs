@@ -40,7 +40,7 @@ internal static partial class Commands
             IPEndPoint remote = await Endpoints.ResolveAsync(host, port, cancellationToken);
             await using OssuaryUdpEndpoint secure = OssuaryUdpEndpoint.Bind(
                 new IPEndPoint(remote.AddressFamily == AddressFamily.InterNetworkV6 ? IPAddress.IPv6Any : IPAddress.Any, 0),
-                new DatagramOptions { Identity = key, ServiceLabel = TunnelProtocol }, trust.PeerVerifier);
+                TunnelOptions(key, result, acceptConnections: false), trust.PeerVerifier);
             // The server is checked before any flow is taken: a changed key or a refusal ends the verb as `forward` does.
             OssuaryUdpConnection probe = await secure.ConnectAsync(remote, trust.ServerKey, cancellationToken: cancellationToken);
             output.Detail($"{remote} is {probe.PeerFingerprint}");
@@ -101,7 +101,7 @@ internal static partial class Commands
             using OssuaryKeyPair key = Identity.LoadOrCreate(result.GetValue(Key), output);
             IPEndPoint service = await Endpoints.ResolveAsync(host, port, cancellationToken);
             await using OssuaryUdpEndpoint secure = OssuaryUdpEndpoint.Bind(local,
-                new DatagramOptions { Identity = key, ServiceLabel = TunnelProtocol, AcceptConnections = true },
+                TunnelOptions(key, result, acceptConnections: true),
                 TrustSettings.Server(key, trust, TunnelProtocol, DatagramPostQuantum(result)).PeerVerifier);
             output.Note($"serving udp {secure.LocalEndPoint} to {host}:{port}, fingerprint {key.PublicKey.Fingerprint}");
             try
@@ -109,7 +109,7 @@ internal static partial class Commands
                 while (!cancellationToken.IsCancellationRequested)
                 {
                     OssuaryUdpConnection flow = await secure.AcceptAsync(cancellationToken);
-                    output.Detail($"flow from {flow.RemoteEndPoint} ({flow.PeerFingerprint})");
+                    output.Detail($"flow from {flow.RemoteEndPoint} ({flow.PeerFingerprint}, {flow.GetInfo().Pattern})");
                     _ = ServeFlowAsync(flow, service, flowIdle, secure.MaxPayloadSize, output);
                 }
             }
@@ -129,14 +129,25 @@ internal static partial class Commands
         value > 0 ? value : throw new UsageException($"{option} takes a number of seconds, 1 or more.");
 
     /// <summary>One accepted flow: its datagrams to the service from a socket of its own, the service's replies back.</summary>
+    /// <summary>The policy of --pq, for the trust settings (the datagram endpoint takes it from <see cref="TunnelOptions"/>).</summary>
+    private static OssuaryPostQuantum DatagramPostQuantum(ParseResult result) => result.GetValue(PostQuantum);
+
     /// <summary>
-    /// Datagram mode has no hybrid handshake yet (an XXhfs first message alone would not fit the one 1200-byte
-    /// Initiation packet), so `--pq required` cannot be met and is refused; preferred gives the classical handshake.
+    /// The tunnel's datagram options. With a post-quantum policy other than off the largest datagram is 1400 bytes, the
+    /// least a hybrid Initiation needs (so tunnelled datagrams may be up to 1367 bytes); classical tunnels keep 1200.
     /// </summary>
-    private static OssuaryPostQuantum DatagramPostQuantum(ParseResult result) =>
-        result.GetValue(PostQuantum) == OssuaryPostQuantum.Required
-            ? throw new UsageException("--pq required is not available for UDP tunnels: datagram mode has no post-quantum hybrid handshake yet.")
-            : OssuaryPostQuantum.Off;
+    private static DatagramOptions TunnelOptions(OssuaryKeyPair key, ParseResult result, bool acceptConnections)
+    {
+        OssuaryPostQuantum policy = result.GetValue(PostQuantum);
+        return new DatagramOptions
+        {
+            Identity = key,
+            ServiceLabel = TunnelProtocol,
+            AcceptConnections = acceptConnections,
+            PostQuantum = policy,
+            MaxDatagramSize = policy == OssuaryPostQuantum.Off ? 1200 : DatagramOptions.MinHybridDatagramSize,
+        };
+    }
 
     private static async Task ServeFlowAsync(OssuaryUdpConnection flow, IPEndPoint service, TimeSpan idle, int maxPayload, Output output)
     {

@@ -16,7 +16,7 @@ internal static partial class Commands
 
     public static readonly Option<OssuaryPostQuantum> PostQuantum = new("--pq")
     {
-        Description = "Post-quantum hybrid handshake (ML-KEM-768 beside X25519) for verbs that connect or listen: off, preferred (offer it; fall back to classical only on first contact with a server without it) or required. Default: preferred.",
+        Description = "Post-quantum hybrid handshake (ML-KEM-768 beside X25519) for verbs that connect or listen: off, preferred (offer it; TCP verbs fall back to classical only on first contact with a server without it, UDP verbs never) or required. Default: preferred.",
         DefaultValueFactory = _ => OssuaryPostQuantum.Preferred,
         Recursive = true,
     };

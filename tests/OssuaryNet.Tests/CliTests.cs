@@ -135,10 +135,6 @@ public sealed class CliTests : IDisposable
             Assert.Contains("stripping it", stderr);
         }
 
-        // UDP tunnels have no hybrid handshake yet: --pq required is a usage error there.
-        var (udpCode, _, udpErr) = await CliProcess.Run(_otherHome, [], "udp-forward", "--listen", "127.0.0.1:0", "--to", "127.0.0.1:9", "--pq", "required");
-        Assert.Equal(1, udpCode);
-        Assert.Contains("datagram mode has no post-quantum", udpErr);
     }
 
     [Fact]

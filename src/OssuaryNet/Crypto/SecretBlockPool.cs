@@ -3,7 +3,8 @@ using System.Security.Cryptography;
 namespace OssuaryNet.Crypto;
 
 /// <summary>
-/// Small pools of pinned blocks for key memory: one for handshakes, one for established connections' transport keys.
+/// Small pools of pinned blocks for key memory: one for handshakes, one for established connections' transport keys,
+/// one for the ML-KEM-768 keys of hybrid handshakes.
 /// Blocks are wiped when returned, so a rented block is all zeros and a block in a pool holds no secret.
 /// </summary>
 /// <remarks>
@@ -17,15 +18,21 @@ internal sealed class SecretBlockPool
 {
     public const int HandshakeBlockSize = 352, TransportBlockSize = 128;
 
+    /// <summary>A hybrid handshake's KEM keys: this side's public (1184) and secret (2400) key and the peer's public key (1184).</summary>
+    public const int KemBlockSize = 1184 + 2400 + 1184;
+
     /// <summary>A handshake's key pairs, chaining key, hash and cipher key.</summary>
     public static SecretBlockPool Handshake { get; } = new(HandshakeBlockSize);
 
     /// <summary>An established connection's two transport keys and its handshake hash (up to 64 bytes).</summary>
     public static SecretBlockPool Transport { get; } = new(TransportBlockSize);
 
+    /// <summary>A hybrid handshake's ML-KEM-768 keys (without the pool, each hybrid handshake would put 4.7 KB on the pinned heap and soon force a gen 2 collection).</summary>
+    public static SecretBlockPool Kem { get; } = new(KemBlockSize);
+
     // One block cached per thread and pool (a generic-free pair of fields, as [ThreadStatic] needs a static).
     [ThreadStatic]
-    private static byte[]? t_cachedHandshake, t_cachedTransport;
+    private static byte[]? t_cachedHandshake, t_cachedTransport, t_cachedKem;
 
     private readonly byte[]?[] _shared = new byte[]?[Math.Max(8, 4 * Environment.ProcessorCount)];
 
@@ -34,7 +41,21 @@ internal sealed class SecretBlockPool
     /// <summary>The size of every block of this pool.</summary>
     public int BlockSize { get; }
 
-    private ref byte[]? Cached => ref BlockSize == HandshakeBlockSize ? ref t_cachedHandshake : ref t_cachedTransport;
+    private ref byte[]? Cached
+    {
+        get
+        {
+            if (BlockSize == HandshakeBlockSize)
+            {
+                return ref t_cachedHandshake;
+            }
+            if (BlockSize == TransportBlockSize)
+            {
+                return ref t_cachedTransport;
+            }
+            return ref t_cachedKem;
+        }
+    }
 
     /// <summary>A zeroed pinned block of <see cref="BlockSize"/> bytes.</summary>
     public byte[] Rent()

@@ -40,4 +40,6 @@ public enum DatagramDropReason
     ConnectionLimit,
     /// <summary>A well-formed packet nobody waits for: an Initiation at an endpoint that does not accept, a Response or CookieReply for no outstanding attempt, a second CookieReply, a packet of a closing connection.</summary>
     Unexpected,
+    /// <summary>An Initiation of a pattern this endpoint's post-quantum policy excludes: a hybrid one with <see cref="OssuaryPostQuantum.Off"/>, a classical one with <see cref="OssuaryPostQuantum.Required"/>.</summary>
+    UnsupportedPattern = 18,
 }

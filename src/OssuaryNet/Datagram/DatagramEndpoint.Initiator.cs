@@ -15,7 +15,7 @@ public sealed partial class DatagramEndpoint
     /// </summary>
     private void StartHandshake(DatagramConnection connection, TimeSpan now, ReadOnlySpan<byte> earlyData = default)
     {
-        byte pattern = connection.PeerKey is null ? PatternXX : PatternIK;
+        byte pattern = InitiatorPattern(knowsKey: connection.PeerKey is not null);
         uint localId = NewLocalId();
         HandshakeState noise = NewHandshake(initiator: true, pattern, connection.PeerKey is { } key ? key.Bytes : default);
         byte[] message;
@@ -23,7 +23,7 @@ public sealed partial class DatagramEndpoint
         try
         {
             Span<byte> payload = stackalloc byte[IkPayloadPrefix + earlyData.Length];
-            if (pattern == PatternIK)
+            if (!IsXXFamily(pattern))
             {
                 PeerTimestamps.Write(_wallClockAtStart + (now - _startedAt), payload);
                 BinaryPrimitives.WriteUInt32LittleEndian(payload[PeerTimestamps.TimestampSize..], localId);
@@ -39,7 +39,7 @@ public sealed partial class DatagramEndpoint
             message = new byte[noise.GetMessageLength(payload.Length)];
             noise.WriteMessage(payload, message);
             CryptographicOperations.ZeroMemory(payload);
-            mac1Key = pattern == PatternXX ? _mac1KeyXX : DeriveMac1Key(connection.PeerKey!);
+            mac1Key = IsXXFamily(pattern) ? _mac1KeyXX : DeriveMac1Key(connection.PeerKey!);
         }
         catch
         {
@@ -167,7 +167,7 @@ public sealed partial class DatagramEndpoint
             connection.AddRttSample(now - handshake.LastSentAt);
         }
         MoveToHandshakeAddress(connection, from);
-        if (handshake.Pattern == PatternIK)
+        if (!IsXXFamily(handshake.Pattern))
         {
             InstallInitiatorSession(connection, handshake, response.SenderSession, now);
             return;
@@ -244,7 +244,7 @@ public sealed partial class DatagramEndpoint
             _statistics.Rekeys++;
         }
         int flushed = FlushHeld(connection, now);
-        if (flushed == 0 && handshake.Pattern == PatternIK)
+        if (flushed == 0 && !IsXXFamily(handshake.Pattern))
         {
             SendControl(connection, session, DatagramContentType.Keepalive, default, now);
         }

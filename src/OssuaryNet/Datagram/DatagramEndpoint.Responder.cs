@@ -24,7 +24,14 @@ public sealed partial class DatagramEndpoint
             Drop(DatagramDropReason.Unexpected);
             return;
         }
-        if (!Mac1.Matches(initiation.Pattern == PatternXX ? _mac1KeyXX : _mac1KeyOwn, initiation))
+        // The post-quantum policy decides between the classical and the hybrid variant. Datagram mode has no refusal
+        // message: a refused Initiation is dropped and counted, and its initiator does not fall back (docs/PROTOCOL.md 12.2).
+        if (IsHybrid(initiation.Pattern) ? _postQuantum == OssuaryPostQuantum.Off : _postQuantum == OssuaryPostQuantum.Required)
+        {
+            Drop(DatagramDropReason.UnsupportedPattern);
+            return;
+        }
+        if (!Mac1.Matches(IsXXFamily(initiation.Pattern) ? _mac1KeyXX : _mac1KeyOwn, initiation))
         {
             Drop(DatagramDropReason.BadMac1);
             return;
@@ -78,7 +85,7 @@ public sealed partial class DatagramEndpoint
             Drop(DatagramDropReason.TableFull);
             return;
         }
-        if (initiation.Pattern == PatternXX && AtConnectionLimit)
+        if (IsXXFamily(initiation.Pattern) && AtConnectionLimit)
         {
             Drop(DatagramDropReason.ConnectionLimit); // XX always makes a new connection: refused before any DH
             return;
@@ -86,8 +93,8 @@ public sealed partial class DatagramEndpoint
         HandshakeState noise = NewHandshake(initiator: false, initiation.Pattern, default);
         uint initiatorId = initiation.SenderSession;
         if (!noise.TryReadMessage(initiation.NoiseMessage, _receiveScratch, out int payloadLength, out _)
-            || (initiation.Pattern == PatternXX && payloadLength != 0)
-            || (initiation.Pattern == PatternIK && (payloadLength < IkPayloadPrefix
+            || (IsXXFamily(initiation.Pattern) && payloadLength != 0)
+            || (!IsXXFamily(initiation.Pattern) && (payloadLength < IkPayloadPrefix
                 || BinaryPrimitives.ReadUInt32LittleEndian(_receiveScratch.AsSpan(PeerTimestamps.TimestampSize)) != initiatorId)))
         {
             noise.Dispose();
@@ -99,7 +106,7 @@ public sealed partial class DatagramEndpoint
         {
             AddressProven = addressProven,
         };
-        if (initiation.Pattern == PatternXX)
+        if (IsXXFamily(initiation.Pattern))
         {
             try
             {
@@ -260,14 +267,14 @@ public sealed partial class DatagramEndpoint
             _halfOpen.Remove(entry);
             return;
         }
-        if (entry.Pattern == PatternIK)
+        if (!IsXXFamily(entry.Pattern))
         {
             AnswerIk(entry, now);
             return;
         }
         var keys = new DatagramKeyPair(entry.TakeNoise()!.Split(), isInitiator: false, now);
         _halfOpen.MarkAnswered(entry);
-        DatagramConnection connection = NewResponderConnection(entry, verified.PublicKey, OssuaryHandshakePattern.XX, entry.FinishAddress, now);
+        DatagramConnection connection = NewResponderConnection(entry, verified.PublicKey, (OssuaryHandshakePattern)entry.Pattern, entry.FinishAddress, now);
         connection.AcceptedFinish = entry.AcceptedFinish;
         connection.AddressValidated = true; // the Finish answered the Response sent there
         connection.ValidatedAddress = connection.Address;
@@ -292,7 +299,7 @@ public sealed partial class DatagramEndpoint
         var keys = new DatagramKeyPair(noise.Split(), isInitiator: false, now);
         _halfOpen.MarkAnswered(entry);
 
-        DatagramConnection connection = entry.Rekeying ?? NewResponderConnection(entry, entry.PeerKey!, OssuaryHandshakePattern.IK, entry.Address, now);
+        DatagramConnection connection = entry.Rekeying ?? NewResponderConnection(entry, entry.PeerKey!, (OssuaryHandshakePattern)entry.Pattern, entry.Address, now);
         if (entry.Rekeying is null && entry.AddressProven)
         {
             connection.AddressValidated = true;

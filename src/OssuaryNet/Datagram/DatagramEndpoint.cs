@@ -22,11 +22,13 @@ namespace OssuaryNet.Datagram;
 /// </remarks>
 public sealed partial class DatagramEndpoint : IDisposable
 {
-    private const byte PatternXX = (byte)OssuaryHandshakePattern.XX, PatternIK = (byte)OssuaryHandshakePattern.IK;
+    private const byte PatternXX = (byte)OssuaryHandshakePattern.XX, PatternIK = (byte)OssuaryHandshakePattern.IK,
+        PatternXXhfs = (byte)OssuaryHandshakePattern.XXhfs, PatternIKhfs = (byte)OssuaryHandshakePattern.IKhfs;
     private static readonly byte[] PrologueLabel = Encoding.ASCII.GetBytes("OssuaryNet datagram v1\0");
 
     private readonly OssuaryKeyPair _identity;
-    private readonly NoiseProtocol _xx, _ik;
+    private readonly NoiseProtocol _xx, _ik, _xxhfs, _ikhfs;
+    private readonly OssuaryPostQuantum _postQuantum;
     private readonly byte[] _prologue;
     private readonly byte[] _mac1KeyXX = new byte[Mac1.KeySize], _mac1KeyOwn = new byte[Mac1.KeySize];
     private readonly DatagramAddressValidation _validation;
@@ -76,6 +78,9 @@ public sealed partial class DatagramEndpoint : IDisposable
         string suite = options.Suite == OssuarySuite.ChaChaPolyBlake2b ? "ChaChaPoly_BLAKE2b" : "AESGCM_SHA256";
         _xx = NoiseProtocol.Parse($"Noise_XX_25519_{suite}");
         _ik = NoiseProtocol.Parse($"Noise_IK_25519_{suite}");
+        _xxhfs = NoiseProtocol.Parse($"Noise_XXhfs_25519+MLKEM768_{suite}");
+        _ikhfs = NoiseProtocol.Parse($"Noise_IKhfs_25519+MLKEM768_{suite}");
+        _postQuantum = options.PostQuantum;
         byte[] label = Encoding.UTF8.GetBytes(options.ServiceLabel);
         _prologue = [.. PrologueLabel, (byte)options.Suite, (byte)label.Length, .. label];
         Mac1.DeriveKey(label, _mac1KeyXX);
@@ -110,7 +115,7 @@ public sealed partial class DatagramEndpoint : IDisposable
     public int MaxPayloadSize => _maxDatagramSize - DatagramPacket.DataHeaderSize - DatagramPacket.TagSize - 1;
 
     /// <summary>The largest early data <see cref="Connect"/> takes (it must fit one Initiation with the longest token).</summary>
-    public int MaxEarlyDataSize => _maxDatagramSize - InitiationOverhead - IkMessage1Overhead;
+    public int MaxEarlyDataSize => _maxDatagramSize - InitiationOverhead - IkMessage1Overhead - (_postQuantum == OssuaryPostQuantum.Off ? 0 : KemKeyOverhead);
 
     /// <summary>A copy of the endpoint's counters.</summary>
     public DatagramStatistics Statistics
@@ -134,6 +139,18 @@ public sealed partial class DatagramEndpoint : IDisposable
 
     // IK message 1 without early data: e (32), s (32 + 16), payload tag (16), payload prefix.
     private const int IkMessage1Overhead = 32 + 48 + 16 + IkPayloadPrefix;
+
+    // What IKhfs adds to message 1: the encrypted ML-KEM-768 key and its tag.
+    private const int KemKeyOverhead = 1184 + 16;
+
+    /// <summary>XX or XXhfs (three messages), as opposed to IK or IKhfs (two).</summary>
+    private static bool IsXXFamily(byte pattern) => pattern is PatternXX or PatternXXhfs;
+
+    private static bool IsHybrid(byte pattern) => pattern is PatternXXhfs or PatternIKhfs;
+
+    /// <summary>The pattern this endpoint initiates with: XX or IK by whether it knows the key, hybrid unless its policy is off.</summary>
+    private byte InitiatorPattern(bool knowsKey) =>
+        (byte)(knowsKey ? OssuaryHandshakePattern.IK : OssuaryHandshakePattern.XX).WithHybrid(_postQuantum != OssuaryPostQuantum.Off);
 
     /// <summary>Takes the next packet to send: copies it into <paramref name="packet"/> (allow <see cref="DatagramOptions.MaxDatagramSize"/> bytes) and its destination into <paramref name="address"/> (allow 64).</summary>
     /// <exception cref="ArgumentException">A buffer is too small for the next packet (it stays queued).</exception>
@@ -176,7 +193,7 @@ public sealed partial class DatagramEndpoint : IDisposable
             throw new InvalidOperationException($"The endpoint holds its most connections ({_maxConnections}).");
         }
         now = Clamp(now);
-        var connection = new DatagramConnection(NewHandle(), isInitiator: true, peerKey is null ? OssuaryHandshakePattern.XX : OssuaryHandshakePattern.IK, to, now, _buffers)
+        var connection = new DatagramConnection(NewHandle(), isInitiator: true, (OssuaryHandshakePattern)InitiatorPattern(knowsKey: peerKey is not null), to, now, _buffers)
         {
             PeerKey = peerKey,
             ExpectedKey = peerKey,
@@ -244,11 +261,19 @@ public sealed partial class DatagramEndpoint : IDisposable
         ObjectDisposedException.ThrowIf(_disposed, this);
         if (_awaitingVerdict.TryGetValue(handle.Value, out HalfOpenHandshake? entry))
         {
-            return new PeerIdentity(entry.PeerKey!, entry.Address.ToString(), PeerIsServer: false) { Pattern = (OssuaryHandshakePattern)entry.Pattern };
+            return new PeerIdentity(entry.PeerKey!, entry.Address.ToString(), PeerIsServer: false)
+            {
+                Pattern = (OssuaryHandshakePattern)entry.Pattern,
+                PostQuantumPossible = _postQuantum != OssuaryPostQuantum.Off,
+            };
         }
         if (_connections.TryGetValue(handle.Value, out DatagramConnection? connection) && connection.Handshake is { AwaitingVerdict: true } handshake)
         {
-            return new PeerIdentity(new OssuaryPublicKey(handshake.Noise.RemoteStaticPublicKey), connection.Address.ToString(), PeerIsServer: true) { Pattern = OssuaryHandshakePattern.XX };
+            return new PeerIdentity(new OssuaryPublicKey(handshake.Noise.RemoteStaticPublicKey), connection.Address.ToString(), PeerIsServer: true)
+            {
+                Pattern = (OssuaryHandshakePattern)handshake.Pattern,
+                PostQuantumPossible = _postQuantum != OssuaryPostQuantum.Off,
+            };
         }
         throw new InvalidOperationException($"No peer verification is pending on {handle}.");
     }
@@ -421,7 +446,7 @@ public sealed partial class DatagramEndpoint : IDisposable
     }
 
     private HandshakeState NewHandshake(bool initiator, byte pattern, ReadOnlySpan<byte> remoteStatic) =>
-        new(pattern == PatternXX ? _xx : _ik, initiator, _prologue, _identity.PrivateKey, remoteStatic,
+        new(pattern switch { PatternXX => _xx, PatternIK => _ik, PatternXXhfs => _xxhfs, _ => _ikhfs }, initiator, _prologue, _identity.PrivateKey, remoteStatic,
             ephemeralSource: _ephemerals, localStaticPublicKey: _identity.PublicKey.Bytes, staticAgreement: _identity);
 
     /// <summary>Queues a built packet for the caller to send, and counts it; a full queue drops it.</summary>

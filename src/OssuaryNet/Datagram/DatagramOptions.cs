@@ -44,6 +44,18 @@ public sealed class DatagramOptions
     /// <summary>Half-open handshakes held for one source address (default 8).</summary>
     public int MaxHalfOpenPerAddress { get; set; } = 8;
 
+    /// <summary>
+    /// Post-quantum hybrid handshakes (XXhfs, IKhfs: ML-KEM-768 beside X25519). Off by default. An initiator with
+    /// <see cref="OssuaryPostQuantum.Preferred"/> or <see cref="OssuaryPostQuantum.Required"/> starts every handshake
+    /// hybrid and never falls back (datagram mode has no refusal message to fall back on); a responder with Preferred
+    /// accepts both kinds, with Required only hybrid ones. Hybrid Initiations are larger than 1200 bytes, so both sides
+    /// need <see cref="MaxDatagramSize"/> of at least <see cref="MinHybridDatagramSize"/>.
+    /// </summary>
+    public OssuaryPostQuantum PostQuantum { get; set; }
+
+    /// <summary>The smallest <see cref="MaxDatagramSize"/> that carries hybrid Initiations: an IKhfs one with the longest token is 1374 bytes, leaving 26 for early data.</summary>
+    public const int MinHybridDatagramSize = 1400;
+
     /// <summary>Connections held at once, in both roles (default 16384): beyond, handshakes that would make a new one are dropped and counted, and <see cref="DatagramEndpoint.Connect"/> throws. Rekeys of existing connections are not affected.</summary>
     public int MaxConnections { get; set; } = 16384;
 
@@ -80,6 +92,14 @@ public sealed class DatagramOptions
             throw new ArgumentOutOfRangeException(nameof(AddressValidation), AddressValidation, "Not an address validation policy.");
         }
         ArgumentOutOfRangeException.ThrowIfLessThan(MaxDatagramSize, DatagramPacket.MinInitiationSize, nameof(MaxDatagramSize));
+        if (!Enum.IsDefined(PostQuantum))
+        {
+            throw new ArgumentOutOfRangeException(nameof(PostQuantum), PostQuantum, "Not a post-quantum policy.");
+        }
+        if (PostQuantum != OssuaryPostQuantum.Off && MaxDatagramSize < MinHybridDatagramSize)
+        {
+            throw new ArgumentException($"Hybrid handshakes need MaxDatagramSize of at least {MinHybridDatagramSize} on both sides (their Initiations exceed 1200 bytes).", nameof(MaxDatagramSize));
+        }
         ArgumentOutOfRangeException.ThrowIfGreaterThan(MaxDatagramSize, DatagramPacket.MaxDatagramSize, nameof(MaxDatagramSize));
         ArgumentOutOfRangeException.ThrowIfLessThan(MaxHalfOpen, 8, nameof(MaxHalfOpen));
         ArgumentOutOfRangeException.ThrowIfLessThan(MaxHalfOpenPerAddress, 1, nameof(MaxHalfOpenPerAddress));

@@ -174,7 +174,7 @@ internal static class DatagramPacket
         return true;
     }
 
-    private static bool IsPattern(byte pattern) => pattern is 1 or 2;
+    private static bool IsPattern(byte pattern) => pattern is >= 1 and <= 4; // XX, IK, XXhfs, IKhfs
 
     /// <summary>
     /// Writes an Initiation (padded to <see cref="MinInitiationSize"/>) and its mac1 under <paramref name="mac1Key"/>;

@@ -5,15 +5,18 @@ namespace OssuaryNet.Noise;
 
 /// <summary>
 /// The KEM half of a Noise HFS handshake: this side's "e1" key pair (initiator) or the peer's "e1" public key
-/// (responder), in one pinned block that <see cref="Dispose"/> wipes. Classical handshakes have none, so they carry
-/// no KEM memory at all.
+/// (responder), in one pinned block from <see cref="SecretBlockPool.Kem"/> that <see cref="Dispose"/> wipes and
+/// returns. Classical handshakes have none, so they carry no KEM memory at all.
 /// </summary>
 internal sealed class KemExchange : IDisposable
 {
     private const int LocalPublic = 0, LocalSecret = MlKem768.PublicKeySize, RemotePublic = LocalSecret + MlKem768.SecretKeySize,
         BlockSize = RemotePublic + MlKem768.PublicKeySize;
 
-    private readonly byte[] _block = GC.AllocateArray<byte>(BlockSize, pinned: true);
+    // Fails to compile (a constant that overflows) if the pool's blocks do not have this layout's size.
+    private const uint LayoutMatchesPool = 1u / (SecretBlockPool.KemBlockSize == BlockSize ? 1u : 0u);
+
+    private byte[] _block = SecretBlockPool.Kem.Rent();
     private readonly IKemSeedSource? _seeds;
 
     public KemExchange(IKemSeedSource? seeds) => _seeds = seeds;
@@ -69,5 +72,13 @@ internal sealed class KemExchange : IDisposable
     /// <summary>The secret key has done its one decapsulation.</summary>
     public void WipeSecretKey() => CryptographicOperations.ZeroMemory(_block.AsSpan(LocalSecret, MlKem768.SecretKeySize));
 
-    public void Dispose() => CryptographicOperations.ZeroMemory(_block);
+    /// <summary>Wipes the keys and gives the block back; the exchange is unusable afterwards.</summary>
+    public void Dispose()
+    {
+        if (_block.Length > 0)
+        {
+            SecretBlockPool.Kem.Return(_block); // wipes it
+            _block = [];
+        }
+    }
 }

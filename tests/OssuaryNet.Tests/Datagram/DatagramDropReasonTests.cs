@@ -223,6 +223,21 @@ public sealed class DatagramDropReasonTests
     }
 
     [Fact]
+    public void UnsupportedPattern()
+    {
+        // A hybrid Initiation at a responder whose post-quantum policy is off; then a classical one at a responder that requires hybrid.
+        var (network, client, server) = DatagramHandshakeTests.Pair(118, o => o.MaxDatagramSize = 1400, o => { o.PostQuantum = OssuaryPostQuantum.Preferred; o.MaxDatagramSize = 1400; });
+        using var _n = network;
+        WirePacket hybrid = Hold(network, p => p.Type == DatagramPacketType.Initiation, () => client.Endpoint.Connect(server.Address, server.Identity.PublicKey, network.Now));
+        DropsExactlyOnce(server.Endpoint, DatagramDropReason.UnsupportedPattern, () => network.DeliverNow(hybrid.Packet, hybrid.From, server));
+        SimulatedNode strict = network.AddNode("strict", o => { o.AcceptConnections = true; o.PostQuantum = OssuaryPostQuantum.Required; o.MaxDatagramSize = 1400; });
+        SimulatedNode classical = network.AddNode("classical");
+        WirePacket plain = Hold(network, p => p.Type == DatagramPacketType.Initiation, () => classical.Endpoint.Connect(strict.Address, strict.Identity.PublicKey, network.Now));
+        DropsExactlyOnce(strict.Endpoint, DatagramDropReason.UnsupportedPattern, () => network.DeliverNow(plain.Packet, plain.From, strict));
+        Assert.Equal(0, strict.Endpoint.Statistics.HalfOpenHandshakes);
+    }
+
+    [Fact]
     public void Unexpected()
     {
         var (network, client, server) = DatagramHandshakeTests.Pair(116);
