@@ -109,7 +109,7 @@ internal static partial class Commands
                 while (!cancellationToken.IsCancellationRequested)
                 {
                     OssuaryUdpConnection flow = await secure.AcceptAsync(cancellationToken);
-                    output.Detail($"flow from {flow.RemoteEndPoint} ({flow.PeerFingerprint}, {flow.GetInfo().Pattern})");
+                    output.Detail($"flow from {flow.RemoteEndPoint} ({flow.PeerFingerprint}, {flow.Pattern})");
                     _ = ServeFlowAsync(flow, service, flowIdle, secure.MaxPayloadSize, output);
                 }
             }

@@ -158,11 +158,13 @@ internal static class Targets
         EphemeralKeySource = key => key.Fill(0x33),
     };
 
+    // Preferred: the server takes classical and hybrid first messages, so the fuzzer reaches the KEM paths too.
     private static OssuaryServerOptions ServerOptions() => new()
     {
         StaticKeyPair = ServerKey,
         PeerVerifier = PeerVerifier.Pinned(ClientKey.PublicKey),
         EphemeralKeySource = key => key.Fill(0x44),
+        PostQuantum = OssuaryPostQuantum.Preferred,
     };
 
     private static void Typed(Action action)

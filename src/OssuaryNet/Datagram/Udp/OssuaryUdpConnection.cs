@@ -27,6 +27,9 @@ public sealed class OssuaryUdpConnection : IAsyncDisposable
     /// <summary>The peer's verified static key (null until the handshake authenticated it).</summary>
     public OssuaryPublicKey? PeerKey { get; internal set; }
 
+    /// <summary>The handshake pattern that made the connection (XX, IK, XXhfs or IKhfs); it stays readable after a close.</summary>
+    public OssuaryHandshakePattern Pattern { get; internal set; }
+
     /// <summary>The peer key's fingerprint.</summary>
     public string? PeerFingerprint => PeerKey?.Fingerprint;
 

@@ -453,13 +453,15 @@ public sealed class OssuaryUdpEndpoint : IAsyncDisposable
         switch (e.Kind)
         {
             case DatagramEventKind.Connected when connection is not null && _connecting.Remove(handle, out TaskCompletionSource<OssuaryUdpConnection>? pending):
-                connection.PeerKey = _core.GetInfo(e.Handle).PeerKey;
+                DatagramConnectionInfo connected = _core.GetInfo(e.Handle);
+                connection.PeerKey = connected.PeerKey;
+                connection.Pattern = connected.Pattern;
                 _connectVerifiers.Remove(handle);
                 pending.TrySetResult(connection);
                 break;
             case DatagramEventKind.Accepted:
                 DatagramConnectionInfo info = _core.GetInfo(e.Handle);
-                var accepted = new OssuaryUdpConnection(this, e.Handle, ToEndPoint(info.Address)) { PeerKey = info.PeerKey };
+                var accepted = new OssuaryUdpConnection(this, e.Handle, ToEndPoint(info.Address)) { PeerKey = info.PeerKey, Pattern = info.Pattern };
                 _connections.Add(handle, accepted);
                 _accepted.Writer.TryWrite(accepted);
                 break;
