@@ -189,14 +189,45 @@ def public_key_from_text(text):
     return out.raw
 
 
+def _verify_callback(verify):
+    """A C verification callback calling verify(public_key, fingerprint, endpoint or None, peer_is_server) -> bool."""
+    def trampoline(key, fp, endpoint_text, peer_is_server, _user):
+        try:
+            return 1 if verify(bytes(key[:32]), fp.decode(), endpoint_text.decode() if endpoint_text else None,
+                               bool(peer_is_server)) else 0
+        except Exception:  # an exception must not unwind through C
+            return 0
+    return VERIFY_CALLBACK(trampoline)
+
+
+class _Owned:
+    """A library handle freed by free() or at the end of a with block; _free_function says how."""
+    _handle = None
+    _free_function = None
+
+    def __enter__(self):
+        return self
+
+    def __exit__(self, *exc):
+        self.free()
+
+    def free(self):
+        """Wipes the handle's keys; it is unusable afterwards."""
+        if self._handle:
+            type(self)._free_function(self._handle)
+            self._handle = None
+
+
 def _key(key):
     if not isinstance(key, (bytes, bytearray)) or len(key) != 32:
         raise ValueError("keys are 32 bytes")
     return bytes(key)
 
 
-class Connection:
+class Connection(_Owned):
     """One end of a secure channel (sans-I/O). Use as a context manager, or call free()."""
+
+    _free_function = _lib.ossuary_connection_free
 
     def __init__(self, role, secret_key, server_key=None, authorized_keys=(), accept_any=False, verify=None,
                  endpoint=None, known_hosts=None, tofu_accept=True, context=None, deferred_verification=False,
@@ -230,24 +261,8 @@ class Connection:
         self._callback = None
         if verify is not None:
             # The verifier gets (public_key, fingerprint, endpoint or None, peer_is_server) and returns a bool.
-            def trampoline(key, fp, endpoint_text, peer_is_server, _user):
-                try:
-                    return 1 if verify(bytes(key[:32]), fp.decode(), endpoint_text.decode() if endpoint_text else None, bool(peer_is_server)) else 0
-                except Exception:  # an exception must not unwind through C
-                    return 0
-            self._callback = VERIFY_CALLBACK(trampoline)  # kept alive as long as the connection
+            self._callback = _verify_callback(verify)  # kept alive as long as the connection
             _check(_lib.ossuary_set_verify_callback(self._handle, self._callback, None))
-
-    def __enter__(self):
-        return self
-
-    def __exit__(self, *exc):
-        self.free()
-
-    def free(self):
-        if self._handle:
-            _lib.ossuary_connection_free(self._handle)
-            self._handle = None
 
     def take_output(self):
         """Everything queued to send (handshake messages, pongs, the close, alerts)."""
@@ -404,7 +419,7 @@ def _now_ms():
     return int(time.monotonic() * 1000)
 
 
-class DatagramEndpoint:
+class DatagramEndpoint(_Owned):
     """Datagram mode, sans-I/O: one packet socket, many connections (ossuary.h, "datagram mode").
 
     Addresses are opaque bytes (1 to 64). Times are milliseconds of a monotonic clock: every now_ms defaults to
@@ -412,6 +427,8 @@ class DatagramEndpoint:
     peer_is_server) returning a bool), accept_any, or deferred_verification (EVENT_VERIFICATION_REQUIRED, then
     complete_verification). Use as a context manager, or call free().
     """
+
+    _free_function = _lib.ossuary_dgram_free
 
     def __init__(self, secret_key, accept_connections=False, authorized_keys=(), verify=None, accept_any=False,
                  deferred_verification=False, suite=None, service_label=None, address_validation=None,
@@ -445,13 +462,7 @@ class DatagramEndpoint:
                 _check(_lib.ossuary_dgram_set_deferred_verification(self._handle))
             self._callback = None
             if verify is not None:
-                def trampoline(key, fp, address_hex, peer_is_server, _user):
-                    try:
-                        return 1 if verify(bytes(key[:32]), fp.decode(), address_hex.decode() if address_hex else None,
-                                           bool(peer_is_server)) else 0
-                    except Exception:  # an exception must not unwind through C
-                        return 0
-                self._callback = VERIFY_CALLBACK(trampoline)  # kept alive as long as the endpoint
+                self._callback = _verify_callback(verify)  # kept alive as long as the endpoint
                 _check(_lib.ossuary_dgram_set_verify_callback(self._handle, self._callback, None))
         except Exception:
             self.free()
@@ -459,18 +470,6 @@ class DatagramEndpoint:
         self._packet = ctypes.create_string_buffer(_lib.ossuary_dgram_max_datagram_bytes(self._handle) or 65507)
         self._address = ctypes.create_string_buffer(MAX_ADDRESS_BYTES)
         self._payload = ctypes.create_string_buffer(65507)
-
-    def __enter__(self):
-        return self
-
-    def __exit__(self, *exc):
-        self.free()
-
-    def free(self):
-        """Wipes every key; the endpoint is unusable afterwards."""
-        if self._handle:
-            _lib.ossuary_dgram_free(self._handle)
-            self._handle = None
 
     def connect(self, address, peer_key=None, early_data=b"", now_ms=None):
         """Starts a connection: IK with peer_key (early_data rides in the first packet), else XX. Returns its number."""

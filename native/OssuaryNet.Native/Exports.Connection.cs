@@ -27,7 +27,10 @@ internal static unsafe partial class Exports
     }
 
     [UnmanagedCallersOnly(EntryPoint = "ossuary_connection_free")]
-    public static int ConnectionFree(nint handle)
+    public static int ConnectionFree(nint handle) => Free<NativeConnection>(handle);
+
+    /// <summary>Invalidates the handle, then wipes what it named under its lock (a call in flight on it finishes first). NULL is a no-op.</summary>
+    private static int Free<T>(nint handle) where T : class, IDisposable
     {
         try
         {
@@ -35,10 +38,10 @@ internal static unsafe partial class Exports
             {
                 return NativeStatus.Ok;
             }
-            NativeConnection connection = HandleTable.Remove<NativeConnection>(handle);
-            lock (connection)
+            T target = HandleTable.Remove<T>(handle);
+            lock (target)
             {
-                connection.Dispose();
+                target.Dispose();
             }
             return NativeStatus.Ok;
         }

@@ -32,26 +32,7 @@ internal static unsafe partial class Exports
     }
 
     [UnmanagedCallersOnly(EntryPoint = "ossuary_dgram_free")]
-    public static int DatagramFree(nint handle)
-    {
-        try
-        {
-            if (handle == 0)
-            {
-                return NativeStatus.Ok;
-            }
-            NativeDatagramEndpoint endpoint = HandleTable.Remove<NativeDatagramEndpoint>(handle);
-            lock (endpoint)
-            {
-                endpoint.Dispose();
-            }
-            return NativeStatus.Ok;
-        }
-        catch (Exception e)
-        {
-            return LastError.From(e);
-        }
-    }
+    public static int DatagramFree(nint handle) => Free<NativeDatagramEndpoint>(handle);
 
     // ---- settings --------------------------------------------------------------------------------------------
 
