@@ -386,12 +386,16 @@ internal static unsafe partial class Exports
 
     private static int Configure(nint handle, Action<NativeConnection> configure) => Use(handle, configure);
 
-    /// <summary>Like <see cref="Use"/> for calls that return a value; <paramref name="onError"/> maps a failure's status to the value returned.</summary>
-    private static T Query<T>(nint handle, Func<NativeConnection, T> query, Func<int, T> onError)
+    private static T Query<T>(nint handle, Func<NativeConnection, T> query, Func<int, T> onError) => QueryHandle(handle, query, onError);
+
+    private static int Use(nint handle, Action<NativeConnection> action) => UseHandle(handle, action);
+
+    /// <summary>Like <see cref="UseHandle"/> for calls that return a value; <paramref name="onError"/> maps a failure's status to the value returned.</summary>
+    private static TResult QueryHandle<THandle, TResult>(nint handle, Func<THandle, TResult> query, Func<int, TResult> onError) where THandle : class
     {
         try
         {
-            NativeConnection native = HandleTable.Get<NativeConnection>(handle);
+            THandle native = HandleTable.Get<THandle>(handle);
             lock (native)
             {
                 return query(native);
@@ -403,11 +407,12 @@ internal static unsafe partial class Exports
         }
     }
 
-    private static int Use(nint handle, Action<NativeConnection> action)
+    /// <summary>Runs <paramref name="action"/> on the object a handle names, under its lock; every failure becomes a status.</summary>
+    private static int UseHandle<THandle>(nint handle, Action<THandle> action) where THandle : class
     {
         try
         {
-            NativeConnection native = HandleTable.Get<NativeConnection>(handle);
+            THandle native = HandleTable.Get<THandle>(handle);
             lock (native)
             {
                 action(native);

@@ -574,36 +574,7 @@ internal static unsafe partial class Exports
     private static bool Flag(int value, string name) =>
         value is 0 or 1 ? value == 1 : throw new BoundaryException(NativeStatus.InvalidArgument, $"{name} must be 0 or 1, not {value}.");
 
-    private static int UseDatagram(nint handle, Action<NativeDatagramEndpoint> action)
-    {
-        try
-        {
-            NativeDatagramEndpoint native = HandleTable.Get<NativeDatagramEndpoint>(handle);
-            lock (native)
-            {
-                action(native);
-                return NativeStatus.Ok;
-            }
-        }
-        catch (Exception e)
-        {
-            return LastError.From(e);
-        }
-    }
+    private static int UseDatagram(nint handle, Action<NativeDatagramEndpoint> action) => UseHandle(handle, action);
 
-    private static T QueryDatagram<T>(nint handle, Func<NativeDatagramEndpoint, T> query, Func<int, T> onError)
-    {
-        try
-        {
-            NativeDatagramEndpoint native = HandleTable.Get<NativeDatagramEndpoint>(handle);
-            lock (native)
-            {
-                return query(native);
-            }
-        }
-        catch (Exception e)
-        {
-            return onError(LastError.From(e));
-        }
-    }
+    private static T QueryDatagram<T>(nint handle, Func<NativeDatagramEndpoint, T> query, Func<int, T> onError) => QueryHandle(handle, query, onError);
 }
