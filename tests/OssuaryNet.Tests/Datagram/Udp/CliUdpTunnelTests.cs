@@ -1,6 +1,7 @@
 using System.Net;
 using System.Net.Sockets;
 using System.Security.Cryptography;
+using OssuaryNet.Datagram;
 using Xunit;
 
 namespace OssuaryNet.Tests.Datagram.Udp;
@@ -121,6 +122,41 @@ public sealed class CliUdpTunnelTests : IDisposable
             Assert.Contains("REMOTE HOST IDENTIFICATION HAS CHANGED", stderr);
             Assert.Contains(TestKeys.Other.PublicKey.Fingerprint, stderr);
             Assert.Contains("ossuary known-hosts remove", stderr);
+        }
+    }
+
+    /// <summary>
+    /// Clients that connect and close at once (as udp-forward's probe does) must not take a verbose udp-serve down: it
+    /// once read a flow's details after the flow had closed, which threw outside any flow's handler.
+    /// </summary>
+    [Fact]
+    public async Task ConnectionsClosedAsSoonAsMadeDoNotStopAVerboseServer()
+    {
+        var (echoPort, echo) = UdpRelay.Echo();
+        using (echo)
+        {
+            await using CliProcess serve = CliProcess.Start(_serverHome, "udp-serve", "--listen", "127.0.0.1:0", "--to", $"127.0.0.1:{echoPort}", "--accept-any", "-v");
+            int port = int.Parse(await serve.WaitForStderr(@"serving udp 127\.0\.0\.1:(\d+)"));
+            var server = new IPEndPoint(IPAddress.Loopback, port);
+            var options = new DatagramOptions { Identity = TestKeys.Client, ServiceLabel = "ossuary-tunnel/1", PostQuantum = OssuaryPostQuantum.Preferred, MaxDatagramSize = 1400 };
+            await using (OssuaryUdpEndpoint client = OssuaryUdpEndpoint.Bind(new IPEndPoint(IPAddress.Loopback, 0), options, Trust.PeerVerifier.AcceptAny))
+            {
+                try
+                {
+                    for (int i = 0; i < 30; i++)
+                    {
+                        OssuaryUdpConnection connection = await client.ConnectAsync(server).WaitAsync(TimeSpan.FromSeconds(20));
+                        connection.Close();
+                    }
+                    await Task.Delay(500);
+                }
+                catch (TimeoutException)
+                {
+                    // A server that died answers nothing: the assertions below say why.
+                }
+            }
+            Assert.False(serve.HasExited, $"udp-serve exited:\n{serve.Stderr}");
+            Assert.DoesNotContain("unexpected error", serve.Stderr);
         }
     }
 
