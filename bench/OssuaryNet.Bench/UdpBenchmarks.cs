@@ -50,20 +50,51 @@ public class UdpBenchmarks
             .Select(_ => _client.ConnectAsync(_server.LocalEndPoint, Endpoints.ServerKey.PublicKey.Fingerprint).GetAwaiter().GetResult())
             .ToArray();
         _serverConnections = new OssuaryUdpConnection[Connections];
-        for (int i = 0; i < Connections; i++)
+        OssuaryUdpConnection[] accepted = Enumerable.Range(0, Connections).Select(_ => _server.AcceptAsync().AsTask().GetAwaiter().GetResult()).ToArray();
+        // Pair each client connection with the server's by a datagram carrying its index. Datagrams may be lost (a
+        // data packet that overtakes a lost Finish, a full socket buffer), so unanswered ones are sent again.
+        for (int round = 0; round < 20 && _serverConnections.Contains(null); round++)
         {
-            // Pair each client connection with the server's by a first datagram carrying its index.
-            _clientConnections[i].SendAsync(BitConverter.GetBytes(i)).AsTask().GetAwaiter().GetResult();
-        }
-        for (int i = 0; i < Connections; i++)
-        {
-            OssuaryUdpConnection accepted = _server.AcceptAsync().AsTask().GetAwaiter().GetResult();
-            DatagramReceiveResult got = accepted.ReceiveAsync(_buffer).AsTask().GetAwaiter().GetResult();
-            if (got.IsClosed || got.Length != sizeof(int) || _serverConnections[BitConverter.ToInt32(_buffer, 0)] is not null)
+            for (int i = 0; i < Connections; i++)
             {
-                throw new InvalidOperationException($"Pairing connection {i} failed: {got}.");
+                if (_serverConnections[i] is null)
+                {
+                    _clientConnections[i].SendAsync(BitConverter.GetBytes(i)).AsTask().GetAwaiter().GetResult();
+                }
             }
-            _serverConnections[BitConverter.ToInt32(_buffer, 0)] = accepted;
+            foreach (OssuaryUdpConnection connection in accepted.Where(a => !_serverConnections.Contains(a)))
+            {
+                if (ReceiveWithin(connection, TimeSpan.FromMilliseconds(200)) == sizeof(int))
+                {
+                    _serverConnections[BitConverter.ToInt32(_buffer, 0)] = connection;
+                }
+            }
+        }
+        if (_serverConnections.Contains(null))
+        {
+            throw new InvalidOperationException("Some connections could not be paired in 20 rounds.");
+        }
+        // Index datagrams sent again but answered already would be taken for the benchmark's own: drop them.
+        foreach (OssuaryUdpConnection connection in _serverConnections)
+        {
+            while (ReceiveWithin(connection, TimeSpan.FromMilliseconds(20)) > 0)
+            {
+            }
+        }
+    }
+
+    /// <summary>The length of the next datagram, or 0 when none comes in time.</summary>
+    private int ReceiveWithin(OssuaryUdpConnection connection, TimeSpan patience)
+    {
+        using var deadline = new CancellationTokenSource(patience);
+        try
+        {
+            DatagramReceiveResult got = connection.ReceiveAsync(_buffer, deadline.Token).AsTask().GetAwaiter().GetResult();
+            return got.IsClosed ? throw new InvalidOperationException($"A benchmark connection closed: {got}.") : got.Length;
+        }
+        catch (OperationCanceledException)
+        {
+            return 0;
         }
     }
 

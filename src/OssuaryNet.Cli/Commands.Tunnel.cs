@@ -24,8 +24,7 @@ internal static partial class Commands
             using OssuaryKeyPair key = Identity.LoadOrCreate(result.GetValue(Key), output);
             var options = TrustSettings.Client(key, result.GetValue(Peer), result.GetValue(Tofu), result.GetValue(KnownHostsFile), TunnelProtocol, result.GetValue(PostQuantum));
             using var plain = new Socket(local.AddressFamily, SocketType.Stream, ProtocolType.Tcp);
-            plain.SetSocketOption(SocketOptionLevel.Socket, SocketOptionName.ReuseAddress, true);
-            plain.Bind(local);
+            ListeningSocket.Bind(plain, local);
             plain.Listen(512);
             output.Note($"forwarding {plain.LocalEndPoint} to {host}:{port}");
             while (!cancellationToken.IsCancellationRequested)

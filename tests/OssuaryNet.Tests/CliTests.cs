@@ -138,6 +138,22 @@ public sealed class CliTests : IDisposable
     }
 
     [Fact]
+    public async Task ASecondServerOnAPortInUseFailsInsteadOfSharingIt()
+    {
+        await using CliProcess listen = CliProcess.Start(_home, "listen", "0", "--bind", "127.0.0.1");
+        string port = await listen.WaitForStderr(@"listening on 127\.0\.0\.1:(\d+)");
+        foreach (string[] verb in (string[][])[["listen", port, "--bind", "127.0.0.1"], ["serve", "--listen", $"127.0.0.1:{port}", "--to", "127.0.0.1:9", "--accept-any"],
+                     ["receive", port, "--bind", "127.0.0.1", "--accept-any", "--out", _otherHome], ["forward", "--listen", $"127.0.0.1:{port}", "--to", "127.0.0.1:9"]])
+        {
+            var (code, _, stderr) = await CliProcess.Run(_otherHome, [], verb);
+            Assert.True(code == 2, $"{verb[0]}: exit {code}: {stderr}");
+            Assert.Contains("address already in use", stderr, StringComparison.OrdinalIgnoreCase);
+            Assert.StartsWith("ossuary: ", stderr.Split('\n', StringSplitOptions.RemoveEmptyEntries).Last());
+        }
+        Assert.False(listen.HasExited);
+    }
+
+    [Fact]
     public async Task AChangedServerKeyIsRefusedWithTheSshStyleWarning()
     {
         await using CliProcess listen = CliProcess.Start(_home, "listen", "0", "--bind", "127.0.0.1");

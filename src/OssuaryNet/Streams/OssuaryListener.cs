@@ -68,8 +68,7 @@ public sealed class OssuaryListener : IAsyncDisposable, IDisposable
         options.Validate();
         _options = options;
         _socket = new Socket(localEndpoint.AddressFamily, SocketType.Stream, ProtocolType.Tcp);
-        _socket.SetSocketOption(SocketOptionLevel.Socket, SocketOptionName.ReuseAddress, true);
-        _socket.Bind(localEndpoint);
+        ListeningSocket.Bind(_socket, localEndpoint); // a port in use is refused (SocketError.AddressAlreadyInUse), never shared
     }
 
     /// <summary>The default of <see cref="MaxPendingHandshakes"/>.</summary>
