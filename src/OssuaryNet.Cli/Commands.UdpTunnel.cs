@@ -36,7 +36,7 @@ internal static partial class Commands
             IPEndPoint local = Endpoints.ParseLocal(result.GetValue(listen)!);
             TimeSpan flowIdle = TimeSpan.FromSeconds(CheckPositive(result.GetValue(FlowIdleSeconds), "--flow-idle"));
             using OssuaryKeyPair key = Identity.LoadOrCreate(result.GetValue(Key), output);
-            OssuaryClientOptions trust = TrustSettings.Client(key, result.GetValue(Peer), result.GetValue(Tofu), result.GetValue(KnownHostsFile), TunnelProtocol, DatagramPostQuantum(result));
+            OssuaryClientOptions trust = TrustSettings.Client(key, result.GetValue(Peer), result.GetValue(Tofu), result.GetValue(KnownHostsFile), TunnelProtocol, result.GetValue(PostQuantum));
             IPEndPoint remote = await Endpoints.ResolveAsync(host, port, cancellationToken);
             await using OssuaryUdpEndpoint secure = OssuaryUdpEndpoint.Bind(
                 new IPEndPoint(remote.AddressFamily == AddressFamily.InterNetworkV6 ? IPAddress.IPv6Any : IPAddress.Any, 0),
@@ -102,7 +102,7 @@ internal static partial class Commands
             IPEndPoint service = await Endpoints.ResolveAsync(host, port, cancellationToken);
             await using OssuaryUdpEndpoint secure = OssuaryUdpEndpoint.Bind(local,
                 TunnelOptions(key, result, acceptConnections: true),
-                TrustSettings.Server(key, trust, TunnelProtocol, DatagramPostQuantum(result)).PeerVerifier);
+                TrustSettings.Server(key, trust, TunnelProtocol, result.GetValue(PostQuantum)).PeerVerifier);
             output.Note($"serving udp {secure.LocalEndPoint} to {host}:{port}, fingerprint {key.PublicKey.Fingerprint}");
             try
             {
@@ -129,9 +129,6 @@ internal static partial class Commands
         value > 0 ? value : throw new UsageException($"{option} takes a number of seconds, 1 or more.");
 
     /// <summary>One accepted flow: its datagrams to the service from a socket of its own, the service's replies back.</summary>
-    /// <summary>The policy of --pq, for the trust settings (the datagram endpoint takes it from <see cref="TunnelOptions"/>).</summary>
-    private static OssuaryPostQuantum DatagramPostQuantum(ParseResult result) => result.GetValue(PostQuantum);
-
     /// <summary>
     /// The tunnel's datagram options. With a post-quantum policy other than off the largest datagram is 1400 bytes, the
     /// least a hybrid Initiation needs (so tunnelled datagrams may be up to 1367 bytes); classical tunnels keep 1200.

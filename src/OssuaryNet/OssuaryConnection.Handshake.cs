@@ -151,7 +151,7 @@ public sealed partial class OssuaryConnection
     /// <summary>The peer's static key is authenticated: pause until the caller gives the verifier's verdict.</summary>
     private AwaitingVerdictPhase AwaitVerdict(HandshakeState noise, HandshakeExtensions peerExtensions)
     {
-        var identity = new PeerIdentity(new OssuaryPublicKey(noise.RemoteStaticPublicKey), _endpoint, PeerIsServer: IsClient) { Pattern = Pattern!.Value, PostQuantumPossible = true };
+        var identity = new PeerIdentity(new OssuaryPublicKey(noise.RemoteStaticPublicKey), _endpoint, PeerIsServer: IsClient) { Pattern = Pattern!.Value };
         return new AwaitingVerdictPhase(noise, identity, peerExtensions);
     }
 

@@ -143,10 +143,10 @@ public sealed partial class DatagramEndpoint : IDisposable
     // What IKhfs adds to message 1: the encrypted ML-KEM-768 key and its tag.
     private const int KemKeyOverhead = 1184 + 16;
 
-    /// <summary>XX or XXhfs (three messages), as opposed to IK or IKhfs (two).</summary>
-    private static bool IsXXFamily(byte pattern) => pattern is PatternXX or PatternXXhfs;
+    // The pattern byte of a packet as the shared family rules see it (HandshakePatternFamily).
+    private static bool IsXXFamily(byte pattern) => ((OssuaryHandshakePattern)pattern).IsXXFamily();
 
-    private static bool IsHybrid(byte pattern) => pattern is PatternXXhfs or PatternIKhfs;
+    private static bool IsHybrid(byte pattern) => ((OssuaryHandshakePattern)pattern).IsHybrid();
 
     /// <summary>The pattern this endpoint initiates with: XX or IK by whether it knows the key, hybrid unless its policy is off.</summary>
     private byte InitiatorPattern(bool knowsKey) =>
@@ -261,18 +261,13 @@ public sealed partial class DatagramEndpoint : IDisposable
         ObjectDisposedException.ThrowIf(_disposed, this);
         if (_awaitingVerdict.TryGetValue(handle.Value, out HalfOpenHandshake? entry))
         {
-            return new PeerIdentity(entry.PeerKey!, entry.Address.ToString(), PeerIsServer: false)
-            {
-                Pattern = (OssuaryHandshakePattern)entry.Pattern,
-                PostQuantumPossible = _postQuantum != OssuaryPostQuantum.Off,
-            };
+            return new PeerIdentity(entry.PeerKey!, entry.Address.ToString(), PeerIsServer: false) { Pattern = (OssuaryHandshakePattern)entry.Pattern };
         }
         if (_connections.TryGetValue(handle.Value, out DatagramConnection? connection) && connection.Handshake is { AwaitingVerdict: true } handshake)
         {
             return new PeerIdentity(new OssuaryPublicKey(handshake.Noise.RemoteStaticPublicKey), connection.Address.ToString(), PeerIsServer: true)
             {
                 Pattern = (OssuaryHandshakePattern)handshake.Pattern,
-                PostQuantumPossible = _postQuantum != OssuaryPostQuantum.Off,
             };
         }
         throw new InvalidOperationException($"No peer verification is pending on {handle}.");

@@ -65,7 +65,7 @@ public sealed class AuthorizedKeys : PeerVerifier
         {
             _postQuantum[peer.PublicKey] = true;
         }
-        else if (peer.IsClassicalWherePostQuantumPossible && _postQuantum.ContainsKey(peer.PublicKey))
+        else if (peer.IsClassical && _postQuantum.ContainsKey(peer.PublicKey))
         {
             return ValueTask.FromResult(PeerVerdict.PostQuantumDowngrade(
                 $"{Who(peer)} (fingerprint {peer.PublicKey.Fingerprint}) used a classical handshake, but must use the post-quantum hybrid one (it has before, or its authorized-keys line says pq): someone on the path may be stripping it."));

@@ -147,7 +147,7 @@ public sealed class KnownHosts : PeerVerifier
     /// <summary>The verdict for a peer whose endpoint has <paramref name="recorded"/> on file; null when nothing is recorded.</summary>
     private PeerVerdict? Judge(PeerIdentity peer, OssuaryPublicKey? recorded, bool postQuantum) =>
         recorded is null ? null
-        : recorded.Equals(peer.PublicKey) && postQuantum && peer.IsClassicalWherePostQuantumPossible ? PeerVerdict.PostQuantumDowngrade(
+        : recorded.Equals(peer.PublicKey) && postQuantum && peer.IsClassical ? PeerVerdict.PostQuantumDowngrade(
             $"{peer.Endpoint} used a classical handshake, but {Path} records that it has spoken the post-quantum hybrid one: someone on the path may be stripping it. " +
             $"If the peer really went back to classical handshakes, remove \"{PostQuantumMark}\" from its entry in {Path}.")
         : recorded.Equals(peer.PublicKey) ? PeerVerdict.Accept()

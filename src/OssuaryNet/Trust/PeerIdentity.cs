@@ -12,18 +12,8 @@ public sealed record PeerIdentity(OssuaryPublicKey PublicKey, string? Endpoint, 
     public OssuaryHandshakePattern Pattern { get; init; }
 
     /// <summary>
-    /// Whether the transport could have used the hybrid handshake (the stream mode can; the datagram mode does not
-    /// offer it yet). Only then is a classical handshake from a peer on record as hybrid a downgrade.
+    /// Whether a classical handshake (XX, IK) authenticated the key: what a verifier refuses from a peer on record as
+    /// hybrid. An identity whose pattern was never set (one a caller made up) is neither classical nor hybrid.
     /// </summary>
-    internal bool PostQuantumPossible { get; init; }
-
-    /// <summary>A classical handshake where a hybrid one was possible.</summary>
-    internal bool IsClassicalWherePostQuantumPossible => PostQuantumPossible && !Pattern.IsHybrid();
-
-    /// <summary>Equal when the key, endpoint, role and pattern are (the transport's internal facts do not count).</summary>
-    public bool Equals(PeerIdentity? other) =>
-        other is not null && PublicKey.Equals(other.PublicKey) && Endpoint == other.Endpoint && PeerIsServer == other.PeerIsServer && Pattern == other.Pattern;
-
-    /// <inheritdoc/>
-    public override int GetHashCode() => HashCode.Combine(PublicKey, Endpoint, PeerIsServer, Pattern);
+    internal bool IsClassical => Pattern is OssuaryHandshakePattern.XX or OssuaryHandshakePattern.IK;
 }
