@@ -217,6 +217,26 @@ public sealed class PostQuantumPolicyTests
     }
 
     [Fact]
+    public void AMalformedKemKeyFailsTheServerWhichSendsItsAlertAndNothingElse()
+    {
+        var clientOptions = ConnectionPair.ClientOptions();
+        clientOptions.PostQuantum = OssuaryPostQuantum.Required;
+        var serverOptions = ConnectionPair.ServerOptions();
+        serverOptions.PostQuantum = OssuaryPostQuantum.Preferred;
+        using var client = OssuaryConnection.CreateClient(clientOptions);
+        using var server = OssuaryConnection.CreateServer(serverOptions);
+        byte[] first = HandshakeTests.Drain(client);
+        // Frame length (2), clear header (8), e (32), then the KEM key in clear: coefficients of 0xFFF fail FIPS 203's check
+        // when the server encapsulates, which it does while building message 2.
+        first.AsSpan(2 + 8 + 32, 1152).Fill(0xFF);
+        var error = Assert.Throws<OssuaryException>(() => server.Receive(first, new byte[first.Length], out _, out _));
+        Assert.Equal(OssuaryErrorCode.InvalidKey, error.ErrorCode);
+        Assert.Equal(new byte[] { 0, 2, 0x15, (byte)OssuaryErrorCode.InvalidKey }, HandshakeTests.Drain(server)); // no half-built message 2
+        // Once the alert is out, the failure sticks and nothing more is sent.
+        Assert.Equal(OssuaryErrorCode.InvalidKey, Assert.Throws<OssuaryException>(() => HandshakeTests.Drain(server)).ErrorCode);
+    }
+
+    [Fact]
     public void AnUnknownPolicyIsACallerMistake()
     {
         var options = ConnectionPair.ClientOptions();
