@@ -6,7 +6,7 @@ using OssuaryNet.Trust;
 string host = args.Length > 0 ? args[0] : "127.0.0.1";
 int port = args.Length > 1 ? int.Parse(args[1]) : 7000;
 using var key = OssuaryKeyPair.Generate();
-var options = new OssuaryClientOptions { StaticKeyPair = key, PeerVerifier = new KnownHosts("known_hosts") };
+var options = new OssuaryClientOptions { StaticKeyPair = key, PeerVerifier = new KnownHosts(ExampleFiles.PathOf("known_hosts")) };
 
 await using OssuaryStream stream = await OssuaryClient.ConnectAsync(host, port, options);
 Console.WriteLine($"connected to {stream.RemotePublicKey!.Fingerprint} with {stream.NoiseProtocolName}");

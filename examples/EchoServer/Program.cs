@@ -5,13 +5,7 @@ using OssuaryNet.Identity;
 using OssuaryNet.Trust;
 
 int port = args.Length > 0 ? int.Parse(args[0]) : 7000;
-const string keyFile = "echo-server.key";
-if (!File.Exists(keyFile))
-{
-    using var generated = OssuaryKeyPair.Generate();
-    generated.Save(keyFile);
-}
-using OssuaryKeyPair key = OssuaryKeyPair.Load(keyFile);
+using OssuaryKeyPair key = ExampleFiles.KeyPair("echo-server"); // kept under ExampleFiles.Directory, not the checkout
 
 var options = new OssuaryServerOptions { StaticKeyPair = key, PeerVerifier = PeerVerifier.AcceptAny };
 await using var listener = new OssuaryListener(new IPEndPoint(IPAddress.Loopback, port), options)

@@ -26,7 +26,7 @@ public abstract class OssuaryOptions
     /// <summary>
     /// Post-quantum hybrid forward secrecy (ML-KEM-768 beside X25519, Noise XXhfs and IKhfs). Off by default in 1.x:
     /// a client that offers it to a server from before it fails (UnsupportedPattern), and only
-    /// <see cref="OssuaryClient.ConnectAsync"/> reconnects on its own; the ossuary tool defaults to Preferred. The
+    /// <see cref="OssuaryClient.ConnectAsync(string, int, OssuaryClientOptions, TimeSpan?, CancellationToken)"/> reconnects on its own; the ossuary tool defaults to Preferred. The
     /// hybrid handshake's first two messages are about 1.2 KB and 1.1 KB larger.
     /// </summary>
     public OssuaryPostQuantum PostQuantum { get; set; } = OssuaryPostQuantum.Off;

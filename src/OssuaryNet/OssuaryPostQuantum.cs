@@ -9,7 +9,7 @@ public enum OssuaryPostQuantum
     /// <summary>Classical handshakes only (XX, IK). A server refuses hybrid ones with <c>UnsupportedPattern</c>.</summary>
     Off = 0,
     /// <summary>
-    /// A client offers the hybrid handshake; <see cref="OssuaryClient.ConnectAsync"/> falls back to a
+    /// A client offers the hybrid handshake; <see cref="OssuaryClient.ConnectAsync(string, int, OssuaryClientOptions, TimeSpan?, CancellationToken)"/> falls back to a
     /// classical one only when the server does not support it and the client's trust store has no record of this
     /// server speaking the hybrid handshake (first contact); otherwise the fallback is refused with
     /// <see cref="OssuaryErrorCode.PostQuantumDowngrade"/>. A server accepts both.

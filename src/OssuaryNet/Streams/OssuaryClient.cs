@@ -1,3 +1,4 @@
+using System.Net;
 using System.Net.Sockets;
 using OssuaryNet.Identity;
 using OssuaryNet.Trust;
@@ -22,15 +23,34 @@ public static class OssuaryClient
     /// <returns>An authenticated stream that owns the socket.</returns>
     /// <exception cref="OssuaryException">Handshake or trust failure, or <see cref="OssuaryErrorCode.HandshakeTimeout"/>.</exception>
     /// <exception cref="SocketException">The TCP connection could not be made.</exception>
-    public static async Task<OssuaryStream> ConnectAsync(
+    public static Task<OssuaryStream> ConnectAsync(
         string host, int port, OssuaryClientOptions options, TimeSpan? handshakeTimeout = null, CancellationToken cancellationToken = default)
     {
         ArgumentException.ThrowIfNullOrEmpty(host);
+        ArgumentOutOfRangeException.ThrowIfNegative(port);
+        ArgumentOutOfRangeException.ThrowIfGreaterThan(port, IPEndPoint.MaxPort);
+        return ConnectAsync(new DnsEndPoint(host, port), options, handshakeTimeout, cancellationToken);
+    }
+
+    /// <summary>
+    /// Connects to <paramref name="remote"/> and authenticates as the client: a <see cref="DnsEndPoint"/>, an
+    /// <see cref="IPEndPoint"/> (IPv4 or IPv6) or a <see cref="UnixDomainSocketEndPoint"/>. Falls back and retries as
+    /// <see cref="ConnectAsync(string, int, OssuaryClientOptions, TimeSpan?, CancellationToken)"/> does. The endpoint
+    /// name given to the verifier is "host:port" ("[address]:port" for IPv6) or "unix:path".
+    /// </summary>
+    /// <returns>An authenticated stream that owns the socket.</returns>
+    /// <exception cref="OssuaryException">Handshake or trust failure, or <see cref="OssuaryErrorCode.HandshakeTimeout"/>.</exception>
+    /// <exception cref="SocketException">The connection could not be made.</exception>
+    /// <exception cref="ArgumentException">An endpoint of another kind (a Unix socket needs a path).</exception>
+    public static async Task<OssuaryStream> ConnectAsync(
+        EndPoint remote, OssuaryClientOptions options, TimeSpan? handshakeTimeout = null, CancellationToken cancellationToken = default)
+    {
+        ArgumentNullException.ThrowIfNull(remote);
         ArgumentNullException.ThrowIfNull(options);
-        string endpoint = host.Contains(':') ? $"[{host}]:{port}" : $"{host}:{port}";
+        string endpoint = EndpointName(remote);
         try
         {
-            return await ConnectVerifiedAsync(host, port, endpoint, options, handshakeTimeout, cancellationToken).ConfigureAwait(false);
+            return await ConnectVerifiedAsync(remote, endpoint, options, handshakeTimeout, cancellationToken).ConfigureAwait(false);
         }
         catch (OssuaryException e) when (e.ErrorCode == OssuaryErrorCode.UnsupportedPattern && e.IsPeerAlert && options.PostQuantum == OssuaryPostQuantum.Preferred)
         {
@@ -45,17 +65,55 @@ public static class OssuaryClient
             }
             OssuaryClientOptions classical = options.Clone();
             classical.PostQuantum = OssuaryPostQuantum.Off;
-            return await ConnectVerifiedAsync(host, port, endpoint, classical, handshakeTimeout, cancellationToken).ConfigureAwait(false);
+            return await ConnectVerifiedAsync(remote, endpoint, classical, handshakeTimeout, cancellationToken).ConfigureAwait(false);
         }
     }
 
+    /// <summary>
+    /// Authenticates as the client over a socket the caller has already connected (any stream socket: TCP, a Unix
+    /// socket, a socket pair). The returned stream owns the socket, also when authentication fails. Unlike
+    /// <see cref="ConnectAsync(EndPoint, OssuaryClientOptions, TimeSpan?, CancellationToken)"/> it cannot connect again,
+    /// so it never falls back to a classical handshake and reports a changed key as
+    /// <see cref="OssuaryErrorCode.AuthenticationFailed"/> when the key on record fails IK.
+    /// </summary>
+    /// <param name="connectedSocket">A connected stream socket; it is disposed with the stream.</param>
+    /// <param name="options">Client settings.</param>
+    /// <param name="serverName">The name given to the verifier ("host:port"); known hosts are keyed by it.</param>
+    /// <param name="handshakeTimeout">Overrides <see cref="OssuaryOptions.HandshakeTimeout"/>.</param>
+    /// <param name="cancellationToken">Cancels the handshake.</param>
+    /// <exception cref="OssuaryException">Handshake or trust failure, or <see cref="OssuaryErrorCode.HandshakeTimeout"/>.</exception>
+    /// <exception cref="ArgumentException">The socket is not a connected stream socket.</exception>
+    public static async Task<OssuaryStream> AuthenticateAsync(
+        Socket connectedSocket, OssuaryClientOptions options, string? serverName = null, TimeSpan? handshakeTimeout = null,
+        CancellationToken cancellationToken = default)
+    {
+        ArgumentNullException.ThrowIfNull(connectedSocket);
+        ArgumentNullException.ThrowIfNull(options);
+        if (connectedSocket.SocketType != SocketType.Stream || !connectedSocket.Connected)
+        {
+            throw new ArgumentException("The socket must be a connected stream socket.", nameof(connectedSocket));
+        }
+        serverName ??= connectedSocket.RemoteEndPoint is { } remote ? EndpointName(remote) : null;
+        return await AuthenticateOverAsync(connectedSocket, serverName, options, handshakeTimeout, cancellationToken).ConfigureAwait(false);
+    }
+
+    /// <summary>The name the verifier sees for an endpoint, and known hosts record.</summary>
+    internal static string EndpointName(EndPoint remote) => remote switch
+    {
+        DnsEndPoint dns => dns.Host.Contains(':') ? $"[{dns.Host}]:{dns.Port}" : $"{dns.Host}:{dns.Port}",
+        IPEndPoint { AddressFamily: AddressFamily.InterNetworkV6 } ip => $"[{ip.Address}]:{ip.Port}",
+        IPEndPoint ip => $"{ip.Address}:{ip.Port}",
+        UnixDomainSocketEndPoint unix => $"unix:{unix}",
+        _ => throw new ArgumentException($"Cannot connect to a {remote.GetType().Name}: use a DnsEndPoint, an IPEndPoint or a UnixDomainSocketEndPoint.", nameof(remote)),
+    };
+
     private static async Task<OssuaryStream> ConnectVerifiedAsync(
-        string host, int port, string endpoint, OssuaryClientOptions options, TimeSpan? handshakeTimeout, CancellationToken cancellationToken)
+        EndPoint remote, string endpoint, OssuaryClientOptions options, TimeSpan? handshakeTimeout, CancellationToken cancellationToken)
     {
         try
         {
             // A key the verifier has on record for the endpoint (known hosts) makes this IK: the core decides that.
-            return await ConnectOnceAsync(host, port, endpoint, options, handshakeTimeout, cancellationToken).ConfigureAwait(false);
+            return await ConnectOnceAsync(remote, endpoint, options, handshakeTimeout, cancellationToken).ConfigureAwait(false);
         }
         catch (OssuaryException e) when (e.ErrorCode == OssuaryErrorCode.AuthenticationFailed && options.ServerKey is null
                                           && options.PeerVerifier?.RecordedKeyFor(endpoint) is not null)
@@ -65,18 +123,34 @@ public static class OssuaryClient
             // fingerprints. This is no downgrade: the XX handshake is judged by the same verifier.
             OssuaryClientOptions learn = options.Clone();
             learn.UseRecordedServerKey = false;
-            return await ConnectOnceAsync(host, port, endpoint, learn, handshakeTimeout, cancellationToken).ConfigureAwait(false);
+            return await ConnectOnceAsync(remote, endpoint, learn, handshakeTimeout, cancellationToken).ConfigureAwait(false);
         }
     }
 
     private static async Task<OssuaryStream> ConnectOnceAsync(
-        string host, int port, string endpoint, OssuaryClientOptions options, TimeSpan? handshakeTimeout, CancellationToken cancellationToken)
+        EndPoint remote, string endpoint, OssuaryClientOptions options, TimeSpan? handshakeTimeout, CancellationToken cancellationToken)
     {
-        var socket = new Socket(SocketType.Stream, ProtocolType.Tcp) { NoDelay = true };
+        Socket socket = remote is UnixDomainSocketEndPoint
+            ? new Socket(AddressFamily.Unix, SocketType.Stream, ProtocolType.Unspecified)
+            : new Socket(SocketType.Stream, ProtocolType.Tcp) { NoDelay = true };
+        try
+        {
+            await socket.ConnectAsync(remote, cancellationToken).ConfigureAwait(false);
+        }
+        catch
+        {
+            socket.Dispose();
+            throw;
+        }
+        return await AuthenticateOverAsync(socket, endpoint, options, handshakeTimeout, cancellationToken).ConfigureAwait(false);
+    }
+
+    private static async Task<OssuaryStream> AuthenticateOverAsync(
+        Socket socket, string? endpoint, OssuaryClientOptions options, TimeSpan? handshakeTimeout, CancellationToken cancellationToken)
+    {
         OssuaryStream? stream = null;
         try
         {
-            await socket.ConnectAsync(host, port, cancellationToken).ConfigureAwait(false);
             stream = new OssuaryStream(new NetworkStream(socket, ownsSocket: true));
             if (handshakeTimeout is { } timeout)
             {

@@ -71,6 +71,25 @@ public sealed class OssuaryListener : IAsyncDisposable, IDisposable
         ListeningSocket.Bind(_socket, localEndpoint); // a port in use is refused (SocketError.AddressAlreadyInUse), never shared
     }
 
+    /// <summary>
+    /// Creates a listener over a stream socket the caller has bound (or already put in the listening state): a Unix
+    /// domain socket, a socket handed over by a service manager, or one bound with options of the caller's choosing.
+    /// The listener owns the socket and disposes it. Clients that are not on IP networks share one per-source limit.
+    /// </summary>
+    /// <exception cref="ArgumentException">The socket is not a bound stream socket.</exception>
+    public OssuaryListener(Socket boundSocket, OssuaryServerOptions options)
+    {
+        ArgumentNullException.ThrowIfNull(boundSocket);
+        ArgumentNullException.ThrowIfNull(options);
+        if (boundSocket.SocketType != SocketType.Stream || !boundSocket.IsBound)
+        {
+            throw new ArgumentException("The socket must be a bound stream socket.", nameof(boundSocket));
+        }
+        options.Validate();
+        _options = options;
+        _socket = boundSocket;
+    }
+
     /// <summary>The default of <see cref="MaxPendingHandshakes"/>.</summary>
     internal const int DefaultMaxPendingHandshakes = 256;
 
@@ -105,7 +124,9 @@ public sealed class OssuaryListener : IAsyncDisposable, IDisposable
     public Action<Exception, EndPoint?>? HandshakeFailed { get; init; }
 
     /// <summary>The bound address (with the actual port when 0 was requested).</summary>
-    public IPEndPoint LocalEndpoint => (IPEndPoint)_socket.LocalEndPoint!;
+    /// <exception cref="InvalidOperationException">The listener runs over a socket that is not an IP socket.</exception>
+    public IPEndPoint LocalEndpoint => _socket.LocalEndPoint as IPEndPoint
+        ?? throw new InvalidOperationException($"The listener's socket is bound to {_socket.LocalEndPoint}, not an IP address.");
 
     /// <summary>Handshakes that failed or timed out so far (dropped ones are counted in <see cref="DroppedHandshakes"/>).</summary>
     public long FailedHandshakes => Interlocked.Read(ref _failedHandshakes);
@@ -257,7 +278,10 @@ public sealed class OssuaryListener : IAsyncDisposable, IDisposable
         EndPoint? remote;
         try
         {
-            client.NoDelay = true;
+            if (client.ProtocolType == ProtocolType.Tcp)
+            {
+                client.NoDelay = true;
+            }
             remote = client.RemoteEndPoint;
         }
         catch (Exception e) when (e is SocketException or ObjectDisposedException)
