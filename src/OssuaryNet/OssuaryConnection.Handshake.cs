@@ -179,8 +179,10 @@ public sealed partial class OssuaryConnection
         {
             CheckSelectedApplicationProtocol(extensions.SelectedApplicationProtocol);
         }
-        return EstablishedPhase.Enter(noise, peer, _output, _reader, _settings,
+        EstablishedPhase established = EstablishedPhase.Enter(noise, peer, _output, _reader, _settings,
             extensions.MaxRecordPayload ?? WireFormat.DefaultRecordPayload, peerMayStillAlert: owesLastMessage);
+        StartCountingAsActive(Pattern!.Value, Suite!.Value);
+        return established;
     }
 
     /// <summary>

@@ -3,6 +3,7 @@ using OssuaryNet.Identity;
 using OssuaryNet.Noise;
 using OssuaryNet.Phases;
 using OssuaryNet.Protocol;
+using OssuaryNet.Telemetry;
 using OssuaryNet.Trust;
 
 namespace OssuaryNet;
@@ -43,6 +44,10 @@ public sealed partial class OssuaryConnection : IDisposable
     private OssuaryException? _failure;
     private bool _disposed;
 
+    // Telemetry's count of active connections: 0 before the handshake completes, 1 while counted, 2 once uncounted
+    // (at failure or disposal, whichever comes first).
+    private int _activeCount;
+
     // Set when a failure happened in the transport phase, possibly on the receiving thread: the sending side, which
     // owns the output queue then, discards what it had queued before it sends anything else.
     private volatile bool _senderMustDiscard;
@@ -58,6 +63,7 @@ public sealed partial class OssuaryConnection : IDisposable
         _phase = AwaitingFirstMessagePhase.Instance; // a client moves on at once (StartClientHandshake)
         LocalPublicKey = settings.StaticKeyPair.PublicKey;
         _handshakeDeadlineTicks = settings.HandshakeTimeout == Timeout.InfiniteTimeSpan ? long.MaxValue : (now + settings.HandshakeTimeout).Ticks;
+        OssuaryTelemetry.HandshakeStarted(isClient);
     }
 
     /// <summary>Creates the initiating side; its first handshake frame is queued at once (see <see cref="HasPendingOutput"/>).</summary>
@@ -140,6 +146,9 @@ public sealed partial class OssuaryConnection : IDisposable
 
     /// <summary>The handshake pattern in use (known to the server after the first frame).</summary>
     public OssuaryHandshakePattern? Pattern { get; private set; }
+
+    /// <summary>The peer's endpoint name as given at creation (for telemetry), or null.</summary>
+    internal string? Endpoint => _endpoint;
 
     /// <summary>The cipher suite in use (known to the server after the first frame).</summary>
     public OssuarySuite? Suite { get; private set; }
@@ -284,6 +293,7 @@ public sealed partial class OssuaryConnection : IDisposable
         }
         try
         {
+            OssuaryTelemetry.Verified(verdict.IsAccepted);
             if (!verdict.IsAccepted)
             {
                 throw new OssuaryException(verdict.ErrorCode == default ? OssuaryErrorCode.PeerRejected : verdict.ErrorCode,
@@ -488,6 +498,7 @@ public sealed partial class OssuaryConnection : IDisposable
             return;
         }
         _disposed = true;
+        StopCountingAsActive();
         HandshakeOf(_phase)?.Dispose();
         Established?.Dispose();
         _reader.Dispose();
@@ -522,6 +533,8 @@ public sealed partial class OssuaryConnection : IDisposable
         ConnectionPhase phase = _phase;
         if (phase is EstablishedPhase established)
         {
+            OssuaryTelemetry.ConnectionFailed(IsClient, error.ErrorCode);
+            StopCountingAsActive();
             if (onReceivingSide)
             {
                 // Another thread may be sending: the sender discards its own queue before it sends anything else.
@@ -537,6 +550,7 @@ public sealed partial class OssuaryConnection : IDisposable
             _phase = new FailedPhase(error, established);
             return error;
         }
+        OssuaryTelemetry.HandshakeFailed(IsClient, Pattern, error.ErrorCode);
         HandshakeOf(phase)?.Dispose();
         _output.DiscardUnsent();
         if (Alerts.For(error) is { } alert)
@@ -546,6 +560,23 @@ public sealed partial class OssuaryConnection : IDisposable
         _reader.Reset();
         _phase = new FailedPhase(error, null);
         return error;
+    }
+
+    /// <summary>Counts the connection as active once its handshake completed (see <see cref="OssuaryTelemetry"/>).</summary>
+    private void StartCountingAsActive(OssuaryHandshakePattern pattern, OssuarySuite suite)
+    {
+        if (Interlocked.CompareExchange(ref _activeCount, 1, 0) == 0)
+        {
+            OssuaryTelemetry.HandshakeCompleted(IsClient, pattern, suite);
+        }
+    }
+
+    private void StopCountingAsActive()
+    {
+        if (Interlocked.CompareExchange(ref _activeCount, 2, 1) == 1)
+        {
+            OssuaryTelemetry.ConnectionEnded(IsClient);
+        }
     }
 
     /// <summary>The Noise handshake a handshake phase holds (its secrets are wiped by its Dispose), or null.</summary>

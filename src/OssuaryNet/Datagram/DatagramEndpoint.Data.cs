@@ -1,5 +1,6 @@
 using System.Buffers.Binary;
 using System.Security.Cryptography;
+using OssuaryNet.Telemetry;
 
 namespace OssuaryNet.Datagram;
 
@@ -159,6 +160,7 @@ public sealed partial class DatagramEndpoint
         connection.Current = session;
         connection.Next = null;
         _statistics.HandshakesCompleted++;
+        OssuaryTelemetry.DatagramHandshakeCompleted(connection.IsInitiator, connection.Pattern, _suite);
         if (connection.Stage == DatagramConnectionStage.Connecting)
         {
             connection.Stage = DatagramConnectionStage.Established;

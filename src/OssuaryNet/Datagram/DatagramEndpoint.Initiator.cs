@@ -3,6 +3,7 @@ using System.Security.Cryptography;
 using OssuaryNet.Identity;
 using OssuaryNet.Noise;
 using OssuaryNet.Trust;
+using OssuaryNet.Telemetry;
 
 namespace OssuaryNet.Datagram;
 
@@ -51,6 +52,7 @@ public sealed partial class DatagramEndpoint
         connection.Handshake = handshake;
         _initiating.Add(localId, connection);
         _statistics.HandshakesStarted++;
+        OssuaryTelemetry.DatagramHandshakeStarted();
         SendInitiation(connection, handshake, now);
         handshake.NextRetransmitAt = now + DatagramTimers.RetransmitDelay(0) + Jitter();
     }
@@ -86,6 +88,7 @@ public sealed partial class DatagramEndpoint
         if (now - handshake.StartedAt >= DatagramTimers.HandshakeGiveUp)
         {
             _statistics.HandshakesTimedOut++;
+            OssuaryTelemetry.DatagramHandshakeFailed(isInitiator: true, connection.Pattern, OssuaryErrorCode.HandshakeTimeout);
             AbandonHandshake(connection);
             // Nothing authenticated from the peer for the whole attempt (or no keys left): it is gone.
             if (connection.Stage == DatagramConnectionStage.Connecting || UsableSession(connection, now) is null
@@ -202,6 +205,7 @@ public sealed partial class DatagramEndpoint
         if (verified is null)
         {
             _statistics.HandshakesRejected++;
+            OssuaryTelemetry.DatagramHandshakeFailed(isInitiator: true, connection.Pattern, OssuaryErrorCode.PeerRejected);
             AbandonHandshake(connection);
             EndConnection(connection, DatagramCloseReason.PeerRejected);
             return;
@@ -234,6 +238,7 @@ public sealed partial class DatagramEndpoint
         connection.Current = session;
         _sessions.Add(session.LocalId, session);
         _statistics.HandshakesCompleted++;
+        OssuaryTelemetry.DatagramHandshakeCompleted(isInitiator: true, connection.Pattern, _suite);
         if (connection.Stage == DatagramConnectionStage.Connecting)
         {
             connection.Stage = DatagramConnectionStage.Established;

@@ -3,6 +3,7 @@ using System.Security.Cryptography;
 using OssuaryNet.Identity;
 using OssuaryNet.Noise;
 using OssuaryNet.Trust;
+using OssuaryNet.Telemetry;
 
 namespace OssuaryNet.Datagram;
 
@@ -264,6 +265,7 @@ public sealed partial class DatagramEndpoint
         if (verified is null)
         {
             _statistics.HandshakesRejected++;
+            OssuaryTelemetry.DatagramHandshakeFailed(isInitiator: false, (OssuaryHandshakePattern)entry.Pattern, OssuaryErrorCode.PeerRejected);
             _halfOpen.Remove(entry);
             return;
         }
@@ -283,6 +285,7 @@ public sealed partial class DatagramEndpoint
         _sessions.Add(session.LocalId, session);
         connection.Stage = DatagramConnectionStage.Established;
         _statistics.HandshakesCompleted++;
+        OssuaryTelemetry.DatagramHandshakeCompleted(isInitiator: false, connection.Pattern, _suite);
         Raise(new DatagramEvent(DatagramEventKind.Accepted, connection.Handle));
         SendControl(connection, session, DatagramContentType.Keepalive, default, now); // confirms the keys to the initiator
     }

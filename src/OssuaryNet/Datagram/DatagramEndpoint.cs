@@ -2,6 +2,7 @@ using System.Text;
 using OssuaryNet.Identity;
 using OssuaryNet.Noise;
 using OssuaryNet.Trust;
+using OssuaryNet.Telemetry;
 
 namespace OssuaryNet.Datagram;
 
@@ -57,6 +58,7 @@ public sealed partial class DatagramEndpoint : IDisposable
     private readonly byte[] _receiveScratch; // opened inner plaintexts and handshake payloads, one packet at a time
     private readonly byte[] _sendScratch;    // inner plaintexts being sealed; never the same buffer, because a packet received can cause one sent
     private readonly DatagramStatistics _statistics = new();
+    private readonly OssuarySuite _suite;
     private long _lastHandle;
     private TimeSpan _now;
     private bool _disposed;
@@ -81,6 +83,7 @@ public sealed partial class DatagramEndpoint : IDisposable
         _xxhfs = NoiseProtocol.Parse($"Noise_XXhfs_25519+MLKEM768_{suite}");
         _ikhfs = NoiseProtocol.Parse($"Noise_IKhfs_25519+MLKEM768_{suite}");
         _postQuantum = options.PostQuantum;
+        _suite = options.Suite;
         byte[] label = Encoding.UTF8.GetBytes(options.ServiceLabel);
         _prologue = [.. PrologueLabel, (byte)options.Suite, (byte)label.Length, .. label];
         Mac1.DeriveKey(label, _mac1KeyXX);
@@ -415,7 +418,11 @@ public sealed partial class DatagramEndpoint : IDisposable
 
     private void Raise(in DatagramEvent @event) => _events.Enqueue(@event);
 
-    private void Drop(DatagramDropReason reason) => _statistics.CountDrop(reason);
+    private void Drop(DatagramDropReason reason)
+    {
+        _statistics.CountDrop(reason);
+        OssuaryTelemetry.DatagramDropped(reason);
+    }
 
     /// <summary>A random session id ≠ 0 that no session, half-open handshake or outgoing handshake of this endpoint uses.</summary>
     private uint NewLocalId()

@@ -1,6 +1,7 @@
 using System.Security.Cryptography;
 using OssuaryNet.Noise;
 using OssuaryNet.Protocol;
+using OssuaryNet.Telemetry;
 
 namespace OssuaryNet.Records;
 
@@ -184,6 +185,7 @@ internal sealed class RecordReceiver
         }
 
         _receivedRecord = true;
+        OssuaryTelemetry.RecordReceived(WireFormat.LengthPrefixSize + body.Length);
         int typeIndex = inner.LastIndexOfAnyExcept((byte)0);
         if (typeIndex < 0)
         {
@@ -223,6 +225,7 @@ internal sealed class RecordReceiver
             case RecordType.KeyUpdate when content.IsEmpty:
                 _key.Rekey();
                 KeyUpdates++;
+                OssuaryTelemetry.KeyUpdated(sent: false);
                 break;
             case RecordType.Ping when content.Length <= MaxPingData:
                 // Checked before each frame: a full queue stops input, so this cannot fail.

@@ -1,6 +1,7 @@
 using System.Buffers.Binary;
 using OssuaryNet.Noise;
 using OssuaryNet.Protocol;
+using OssuaryNet.Telemetry;
 
 namespace OssuaryNet.Records;
 
@@ -151,6 +152,7 @@ internal sealed class RecordSender
         }
         RecordsOnKey++;
         _bytesOnKey += content.Length;
+        OssuaryTelemetry.RecordSent(WireFormat.LengthPrefixSize + body);
         return WireFormat.LengthPrefixSize + body;
     }
 
@@ -167,5 +169,6 @@ internal sealed class RecordSender
         RecordsOnKey = 0;
         _bytesOnKey = 0;
         KeyUpdates++;
+        OssuaryTelemetry.KeyUpdated(sent: true);
     }
 }

@@ -1,6 +1,8 @@
 using System.Buffers;
+using System.Diagnostics;
 using System.Runtime.CompilerServices;
 using OssuaryNet.Streams;
+using OssuaryNet.Telemetry;
 using OssuaryNet.Trust;
 
 namespace OssuaryNet;
@@ -70,6 +72,9 @@ public sealed partial class OssuaryStream
             throw new InvalidOperationException("Authentication has already been attempted on this stream.");
         }
         OssuaryConnection connection = _connection;
+        long started = TimeProvider.GetTimestamp();
+        Activity? activity = OssuaryTelemetry.StartHandshake(connection.IsClient, connection.Endpoint);
+        Exception? failure = null;
         Enter();
         // The connection's own deadline (NextTimeout) bounds everything below, the pause for the verifier included.
         TimeSpan? deadline = connection.NextTimeout;
@@ -100,9 +105,9 @@ public sealed partial class OssuaryStream
                 await ReceiveMoreAsync<TAdapter>(timeout).ConfigureAwait(false);
                 ReceiveHandshakeBytes(connection);
             }
-            if (connection.Failure is { } failure)
+            if (connection.Failure is { } failed)
             {
-                throw failure;
+                throw failed;
             }
             _authenticated = true;
             StartLivenessTimer();
@@ -112,15 +117,23 @@ public sealed partial class OssuaryStream
                                         or OssuaryException { ErrorCode: OssuaryErrorCode.Truncated })
         {
             connection.HandleTimeout(Max(Now(), deadline!.Value));
-            throw new OssuaryException(OssuaryErrorCode.HandshakeTimeout, connection.Failure?.Message ?? "The handshake did not complete in time.", e);
+            failure = new OssuaryException(OssuaryErrorCode.HandshakeTimeout, connection.Failure?.Message ?? "The handshake did not complete in time.", e);
+            throw failure;
         }
-        catch (OssuaryException)
+        catch (OssuaryException e)
         {
+            failure = e;
             await TrySendAlertAsync<TAdapter>().ConfigureAwait(false);
+            throw;
+        }
+        catch (Exception e)
+        {
+            failure = e;
             throw;
         }
         finally
         {
+            OssuaryTelemetry.EndHandshake(activity, connection, TimeProvider.GetElapsedTime(started), _authenticated ? null : failure ?? new OperationCanceledException());
             if (!_authenticated || _readStart == _readEnd)
             {
                 ReleaseReadBuffer();
