@@ -40,7 +40,7 @@ internal static partial class Commands
         var target = new Argument<string>("HOST:PORT") { Description = "The server." };
         var command = new Command("connect", "A secure netcat client: copy stdin to the server and its data to stdout, with proper half-close.\n\nExamples:\n  tar c dir | ossuary connect backup.example:7000\n  ossuary connect 10.0.0.5:7000 --peer D6poTtKIZ7l/Smot7l34zpdOdrcBjj8iocTPJnhXDyA=")
         {
-            target, Peer, Tofu,
+            target, Peer, Tofu, ConnectTimeoutSeconds,
         };
         command.SetAction(async (result, cancellationToken) =>
         {
@@ -48,7 +48,7 @@ internal static partial class Commands
             (string host, int port) = Endpoints.Parse(result.GetValue(target)!);
             using OssuaryKeyPair key = Identity.LoadOrCreate(result.GetValue(Key), output);
             var options = TrustSettings.Client(key, result.GetValue(Peer), result.GetValue(Tofu), result.GetValue(KnownHostsFile), PipeProtocol, result.GetValue(PostQuantum));
-            await using OssuaryStream stream = await OssuaryClient.ConnectAsync(host, port, options, cancellationToken: cancellationToken);
+            await using OssuaryStream stream = await ConnectToServerAsync(host, port, options, result, cancellationToken);
             Describe(stream, output);
             return await PipeStandardStreams(stream, output, cancellationToken);
         });

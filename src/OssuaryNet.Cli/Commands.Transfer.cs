@@ -13,7 +13,7 @@ internal static partial class Commands
         var target = new Argument<string>("HOST:PORT") { Description = "The receiver (running `ossuary receive`)." };
         var command = new Command("send", "Send one file to `ossuary receive`, verified end to end (SHA-256), with a progress bar on a terminal.\n\nExample:\n  ossuary send backup.tar nas.example:7001")
         {
-            file, target, Peer, Tofu,
+            file, target, Peer, Tofu, ConnectTimeoutSeconds,
         };
         command.SetAction(async (result, cancellationToken) =>
         {
@@ -26,7 +26,7 @@ internal static partial class Commands
             (string host, int port) = Endpoints.Parse(result.GetValue(target)!);
             using OssuaryKeyPair key = Identity.LoadOrCreate(result.GetValue(Key), output);
             var options = TrustSettings.Client(key, result.GetValue(Peer), result.GetValue(Tofu), result.GetValue(KnownHostsFile), FileTransfer.Protocol, result.GetValue(PostQuantum));
-            await using OssuaryStream stream = await OssuaryClient.ConnectAsync(host, port, options, cancellationToken: cancellationToken);
+            await using OssuaryStream stream = await ConnectToServerAsync(host, port, options, result, cancellationToken);
             Describe(stream, output);
             var clock = System.Diagnostics.Stopwatch.StartNew();
             await TransferProgress.RunAsync($"sending {source.Name}", source.Length, async progress =>

@@ -84,11 +84,7 @@ internal static partial class Commands
 
     private static bool TrustFileEdit(string path, Func<List<string>, bool> edit)
     {
-        string? directory = Path.GetDirectoryName(Path.GetFullPath(path));
-        if (directory is not null)
-        {
-            Directory.CreateDirectory(directory);
-        }
+        PrivateDirectory.EnsureFor(path); // created 0700 when missing
         var lines = File.Exists(path) ? File.ReadAllLines(path).ToList() : [];
         if (!edit(lines))
         {

@@ -14,7 +14,7 @@ internal static partial class Commands
         var to = new Option<string>("--to") { Description = "The ossuary server (running `ossuary serve`) to tunnel to.", Required = true };
         var command = new Command("forward", "Tunnel entrance: accept plaintext TCP connections and carry each, encrypted, to an `ossuary serve` (like spiped -e).\n\nExample:\n  ossuary forward --listen 127.0.0.1:5432 --to db.example:7000")
         {
-            listen, to, Peer, Tofu,
+            listen, to, Peer, Tofu, ConnectTimeoutSeconds,
         };
         command.SetAction(async (result, cancellationToken) =>
         {
@@ -36,7 +36,7 @@ internal static partial class Commands
                     await using var local = new NetworkStream(client, ownsSocket: true);
                     try
                     {
-                        await using OssuaryStream remote = await OssuaryClient.ConnectAsync(host, port, options, cancellationToken: cancellationToken);
+                        await using OssuaryStream remote = await ConnectToServerAsync(host, port, options, result, cancellationToken);
                         output.Detail($"{client.RemoteEndPoint} -> {host}:{port} ({remote.NoiseProtocolName})");
                         var (up, down) = await Pump.BothWaysAsync(local, remote, cancellationToken);
                         output.Detail($"{client.RemoteEndPoint} closed: {up:N0} bytes up, {down:N0} down");
@@ -46,7 +46,7 @@ internal static partial class Commands
                         output.Note($"connection from {client.RemoteEndPoint}: {ExitCodes.Classify(e).Message}");
                         if (e is OssuaryException { ErrorCode: OssuaryErrorCode.PeerKeyChanged or OssuaryErrorCode.PostQuantumDowngrade })
                         {
-                            Program.PrintBanner(e, e.Message);
+                            Program.PrintBanner(e);
                         }
                     }
                 }, CancellationToken.None);

@@ -42,7 +42,16 @@ internal static partial class Commands
                 new IPEndPoint(remote.AddressFamily == AddressFamily.InterNetworkV6 ? IPAddress.IPv6Any : IPAddress.Any, 0),
                 TunnelOptions(key, result, acceptConnections: false), trust.PeerVerifier);
             // The server is checked before any flow is taken: a changed key or a refusal ends the verb as `forward` does.
-            OssuaryUdpConnection probe = await secure.ConnectAsync(remote, trust.ServerKey, cancellationToken: cancellationToken);
+            OssuaryUdpConnection probe;
+            try
+            {
+                probe = await secure.ConnectAsync(remote, trust.ServerKey, cancellationToken: cancellationToken);
+            }
+            catch (OssuaryException e) when (e.ErrorCode is OssuaryErrorCode.PeerKeyChanged or OssuaryErrorCode.PostQuantumDowngrade)
+            {
+                e.Data[Program.EndpointKey] = remote.ToString(); // the name the known-hosts file records
+                throw;
+            }
             output.Detail($"{remote} is {probe.PeerFingerprint}");
             probe.Close();
 
@@ -68,7 +77,7 @@ internal static partial class Commands
                             var sender = (IPEndPoint)new IPEndPoint(IPAddress.Any, 0).Create(from);
                             flow = new UdpFlow(sender);
                             flows.Add(id, flow);
-                            flow.Run(secure.ConnectAsync(remote, trust.ServerKey, cancellationToken: cancellationToken), plain, secure.MaxPayloadSize, output);
+                            flow.Run(secure.ConnectAsync(remote, trust.ServerKey, cancellationToken: cancellationToken), remote.ToString(), plain, secure.MaxPayloadSize, output);
                         }
                     }
                     flow.Enqueue(buffer.AsSpan(0, length));

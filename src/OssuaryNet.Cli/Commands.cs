@@ -44,6 +44,43 @@ internal static partial class Commands
         Description = "How many connections may be open at once (handshakes included); more wait in the kernel's backlog. Default: from the descriptor limit (ulimit -n).",
     };
 
+    private static readonly Option<double> ConnectTimeoutSeconds = new("--timeout")
+    {
+        Description = "Give up when the connection and its handshake take longer than this many seconds (exit code 3).",
+        DefaultValueFactory = _ => 30,
+    };
+
+    /// <summary>
+    /// Connects a client verb to its server within --timeout. A changed key or a stripped post-quantum handshake is
+    /// tagged with the endpoint, so that the banner can name it in its `known-hosts remove` hint.
+    /// </summary>
+    private static async Task<OssuaryStream> ConnectToServerAsync(string host, int port, OssuaryClientOptions options, ParseResult result, CancellationToken cancellationToken)
+    {
+        double seconds = result.GetValue(ConnectTimeoutSeconds);
+        if (!(seconds > 0 && seconds <= int.MaxValue / 1000))
+        {
+            throw new UsageException("--timeout takes a number of seconds greater than 0.");
+        }
+        TimeSpan limit = TimeSpan.FromSeconds(seconds);
+        string endpoint = OssuaryClient.EndpointName(new DnsEndPoint(host, port));
+        using var deadline = CancellationTokenSource.CreateLinkedTokenSource(cancellationToken);
+        deadline.CancelAfter(limit);
+        try
+        {
+            return await OssuaryClient.ConnectAsync(host, port, options, limit, deadline.Token);
+        }
+        catch (Exception e) when (!cancellationToken.IsCancellationRequested
+                                  && (e is OperationCanceledException || e is OssuaryException { ErrorCode: OssuaryErrorCode.HandshakeTimeout }))
+        {
+            throw new OssuaryException(OssuaryErrorCode.HandshakeTimeout, $"No secure connection to {endpoint} within {seconds:0.###} s (--timeout).", e);
+        }
+        catch (OssuaryException e) when (e.ErrorCode is OssuaryErrorCode.PeerKeyChanged or OssuaryErrorCode.PostQuantumDowngrade)
+        {
+            e.Data[Program.EndpointKey] = endpoint;
+            throw;
+        }
+    }
+
     /// <summary>The options every listening verb has.</summary>
     private static IEnumerable<Option> ListenerOptions() => [AuthorizedKeysFile, ClientPeer, AcceptAny, IdleTimeoutSeconds, MaxConnections];
 

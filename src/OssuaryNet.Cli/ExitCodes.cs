@@ -30,7 +30,7 @@ internal static class ExitCodes
         IOException { InnerException: SocketException s } => (Network, s.Message),
         IOException e => (Network, e.Message),
         UnauthorizedAccessException e => (KeyFile, e.Message),
-        _ => (Internal, $"unexpected error: {error}"),
+        _ => (Internal, $"unexpected error: {error.Message} (this is a bug: please report it)"),
     };
 }
 

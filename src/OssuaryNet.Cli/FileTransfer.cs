@@ -6,19 +6,23 @@ using OssuaryNet.Protocol;
 namespace OssuaryNet.Cli;
 
 /// <summary>
-/// The one-off file transfer of `ossuary send` / `ossuary receive` (application protocol "ossuary-file/1"):
-/// sender → receiver: "OSYF" | u16 name length | name (UTF-8) | u64 size | content | SHA-256(content), then the
-/// authenticated close; receiver → sender: one status byte (0 stored, 1 integrity failure, 2 refused, 3 could not
-/// be stored), then close. The receiver writes into a temporary file and renames it to the final name only after
-/// the size, the hash and the sender's authenticated close have all been checked, so an interrupted transfer never
-/// leaves a final file. The temporary name has a fixed length (".ossuary-" + 12 hex digits + ".partial"), so every
-/// name the file system accepts (up to 255 bytes) can be received.
+/// The one-off file transfer of `ossuary send` / `ossuary receive` (application protocol "ossuary-file/2"):
+/// sender → receiver: "OSYF" | u16 name length | name (UTF-8) | u64 size; receiver → sender: one status byte, 4 (go
+/// ahead) or a refusal (2 refused, 3 cannot be stored) followed by the close; after the go-ahead, sender → receiver:
+/// content | SHA-256(content), then the authenticated close; receiver → sender: one status byte (0 stored, 1 integrity
+/// failure, 3 could not be stored), then close. The sender sends no content before the go-ahead, so a refusal (an
+/// existing file, a hostile name) or a rejected key reaches it whatever the file's size, never a reset in the middle of
+/// the content. Version 1 streamed the content at once; the protocol name changed with the go-ahead.
+/// The receiver writes into a temporary file and renames it to the final name only after the size, the hash and the
+/// sender's authenticated close have all been checked, so an interrupted transfer never leaves a final file. The
+/// temporary name has a fixed length (".ossuary-" + 12 hex digits + ".partial"), so every name the file system accepts
+/// (up to 255 bytes) can be received.
 /// </summary>
 internal static class FileTransfer
 {
-    public const string Protocol = "ossuary-file/1";
+    public const string Protocol = "ossuary-file/2";
     private static ReadOnlySpan<byte> Magic => "OSYF"u8;
-    private const byte Stored = 0, IntegrityFailure = 1, Refused = 2, CannotStore = 3;
+    private const byte Stored = 0, IntegrityFailure = 1, Refused = 2, CannotStore = 3, GoAhead = 4;
 
     /// <summary>The longest name most file systems accept (NAME_MAX), in UTF-8 bytes.</summary>
     private const int MaxNameBytes = 255;
@@ -33,6 +37,15 @@ internal static class FileTransfer
         name.CopyTo(header, 6);
         BinaryPrimitives.WriteInt64BigEndian(header.AsSpan(6 + name.Length), file.Length);
         await stream.WriteAsync(header, cancellationToken);
+        byte[] status = new byte[1];
+        if (await stream.ReadAsync(status, cancellationToken) != 1)
+        {
+            throw new TransferException("The receiver closed without answering the offer.");
+        }
+        if (status[0] != GoAhead)
+        {
+            throw Failure(status[0]);
+        }
 
         using var hash = IncrementalHash.CreateHash(HashAlgorithmName.SHA256);
         byte[] buffer = new byte[1 << 18];
@@ -48,23 +61,23 @@ internal static class FileTransfer
         await stream.WriteAsync(hash.GetHashAndReset(), cancellationToken);
         await stream.ShutdownAsync(cancellationToken);
 
-        byte[] status = new byte[1];
         if (await stream.ReadAsync(status, cancellationToken) != 1)
         {
             throw new TransferException("The receiver closed without confirming the transfer.");
         }
-        switch (status[0])
+        if (status[0] != Stored)
         {
-            case Stored:
-                return;
-            case IntegrityFailure:
-                throw new TransferException("The receiver found the file corrupted (hash or size mismatch) and discarded it.");
-            case CannotStore:
-                throw new TransferException("The receiver could not store the file (its destination is not writable or is full).");
-            default:
-                throw new TransferException("The receiver refused the file (it exists there already, or its name is not acceptable).");
+            throw Failure(status[0]);
         }
     }
+
+    private static TransferException Failure(byte status) => status switch
+    {
+        IntegrityFailure => new TransferException("The receiver found the file corrupted (hash or size mismatch) and discarded it."),
+        CannotStore => new TransferException("The receiver could not store the file (its destination is not writable or is full)."),
+        Refused => new TransferException("The receiver refused the file (it exists there already, or its name is not acceptable)."),
+        _ => new TransferException($"The receiver answered with status {status}, which this version does not know."),
+    };
 
     /// <summary>What the sender announced (the name checked by <see cref="CheckName"/>), and the temporary file it goes into.</summary>
     public sealed record Offer(string Name, long Size, string TemporaryPath);
@@ -109,6 +122,15 @@ internal static class FileTransfer
         {
             await RespondAsync(stream, CannotStore, cancellationToken);
             throw new TransferException($"Cannot store a file in '{directory}': {e.Message}");
+        }
+        try
+        {
+            await stream.WriteAsync(new[] { GoAhead }, cancellationToken);
+        }
+        catch
+        {
+            File.Delete(temporary);
+            throw;
         }
         return new Offer(name, size, temporary);
     }

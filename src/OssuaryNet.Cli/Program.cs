@@ -1,4 +1,5 @@
 using System.CommandLine;
+using OssuaryNet.Protocol;
 
 namespace OssuaryNet.Cli;
 
@@ -25,7 +26,17 @@ internal static class Program
         root.Subcommands.Add(Commands.AuthorizedKeys());
         root.Subcommands.Add(Demo.Command());
 
-        ParseResult parsed = root.Parse(args);
+        // No command at all: the overview, as git and ssh give it.
+        ParseResult parsed = root.Parse(args.Length == 0 ? ["--help"] : args);
+        if (parsed.Errors.Count > 0 && !AsksForHelp(args))
+        {
+            // One line, as every other error: the parser's own output is a page of usage after the message. An unknown
+            // word says more than the missing command it leaves behind.
+            string first = (parsed.Errors.FirstOrDefault(e => e.Message.StartsWith("Unrecognized", StringComparison.Ordinal)) ?? parsed.Errors[0]).Message;
+            string command = parsed.CommandResult.Command == root ? "ossuary" : $"ossuary {parsed.CommandResult.Command.Name}";
+            Output.Error($"{ParseErrors.Describe(first)} (see '{command} --help')");
+            return ExitCodes.Usage;
+        }
         try
         {
             return await parsed.InvokeAsync(new InvocationConfiguration { EnableDefaultExceptionHandler = false, ProcessTerminationTimeout = TimeSpan.FromSeconds(5) });
@@ -39,39 +50,47 @@ internal static class Program
             (int code, string message) = ExitCodes.Classify(error);
             if (code == ExitCodes.PeerKeyChanged)
             {
-                PrintBanner(error, message);
+                PrintBanner(error);
             }
             Output.Error(message);
             return code;
         }
     }
 
-    /// <summary>The banner of a possible man in the middle: a changed key, or a stripped post-quantum handshake.</summary>
-    public static void PrintBanner(Exception error, string detail)
+    private static bool AsksForHelp(string[] args) => args.Any(a => a is "-h" or "--help" or "-?" or "/?" or "/h");
+
+    /// <summary>Where a connecting verb records the endpoint of a changed key (Exception.Data), for the banner.</summary>
+    public const string EndpointKey = "ossuary.endpoint";
+
+    /// <summary>
+    /// The banner of a possible man in the middle: a changed key, or a stripped post-quantum handshake. The failure's
+    /// own sentence follows it once, on the error line.
+    /// </summary>
+    public static void PrintBanner(Exception error)
     {
+        string endpoint = error.Data[EndpointKey] as string ?? "HOST:PORT";
         if (error is OssuaryException { ErrorCode: OssuaryErrorCode.PostQuantumDowngrade })
         {
-            PrintDowngradeBanner(detail);
+            PrintDowngradeBanner();
         }
         else
         {
-            PrintKeyChangedBanner(detail);
+            PrintKeyChangedBanner(endpoint);
         }
     }
 
     /// <summary>For a peer on record as speaking the hybrid handshake that now offers only a classical one.</summary>
-    private static void PrintDowngradeBanner(string detail)
+    private static void PrintDowngradeBanner()
     {
         Console.Error.WriteLine("@@@@@@@@@@@@@@@@@@@@@@@@@@@@@@@@@@@@@@@@@@@@@@@@@@@@@@@@@@@");
         Console.Error.WriteLine("@    WARNING: POST-QUANTUM PROTECTION WAS STRIPPED!       @");
         Console.Error.WriteLine("@@@@@@@@@@@@@@@@@@@@@@@@@@@@@@@@@@@@@@@@@@@@@@@@@@@@@@@@@@@");
         Console.Error.WriteLine("This peer has completed the post-quantum hybrid handshake before, and now only a");
         Console.Error.WriteLine("classical one is offered. Someone on the path may be removing the protection.");
-        Console.Error.WriteLine(detail);
     }
 
     /// <summary>The warning ssh users know, for a server whose key differs from the recorded one.</summary>
-    internal static void PrintKeyChangedBanner(string detail)
+    internal static void PrintKeyChangedBanner(string endpoint)
     {
         Console.Error.WriteLine("@@@@@@@@@@@@@@@@@@@@@@@@@@@@@@@@@@@@@@@@@@@@@@@@@@@@@@@@@@@");
         Console.Error.WriteLine("@    WARNING: REMOTE HOST IDENTIFICATION HAS CHANGED!     @");
@@ -79,7 +98,6 @@ internal static class Program
         Console.Error.WriteLine("IT IS POSSIBLE THAT SOMEONE IS DOING SOMETHING NASTY!");
         Console.Error.WriteLine("Someone could be eavesdropping on you right now (man-in-the-middle attack)!");
         Console.Error.WriteLine("It is also possible that the server's key has just been replaced.");
-        Console.Error.WriteLine(detail);
-        Console.Error.WriteLine("If the change is expected, run: ossuary known-hosts remove HOST:PORT");
+        Console.Error.WriteLine($"If the change is expected, run: ossuary known-hosts remove {PrintableText.Escape(endpoint)}");
     }
 }

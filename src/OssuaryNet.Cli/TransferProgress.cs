@@ -15,7 +15,8 @@ internal static class TransferProgress
                 .Columns(new TaskDescriptionColumn(), new ProgressBarColumn(), new PercentageColumn(), new TransferSpeedColumn(), new RemainingTimeColumn())
                 .StartAsync(async context =>
                 {
-                    ProgressTask task = context.AddTask(description, maxValue: Math.Max(total, 1));
+                    // The description holds a file name: markup in it would be rendered, or throw.
+                    ProgressTask task = context.AddTask(Markup.Escape(description), maxValue: Math.Max(total, 1));
                     result = await work(done => task.Value = done);
                     task.Value = task.MaxValue;
                 });

@@ -31,7 +31,7 @@ internal sealed class UdpFlow(IPEndPoint sender)
         _outgoing.Writer.TryWrite(datagram.ToArray());
     }
 
-    public void Run(Task<OssuaryUdpConnection> connecting, Socket plain, int maxPayload, Output output) => _ = Task.Run(async () =>
+    public void Run(Task<OssuaryUdpConnection> connecting, string serverName, Socket plain, int maxPayload, Output output) => _ = Task.Run(async () =>
     {
         try
         {
@@ -51,7 +51,7 @@ internal sealed class UdpFlow(IPEndPoint sender)
         }
         catch (OssuaryException e) when (e.ErrorCode == OssuaryErrorCode.PeerKeyChanged)
         {
-            Program.PrintKeyChangedBanner(e.Message);
+            Program.PrintKeyChangedBanner(serverName);
             output.Note($"flow from {Sender}: {ExitCodes.Classify(e).Message}");
         }
         catch (Exception e) when (e is OssuaryException or OperationCanceledException or InvalidOperationException or SocketException)

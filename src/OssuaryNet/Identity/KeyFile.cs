@@ -76,11 +76,7 @@ internal static class KeyFile
             Base64.EncodeToUtf8(keyPair.PrivateKey, encoded.AsSpan(length), out _, out int written);
             length += written;
             length += Encoding.ASCII.GetBytes("\n" + End + "\n", encoded.AsSpan(length));
-            string? directory = Path.GetDirectoryName(Path.GetFullPath(path));
-            if (directory is not null)
-            {
-                Directory.CreateDirectory(directory);
-            }
+            PrivateDirectory.EnsureFor(path); // created 0700 when missing
             // A new file is created 0600 from the start (never briefly world-readable); an overwrite goes through a
             // 0600 temporary file renamed over the old one, so a crash cannot leave a half-written key.
             string target = overwrite ? $"{path}.{Environment.ProcessId}.tmp" : path;

@@ -41,6 +41,13 @@ public sealed class KnownHosts : PeerVerifier
     /// </summary>
     public Func<PeerIdentity, CancellationToken, ValueTask<bool>>? ConfirmFirstContact { get; init; }
 
+    /// <summary>
+    /// Called once a first contact was written to the file (after <see cref="ConfirmFirstContact"/> said yes, or at once
+    /// under <see cref="TofuPolicy.Accept"/>), so that an application can say so, as ssh's "Permanently added" does.
+    /// Runs on the verifying thread, outside the file's lock.
+    /// </summary>
+    public Action<PeerIdentity>? FirstContactRecorded { get; init; }
+
     /// <summary>The key recorded for <paramref name="endpoint"/>, or null. A client that finds one pins it (IK handshake).</summary>
     public OssuaryPublicKey? Lookup(string endpoint) => Find(endpoint)?.Key;
 
@@ -111,7 +118,8 @@ public sealed class KnownHosts : PeerVerifier
             return PeerVerdict.Reject($"{endpoint} (fingerprint {peer.PublicKey.Fingerprint}) is not in {Path}, and first contact is not accepted.");
         }
         // Another process may have recorded the endpoint while the question was open: judge again under the file's lock.
-        return TrustFile.Update(Path, lines =>
+        bool recordedNow = false;
+        PeerVerdict verdict = TrustFile.Update(Path, lines =>
         {
             foreach (string line in lines)
             {
@@ -124,8 +132,14 @@ public sealed class KnownHosts : PeerVerifier
                 }
             }
             lines.Add(peer.Pattern.IsHybrid() ? $"{endpoint} {peer.PublicKey} {PostQuantumMark}" : $"{endpoint} {peer.PublicKey}");
+            recordedNow = true;
             return (true, PeerVerdict.Accept());
         });
+        if (recordedNow)
+        {
+            FirstContactRecorded?.Invoke(peer);
+        }
+        return verdict;
     }
 
     /// <summary>Adds the "pq" mark to the entry of <paramref name="endpoint"/> (if it still records <paramref name="key"/>).</summary>

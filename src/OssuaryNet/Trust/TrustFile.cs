@@ -1,3 +1,5 @@
+using OssuaryNet.Identity;
+
 namespace OssuaryNet.Trust;
 
 /// <summary>
@@ -37,11 +39,7 @@ internal static class TrustFile
     {
         try
         {
-            string? directory = Path.GetDirectoryName(Path.GetFullPath(path));
-            if (directory is not null)
-            {
-                Directory.CreateDirectory(directory);
-            }
+            PrivateDirectory.EnsureFor(path); // created 0700 when missing
             using FileStream lockFile = AcquireLock(path + ".lock");
             var lines = HasContent(path) ? File.ReadAllLines(path).ToList() : [];
             (bool changed, T result) = change(lines);

@@ -1,0 +1,28 @@
+namespace OssuaryNet.Identity;
+
+/// <summary>
+/// Creates the directories that hold keys and trust files as ssh creates ~/.ssh: missing ones are made 0700 (owner
+/// only), so that nobody else can list, add or swap files in them. Existing directories are left as they are.
+/// </summary>
+internal static class PrivateDirectory
+{
+    private const UnixFileMode OwnerOnly = UnixFileMode.UserRead | UnixFileMode.UserWrite | UnixFileMode.UserExecute;
+
+    /// <summary>Makes sure the directory of <paramref name="filePath"/> exists.</summary>
+    public static void EnsureFor(string filePath)
+    {
+        string? directory = Path.GetDirectoryName(Path.GetFullPath(filePath));
+        if (directory is null || Directory.Exists(directory))
+        {
+            return;
+        }
+        if (OperatingSystem.IsWindows())
+        {
+            Directory.CreateDirectory(directory);
+        }
+        else
+        {
+            Directory.CreateDirectory(directory, OwnerOnly);
+        }
+    }
+}
