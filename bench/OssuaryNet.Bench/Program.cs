@@ -1,3 +1,4 @@
+using System.Globalization;
 using BenchmarkDotNet.Configs;
 using BenchmarkDotNet.Jobs;
 using BenchmarkDotNet.Running;
@@ -10,12 +11,12 @@ using OssuaryNet.Bench;
 // dotnet run -c Release --project bench/OssuaryNet.Bench -- handshake-bytes
 if (args.Length > 0 && args[0] == "memory")
 {
-    await IdleMemory.RunAsync(args.Length > 1 ? int.Parse(args[1]) : 200);
+    await IdleMemory.RunAsync(args.Length > 1 ? int.Parse(args[1], CultureInfo.InvariantCulture) : 200);
     return 0;
 }
 if (args.Length > 0 && args[0] == "cpu")
 {
-    await BulkCpu.RunAsync(args.Length > 1 ? int.Parse(args[1]) : 100);
+    await BulkCpu.RunAsync(args.Length > 1 ? int.Parse(args[1], CultureInfo.InvariantCulture) : 100);
     return 0;
 }
 
@@ -27,7 +28,7 @@ if (args.Length > 0 && args[0] == "handshake-bytes")
 
 if (args.Length > 0 && args[0] == "datagram-load")
 {
-    DatagramLoad.Run(args.Length > 1 ? int.Parse(args[1]) : 20_000);
+    DatagramLoad.Run(args.Length > 1 ? int.Parse(args[1], CultureInfo.InvariantCulture) : 20_000);
     return 0;
 }
 

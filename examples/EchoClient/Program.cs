@@ -1,10 +1,11 @@
 // An echo client: sends each line of standard input and prints the echo. Usage: EchoClient [host] [port]
+using System.Globalization;
 using OssuaryNet;
 using OssuaryNet.Identity;
 using OssuaryNet.Trust;
 
 string host = args.Length > 0 ? args[0] : "127.0.0.1";
-int port = args.Length > 1 ? int.Parse(args[1]) : 7000;
+int port = args.Length > 1 ? int.Parse(args[1], CultureInfo.InvariantCulture) : 7000;
 using var key = OssuaryKeyPair.Generate();
 var options = new OssuaryClientOptions { StaticKeyPair = key, PeerVerifier = new KnownHosts(ExampleFiles.PathOf("known_hosts")) };
 

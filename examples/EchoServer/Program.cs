@@ -1,10 +1,11 @@
 // An echo server: every authenticated client gets its bytes back. Usage: EchoServer [port]
+using System.Globalization;
 using System.Net;
 using OssuaryNet;
 using OssuaryNet.Identity;
 using OssuaryNet.Trust;
 
-int port = args.Length > 0 ? int.Parse(args[0]) : 7000;
+int port = args.Length > 0 ? int.Parse(args[0], CultureInfo.InvariantCulture) : 7000;
 using OssuaryKeyPair key = ExampleFiles.KeyPair("echo-server"); // kept under ExampleFiles.Directory, not the checkout
 
 var options = new OssuaryServerOptions { StaticKeyPair = key, PeerVerifier = PeerVerifier.AcceptAny };

@@ -10,6 +10,8 @@ internal sealed class Output(bool verbose)
 
     public bool Verbose { get; } = verbose;
 
+    [System.Diagnostics.CodeAnalysis.SuppressMessage("Performance", "CA1822:Mark members as static",
+        Justification = "A verb calls Note and Detail on the same Output; only Detail needs its verbosity.")]
     public void Note(string message) => Write(message);
 
     public void Detail(string message)

@@ -9,6 +9,8 @@ namespace OssuaryNet.Cli;
 /// One local UDP flow of `udp-forward` (one source address): its datagrams wait in a small queue while its secure
 /// connection opens, then go through it; replies go back to the flow's sender from the listening socket.
 /// </summary>
+[System.Diagnostics.CodeAnalysis.SuppressMessage("Design", "CA1001:Types that own disposable fields should be disposable",
+    Justification = "Its CancellationTokenSource has no timer and holds nothing to release; Stop cancels it.")]
 internal sealed class UdpFlow(IPEndPoint sender)
 {
     private const int QueueLimit = 256;

@@ -79,7 +79,7 @@ public sealed partial class OssuaryConnection
         _ => throw new InvalidOperationException($"No handshake frame is expected in {_phase.GetType().Name}."),
     };
 
-    private ConnectionPhase ReceiveHandshakeMessage(HandshakeState noise, ReadOnlySpan<byte> body)
+    private AwaitingVerdictPhase ReceiveHandshakeMessage(HandshakeState noise, ReadOnlySpan<byte> body)
     {
         if (body[0] == WireFormat.AlertKind)
         {

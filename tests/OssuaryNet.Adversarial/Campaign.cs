@@ -6,9 +6,18 @@ namespace OssuaryNet.Adversarial;
 /// <summary>What a run of many sessions saw.</summary>
 public sealed class CampaignReport
 {
-    public long Sessions;
-    public long MutatedSessions;
-    public long CleanSessions;
+    private long _sessions, _mutatedSessions, _cleanSessions;
+
+    public long Sessions => Interlocked.Read(ref _sessions);
+    public long MutatedSessions => Interlocked.Read(ref _mutatedSessions);
+    public long CleanSessions => Interlocked.Read(ref _cleanSessions);
+
+    /// <summary>Counts one finished session (called from many threads).</summary>
+    public void CountSession(bool mutated)
+    {
+        Interlocked.Increment(ref _sessions);
+        Interlocked.Increment(ref mutated ? ref _mutatedSessions : ref _cleanSessions);
+    }
     public ConcurrentDictionary<string, long> Outcomes { get; } = new();
     public ConcurrentBag<SessionResult> Counterexamples { get; } = [];
     public TimeSpan Elapsed { get; set; }
@@ -47,8 +56,7 @@ public static class Campaign
                     return;
                 }
                 SessionResult result = Session.Run(unchecked((int)seed));
-                Interlocked.Increment(ref report.Sessions);
-                Interlocked.Increment(ref result.Mutated ? ref report.MutatedSessions : ref report.CleanSessions);
+                report.CountSession(result.Mutated);
                 string outcome = result.Mutated ? $"{result.Mutation!.Kind}: client {result.ClientError?.ToString() ?? "ok"}, server {result.ServerError?.ToString() ?? "ok"}" : "clean";
                 report.Outcomes.AddOrUpdate(outcome, 1, (_, n) => n + 1);
                 if (result.Violations.Count > 0)

@@ -228,7 +228,7 @@ public static class Session
     }
 
     /// <summary>Frames of one clean session with other ephemeral keys, both directions, for splicing.</summary>
-    private static IReadOnlyList<byte[]> RecordForeignFrames()
+    private static List<byte[]> RecordForeignFrames()
     {
         var frames = new List<byte[]>();
         foreach (bool ik in new[] { false, true })

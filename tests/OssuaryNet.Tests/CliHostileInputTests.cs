@@ -1,3 +1,4 @@
+using System.Globalization;
 using System.Buffers.Binary;
 using System.Net;
 using System.Net.Sockets;
@@ -206,7 +207,7 @@ public sealed class CliHostileInputTests : IDisposable
             socket.Bind(new IPEndPoint(IPAddress.Parse($"127.0.2.{i % 250 + 1}"), 0));
             try
             {
-                await socket.ConnectAsync(IPAddress.Loopback, int.Parse(servePort)).WaitAsync(TimeSpan.FromSeconds(5));
+                await socket.ConnectAsync(IPAddress.Loopback, int.Parse(servePort, CultureInfo.InvariantCulture)).WaitAsync(TimeSpan.FromSeconds(5));
             }
             catch (Exception e) when (e is SocketException or TimeoutException)
             {
@@ -220,7 +221,7 @@ public sealed class CliHostileInputTests : IDisposable
         {
             byte[] data = Encoding.UTF8.GetBytes($"through the tunnel {i}");
             using var socket = new Socket(SocketType.Stream, ProtocolType.Tcp);
-            await socket.ConnectAsync(IPAddress.Loopback, int.Parse(forwardPort));
+            await socket.ConnectAsync(IPAddress.Loopback, int.Parse(forwardPort, CultureInfo.InvariantCulture));
             await using var stream = new NetworkStream(socket);
             await stream.WriteAsync(data);
             socket.Shutdown(SocketShutdown.Send);
@@ -246,7 +247,7 @@ public sealed class CliHostileInputTests : IDisposable
             var socket = new Socket(AddressFamily.InterNetwork, SocketType.Stream, ProtocolType.Tcp);
             try
             {
-                await socket.ConnectAsync(IPAddress.Loopback, int.Parse(servePort)).WaitAsync(TimeSpan.FromSeconds(5));
+                await socket.ConnectAsync(IPAddress.Loopback, int.Parse(servePort, CultureInfo.InvariantCulture)).WaitAsync(TimeSpan.FromSeconds(5));
             }
             catch (Exception e) when (e is SocketException or TimeoutException)
             {
@@ -268,7 +269,7 @@ public sealed class CliHostileInputTests : IDisposable
         await using CliProcess forward = CliProcess.Start(_senderHome, "forward", "--listen", "127.0.0.1:0", "--to", $"127.0.0.1:{servePort}", "--tofu", "accept");
         string forwardPort = await forward.WaitForStderr(@"forwarding 127\.0\.0\.1:(\d+)");
         using var client = new Socket(SocketType.Stream, ProtocolType.Tcp);
-        await client.ConnectAsync(IPAddress.Loopback, int.Parse(forwardPort));
+        await client.ConnectAsync(IPAddress.Loopback, int.Parse(forwardPort, CultureInfo.InvariantCulture));
         await using var stream = new NetworkStream(client);
         await stream.WriteAsync("still serving"u8.ToArray());
         client.Shutdown(SocketShutdown.Send);

@@ -1,3 +1,4 @@
+using System.Globalization;
 using System.Net;
 using System.Net.Sockets;
 using System.Security.Cryptography;
@@ -19,7 +20,7 @@ public sealed class CliTests : IDisposable
         Directory.Delete(_otherHome, recursive: true);
     }
 
-    private string KeyPath(string home) => Path.Combine(home, ".config", "ossuary", "id");
+    private static string KeyPath(string home) => Path.Combine(home, ".config", "ossuary", "id");
 
     [Fact]
     public async Task DemoSucceedsInAFreshHome()
@@ -182,7 +183,7 @@ public sealed class CliTests : IDisposable
         {
             byte[] data = RandomNumberGenerator.GetBytes(10_000 + i * 1000);
             using var socket = new Socket(SocketType.Stream, ProtocolType.Tcp);
-            await socket.ConnectAsync(IPAddress.Loopback, int.Parse(forwardPort));
+            await socket.ConnectAsync(IPAddress.Loopback, int.Parse(forwardPort, CultureInfo.InvariantCulture));
             await using var stream = new NetworkStream(socket);
             await stream.WriteAsync(data);
             socket.Shutdown(SocketShutdown.Send);

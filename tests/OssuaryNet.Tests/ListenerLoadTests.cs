@@ -28,7 +28,7 @@ public sealed class ListenerLoadTests(ITestOutputHelper output)
     /// Keeps <paramref name="connections"/> hostile connections open from <paramref name="sources"/>, reconnecting
     /// 200 ms after the server drops one, until <paramref name="stop"/>.
     /// </summary>
-    private static List<Task> StartAttack(IPEndPoint server, Attack attack, int connections, IReadOnlyList<IPAddress> sources, CancellationToken stop) =>
+    private static List<Task> StartAttack(IPEndPoint server, Attack attack, int connections, List<IPAddress> sources, CancellationToken stop) =>
         Enumerable.Range(0, connections).Select(i => Task.Run(async () =>
         {
             byte[] hello = new byte[42];
@@ -109,7 +109,7 @@ public sealed class ListenerLoadTests(ITestOutputHelper output)
         catch (OperationCanceledException)
         {
         }
-    });
+    }, CancellationToken.None);
 
     [Theory]
     [InlineData(Attack.Silent)]
@@ -282,7 +282,7 @@ public sealed class ListenerLoadTests(ITestOutputHelper output)
     {
         string limits = File.ReadAllText("/proc/self/limits");
         string line = limits.Split('\n').Single(l => l.StartsWith("Max open files", StringComparison.Ordinal));
-        long soft = long.Parse(line.Split(' ', StringSplitOptions.RemoveEmptyEntries)[3]);
+        long soft = long.Parse(line.Split(' ', StringSplitOptions.RemoveEmptyEntries)[3], System.Globalization.CultureInfo.InvariantCulture);
         Assert.Equal((int)Math.Clamp((soft - 64 - 256) / 2, 16, int.MaxValue), OssuaryListener.DefaultMaxConnections(256));
     }
 

@@ -36,7 +36,7 @@ public sealed class PropertyTests
     private static Property AnyChunking(Transcript transcript) =>
         Prop.ForAll(Chunkings(transcript.Bytes.Length).ToArbitrary(), chunks =>
         {
-            var (plaintext, closed, error) = transcript.Replay(transcript.Bytes, chunks);
+            var (plaintext, closed, error) = Transcript.Replay(transcript.Bytes, chunks);
             return error is null && closed && plaintext.AsSpan().SequenceEqual(transcript.Plaintext);
         });
 
@@ -45,8 +45,8 @@ public sealed class PropertyTests
     {
         foreach (Transcript transcript in new[] { XX, IK })
         {
-            var whole = transcript.Replay(transcript.Bytes, [transcript.Bytes.Length]);
-            var bytewise = transcript.Replay(transcript.Bytes, Enumerable.Repeat(1, transcript.Bytes.Length));
+            var whole = Transcript.Replay(transcript.Bytes, [transcript.Bytes.Length]);
+            var bytewise = Transcript.Replay(transcript.Bytes, Enumerable.Repeat(1, transcript.Bytes.Length));
             Assert.Null(whole.Error);
             Assert.Null(bytewise.Error);
             Assert.True(whole.Closed && bytewise.Closed);
@@ -88,7 +88,7 @@ public sealed class PropertyTests
     {
         byte[] damaged = transcript.Bytes.ToArray();
         damaged[position] ^= (byte)(1 << bit);
-        var (plaintext, closed, error) = transcript.Replay(damaged, [damaged.Length]);
+        var (plaintext, closed, error) = Transcript.Replay(damaged, [damaged.Length]);
         var frame = transcript.Frames.First(f => position >= f.Start && position < f.End);
         bool detected = error is not null || !closed;
         return detected && plaintext.AsSpan().SequenceEqual(transcript.Plaintext.AsSpan(0, frame.PlaintextBefore));

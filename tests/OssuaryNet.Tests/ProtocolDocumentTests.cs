@@ -1,3 +1,4 @@
+using System.Globalization;
 using System.Text;
 using Xunit;
 
@@ -50,10 +51,10 @@ public sealed class ProtocolDocumentTests
         serverOptions.ApplicationContext = context;
         using var pair = new ConnectionPair(clientOptions, serverOptions);
         var text = new StringBuilder();
-        text.Append($"client static private {Convert.ToHexStringLower(TestKeys.Fill(0x11))}\n");
-        text.Append($"client static public  {Convert.ToHexStringLower(TestKeys.Client.PublicKey.Bytes)}\n");
-        text.Append($"server static private {Convert.ToHexStringLower(TestKeys.Fill(0x22))}\n");
-        text.Append($"server static public  {Convert.ToHexStringLower(TestKeys.Server.PublicKey.Bytes)}\n");
+        text.Append(CultureInfo.InvariantCulture, $"client static private {Convert.ToHexStringLower(TestKeys.Fill(0x11))}\n");
+        text.Append(CultureInfo.InvariantCulture, $"client static public  {Convert.ToHexStringLower(TestKeys.Client.PublicKey.Bytes)}\n");
+        text.Append(CultureInfo.InvariantCulture, $"server static private {Convert.ToHexStringLower(TestKeys.Fill(0x22))}\n");
+        text.Append(CultureInfo.InvariantCulture, $"server static public  {Convert.ToHexStringLower(TestKeys.Server.PublicKey.Bytes)}\n");
         text.Append(context.Length == 0 ? "application context   \"\" (empty)\n\n"
             : $"application context   \"{context}\" (UTF-8 {Convert.ToHexStringLower(Encoding.UTF8.GetBytes(context))})\n\n");
 
@@ -67,7 +68,7 @@ public sealed class ProtocolDocumentTests
             {
                 int length = bytes[offset] << 8 | bytes[offset + 1];
                 ReadOnlySpan<byte> body = bytes.AsSpan(offset + 2, length);
-                text.Append($"{direction} frame {++flight}: {length + 2} bytes\n");
+                text.Append(CultureInfo.InvariantCulture, $"{direction} frame {++flight}: {length + 2} bytes\n");
                 Field("length", bytes.AsSpan(offset, 2));
                 if (handshake && flight == 1)
                 {
@@ -113,10 +114,10 @@ public sealed class ProtocolDocumentTests
         void Field(string label, ReadOnlySpan<byte> value)
         {
             string hex = Convert.ToHexStringLower(value);
-            text.Append($"  {label}\n");
+            text.Append(CultureInfo.InvariantCulture, $"  {label}\n");
             for (int i = 0; i < hex.Length; i += 64)
             {
-                text.Append($"    {hex.Substring(i, Math.Min(64, hex.Length - i))}\n");
+                text.Append(CultureInfo.InvariantCulture, $"    {hex.AsSpan(i, Math.Min(64, hex.Length - i))}\n");
             }
         }
 
@@ -138,8 +139,8 @@ public sealed class ProtocolDocumentTests
             pair.Server.Receive(third, default, out _, out _);
             pair.Server.VerifyPendingPeer();
         }
-        text.Append($"handshake hash {Convert.ToHexStringLower(pair.Client.HandshakeHash)}\n");
-        text.Append($"protocol {pair.Client.NoiseProtocolName}\n\n");
+        text.Append(CultureInfo.InvariantCulture, $"handshake hash {Convert.ToHexStringLower(pair.Client.HandshakeHash)}\n");
+        text.Append(CultureInfo.InvariantCulture, $"protocol {pair.Client.NoiseProtocolName}\n\n");
 
         var records = new System.Buffers.ArrayBufferWriter<byte>();
         pair.Client.Send("hello"u8, records);

@@ -52,7 +52,7 @@ internal sealed class Transcript
     }
 
     /// <summary>Feeds <paramref name="input"/> to a fresh server in the given chunks; returns the plaintext, whether it closed cleanly, and any error.</summary>
-    public (byte[] Plaintext, bool Closed, OssuaryException? Error) Replay(byte[] input, IEnumerable<int> chunkSizes)
+    public static (byte[] Plaintext, bool Closed, OssuaryException? Error) Replay(byte[] input, IEnumerable<int> chunkSizes)
     {
         using var server = OssuaryConnection.CreateServer(ConnectionPair.ServerOptions());
         var received = new List<byte>();

@@ -187,7 +187,7 @@ public sealed partial class DatagramEndpoint
     }
 
     /// <summary>A completing handshake message moves the peer to the address it came from; this side's answer proved nothing about it yet, but the handshake did: the peer answered there.</summary>
-    private void MoveToHandshakeAddress(DatagramConnection connection, in DatagramAddress from)
+    private static void MoveToHandshakeAddress(DatagramConnection connection, in DatagramAddress from)
     {
         if (connection.Address.Equals(from))
         {

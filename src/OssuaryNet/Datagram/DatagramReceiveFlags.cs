@@ -2,6 +2,8 @@ namespace OssuaryNet.Datagram;
 
 /// <summary>What the receiver should know of a datagram it took from <see cref="DatagramEndpoint.TryReceive"/>.</summary>
 [Flags]
+[System.Diagnostics.CodeAnalysis.SuppressMessage("Naming", "CA1711:Identifiers should not have incorrect suffix",
+    Justification = "A [Flags] enum, named as System.Net.Sockets.SocketFlags is.")]
 public enum DatagramReceiveFlags
 {
     /// <summary>An ordinary datagram under the session's transport keys.</summary>

@@ -260,6 +260,8 @@ public sealed partial class OssuaryStream : Stream
     }
 
     /// <inheritdoc/>
+    [System.Diagnostics.CodeAnalysis.SuppressMessage("Usage", "CA2215:Dispose methods should call base class dispose",
+        Justification = "Stream.DisposeAsync would only call Dispose(), whose work this method does, asynchronously for the inner stream.")]
     public override async ValueTask DisposeAsync()
     {
         if (Interlocked.Exchange(ref _disposed, 1) == 0)

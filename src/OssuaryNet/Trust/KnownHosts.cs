@@ -126,7 +126,7 @@ public sealed class KnownHosts : PeerVerifier
                 string[] fields = line.Split(' ', StringSplitOptions.RemoveEmptyEntries);
                 if (fields.Length >= 2 && fields[0] == endpoint && !line.TrimStart().StartsWith('#'))
                 {
-                    OssuaryPublicKey.TryParse(fields[1], out OssuaryPublicKey? recorded);
+                    OssuaryPublicKey? recorded = OssuaryPublicKey.TryParse(fields[1], out OssuaryPublicKey? parsed) ? parsed : null;
                     bool postQuantum = fields.Length >= 3 && fields[2] == PostQuantumMark;
                     return (false, Judge(peer, recorded, postQuantum) ?? PeerVerdict.Reject($"{Path} has an unreadable entry for {endpoint}."));
                 }

@@ -32,14 +32,14 @@ public sealed class AddressTokensTests
         Assert.Equal(TokenVerdict.Valid, tokens.Check(token, Address, 42, Start));
         Assert.Equal(TokenVerdict.Forged, tokens.Check(token, Address, 43, Start));
         Assert.Equal(TokenVerdict.Forged, tokens.Check(token, [10, 0, 0, 8, 0x1F, 0x90], 42, Start));
-        Assert.Equal(TokenVerdict.Forged, tokens.Check(token, Address[..^1], 42, Start));
+        Assert.Equal(TokenVerdict.Forged, tokens.Check(token, Address.AsSpan(..^1), 42, Start));
         for (int bit = 8; bit < token.Length * 8; bit++) // every bit of the MAC
         {
             byte[] flipped = (byte[])token.Clone();
             flipped[bit / 8] ^= (byte)(1 << (bit % 8));
             Assert.Equal(TokenVerdict.Forged, tokens.Check(flipped, Address, 42, Start));
         }
-        Assert.Equal(TokenVerdict.Malformed, tokens.Check(token[..^1], Address, 42, Start));
+        Assert.Equal(TokenVerdict.Malformed, tokens.Check(token.AsSpan(..^1), Address, 42, Start));
         Assert.Equal(TokenVerdict.Malformed, tokens.Check(token, new byte[AddressTokens.MaxAddressSize + 1], 42, Start));
     }
 

@@ -1,3 +1,4 @@
+using System.Globalization;
 using System.Buffers.Binary;
 using System.Text;
 using OssuaryNet.Datagram;
@@ -64,7 +65,7 @@ public sealed class DatagramVectorTests
                 _ => "ephemeral private key",
             };
             _secretDrawn |= destination.Length == 32;
-            log.Append($"  {owner} draws {Convert.ToHexStringLower(destination)}  {meaning}\n");
+            log.Append(CultureInfo.InvariantCulture, $"  {owner} draws {Convert.ToHexStringLower(destination)}  {meaning}\n");
         }
     }
 
@@ -84,15 +85,15 @@ public sealed class DatagramVectorTests
             AddressValidation = cookie ? DatagramAddressValidation.Always : DatagramAddressValidation.Never,
         }, now, new RecordedRandom(2, "server", draws));
 
-        text.Append($"suite                 {(suite == OssuarySuite.ChaChaPolyBlake2b ? "Noise_*_25519_ChaChaPoly_BLAKE2b" : "Noise_*_25519_AESGCM_SHA256")}\n");
-        text.Append($"client static private {Convert.ToHexStringLower(TestKeys.Fill(0x11))}\n");
-        text.Append($"client static public  {Convert.ToHexStringLower(TestKeys.Client.PublicKey.Bytes)}\n");
-        text.Append($"server static private {Convert.ToHexStringLower(TestKeys.Fill(0x22))}\n");
-        text.Append($"server static public  {Convert.ToHexStringLower(TestKeys.Server.PublicKey.Bytes)}\n");
-        text.Append($"service label         \"ossuary\"; client address {Convert.ToHexStringLower(ClientAddress)}, server address {Convert.ToHexStringLower(ServerAddress)}\n");
+        text.Append(CultureInfo.InvariantCulture, $"suite                 {(suite == OssuarySuite.ChaChaPolyBlake2b ? "Noise_*_25519_ChaChaPoly_BLAKE2b" : "Noise_*_25519_AESGCM_SHA256")}\n");
+        text.Append(CultureInfo.InvariantCulture, $"client static private {Convert.ToHexStringLower(TestKeys.Fill(0x11))}\n");
+        text.Append(CultureInfo.InvariantCulture, $"client static public  {Convert.ToHexStringLower(TestKeys.Client.PublicKey.Bytes)}\n");
+        text.Append(CultureInfo.InvariantCulture, $"server static private {Convert.ToHexStringLower(TestKeys.Fill(0x22))}\n");
+        text.Append(CultureInfo.InvariantCulture, $"server static public  {Convert.ToHexStringLower(TestKeys.Server.PublicKey.Bytes)}\n");
+        text.Append(CultureInfo.InvariantCulture, $"service label         \"ossuary\"; client address {Convert.ToHexStringLower(ClientAddress)}, server address {Convert.ToHexStringLower(ServerAddress)}\n");
         if (ik)
         {
-            text.Append($"client wall clock     {wallClock:yyyy-MM-ddTHH:mm:ssZ} at time 0 (timestamp = that + time elapsed)\n");
+            text.Append(CultureInfo.InvariantCulture, $"client wall clock     {wallClock:yyyy-MM-ddTHH:mm:ssZ} at time 0 (timestamp = that + time elapsed)\n");
         }
         text.Append("randomness, in the order drawn (client and server have their own sources):\n");
         int drawsShown = 0;
@@ -155,13 +156,13 @@ public sealed class DatagramVectorTests
     private static void Describe(StringBuilder text, int number, string direction, ReadOnlySpan<byte> packet)
     {
         string[] names = ["?", "Initiation", "Response", "Finish", "CookieReply", "Data"];
-        text.Append($"packet {number}, {direction}: {names[packet[0]]}, {packet.Length} bytes\n");
+        text.Append(CultureInfo.InvariantCulture, $"packet {number}, {direction}: {names[packet[0]]}, {packet.Length} bytes\n");
         void Field(string label, ReadOnlySpan<byte> bytes)
         {
             string hex = Convert.ToHexStringLower(bytes);
             for (int i = 0; i < hex.Length || i == 0; i += 64)
             {
-                text.Append($"  {(i == 0 ? label : ""),-34}{hex.Substring(i, Math.Min(64, hex.Length - i))}\n");
+                text.Append(CultureInfo.InvariantCulture, $"  {(i == 0 ? label : ""),-34}{hex.AsSpan(i, Math.Min(64, hex.Length - i))}\n");
             }
         }
         switch (packet[0])
@@ -177,7 +178,7 @@ public sealed class DatagramVectorTests
                 }
                 Field("Noise length", packet.Slice(8 + t, 2));
                 Field("Noise message 1", packet.Slice(10 + t, noise));
-                text.Append($"  {"zero padding",-34}{packet.Length - 16 - 10 - t - noise} bytes\n");
+                text.Append(CultureInfo.InvariantCulture, $"  {"zero padding",-34}{packet.Length - 16 - 10 - t - noise} bytes\n");
                 Field("mac1", packet[^16..]);
                 break;
             case 2:

@@ -1,3 +1,4 @@
+using System.Globalization;
 using System.Net;
 using System.Net.Sockets;
 using System.Security.Cryptography;
@@ -61,10 +62,10 @@ public sealed class CliUdpTunnelTests : IDisposable
     private async Task<(CliProcess Serve, CliProcess Forward, int ForwardPort)> Tunnel(int servePortOrRelay, Func<int, int>? relayFor = null, params string[] serveExtra)
     {
         CliProcess serve = CliProcess.Start(_serverHome, ["udp-serve", "--listen", "127.0.0.1:0", "--to", $"127.0.0.1:{servePortOrRelay}", "--accept-any", .. serveExtra]);
-        int servePort = int.Parse(await serve.WaitForStderr(@"serving udp 127\.0\.0\.1:(\d+)"));
+        int servePort = int.Parse(await serve.WaitForStderr(@"serving udp 127\.0\.0\.1:(\d+)"), CultureInfo.InvariantCulture);
         int to = relayFor?.Invoke(servePort) ?? servePort;
         CliProcess forward = CliProcess.Start(_clientHome, "udp-forward", "--listen", "127.0.0.1:0", "--to", $"127.0.0.1:{to}", "--tofu", "accept");
-        int forwardPort = int.Parse(await forward.WaitForStderr(@"forwarding udp 127\.0\.0\.1:(\d+)"));
+        int forwardPort = int.Parse(await forward.WaitForStderr(@"forwarding udp 127\.0\.0\.1:(\d+)"), CultureInfo.InvariantCulture);
         return (serve, forward, forwardPort);
     }
 
@@ -136,7 +137,7 @@ public sealed class CliUdpTunnelTests : IDisposable
         using (echo)
         {
             await using CliProcess serve = CliProcess.Start(_serverHome, "udp-serve", "--listen", "127.0.0.1:0", "--to", $"127.0.0.1:{echoPort}", "--accept-any", "-v");
-            int port = int.Parse(await serve.WaitForStderr(@"serving udp 127\.0\.0\.1:(\d+)"));
+            int port = int.Parse(await serve.WaitForStderr(@"serving udp 127\.0\.0\.1:(\d+)"), CultureInfo.InvariantCulture);
             var server = new IPEndPoint(IPAddress.Loopback, port);
             var options = new DatagramOptions { Identity = TestKeys.Client, ServiceLabel = "ossuary-tunnel/1", PostQuantum = OssuaryPostQuantum.Preferred, MaxDatagramSize = 1400 };
             await using (OssuaryUdpEndpoint client = OssuaryUdpEndpoint.Bind(new IPEndPoint(IPAddress.Loopback, 0), options, Trust.PeerVerifier.AcceptAny))
