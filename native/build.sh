@@ -12,8 +12,8 @@ command -v pkg-config >/dev/null || missing+=(pkg-config)
 command -v gcc >/dev/null || missing+=(gcc)
 [[ -f /usr/include/zlib.h ]] || missing+=(zlib1g-dev)
 if ((${#missing[@]})); then
-  echo "installing: ${missing[*]}"
-  apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq "${missing[@]}"
+  source "$here/../scripts/install-packages.sh"
+  install_packages "${missing[@]}"
 fi
 
 dotnet restore "$here/OssuaryNet.Native" -r linux-x64 --verbosity quiet

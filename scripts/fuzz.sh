@@ -10,8 +10,8 @@ target=${1:?usage: scripts/fuzz.sh TARGET SECONDS}
 seconds=${2:?usage: scripts/fuzz.sh TARGET SECONDS}
 
 if ! command -v afl-fuzz >/dev/null; then
-  echo "installing: afl++"
-  (apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq afl++) || { echo "error: could not install afl++ (root and Debian's package lists are needed)" >&2; exit 1; }
+  source scripts/install-packages.sh
+  install_packages afl++
 fi
 export PATH="$PATH:$HOME/.dotnet/tools"
 if ! command -v sharpfuzz >/dev/null; then

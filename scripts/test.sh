@@ -6,7 +6,17 @@
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
-command -v dotnet >/dev/null || { echo "error: the .NET SDK (dotnet) is not installed" >&2; exit 1; }
+command -v dotnet >/dev/null || { echo "error: the .NET SDK (dotnet) is not installed: see https://dot.net (version 10)" >&2; exit 1; }
+dotnet --list-sdks | grep -q '^10\.' || { echo "error: the .NET 10 SDK is needed; dotnet --list-sdks shows: $(dotnet --list-sdks | tr '\n' ' ')" >&2; exit 1; }
+# The interop tests need a C compiler, make and Python; native/build.sh installs the rest of what it needs.
+missing=()
+command -v python3 >/dev/null || missing+=(python3)
+command -v make >/dev/null || missing+=(make)
+command -v gcc >/dev/null || missing+=(gcc)
+if ((${#missing[@]})); then
+  source scripts/install-packages.sh
+  install_packages "${missing[@]}"
+fi
 
 results=artifacts/test-results
 rm -rf "$results"
@@ -30,6 +40,11 @@ fi
 if ((executed == 0)); then
   echo "error: no test was executed" >&2
   exit 1
+fi
+if ((skipped > 0)); then
+  # Only a Debug build skips (the allocation test needs optimized code); this script runs Release, where nothing may.
+  echo "error: $skipped tests were skipped; every test must run here" >&2
+  status=1
 fi
 
 # The C ABI: NativeAOT library, C test program, Python binding, C/.NET/Python conversations over loopback.
