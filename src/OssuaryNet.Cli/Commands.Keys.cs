@@ -9,7 +9,7 @@ internal static partial class Commands
     public static Command Keygen()
     {
         var force = new Option<bool>("--force", "-f") { Description = "Replace an existing key file." };
-        var command = new Command("keygen", "Create an identity key pair (private key file mode 0600, public key beside it as .pub).\n\nExamples:\n  ossuary keygen\n  ossuary keygen --key ./server.key") { force };
+        var command = new Command("keygen", "Create an identity key pair (private key file mode 0600, public key beside it as .pub).\n\nExamples:\n  ossuary keygen\n  ossuary keygen --key ~/.config/ossuary/server.key") { force };
         command.SetAction(result =>
         {
             string path = result.GetValue(Key) ?? CliPaths.DefaultKey;
