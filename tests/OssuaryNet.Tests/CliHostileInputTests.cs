@@ -11,17 +11,8 @@ namespace OssuaryNet.Tests;
 /// The `ossuary` tool against hostile names, files, arguments, signals and descriptor limits, as separate processes.
 /// </summary>
 [System.Runtime.Versioning.UnsupportedOSPlatform("windows")]
-public sealed class CliHostileInputTests : IDisposable
+public sealed class CliHostileInputTests : CliHomes
 {
-    private readonly string _home = Directory.CreateTempSubdirectory("ossuary-home-").FullName;
-    private readonly string _senderHome = Directory.CreateTempSubdirectory("ossuary-home-").FullName;
-
-    public void Dispose()
-    {
-        Directory.Delete(_home, recursive: true);
-        Directory.Delete(_senderHome, recursive: true);
-    }
-
     private static void AssertOneCleanErrorLine(string stderr)
     {
         string[] lines = stderr.Trim().Split('\n');
@@ -34,15 +25,15 @@ public sealed class CliHostileInputTests : IDisposable
     /// <summary>Runs `receive --accept-any` into <paramref name="inbox"/> and `send` of <paramref name="source"/>; returns both exit codes and the receiver's stderr.</summary>
     private async Task<(int Receiver, int Sender, string ReceiverStderr, string SenderStderr)> Transfer(string source, string inbox, params string[] receiveOptions)
     {
-        await using CliProcess receive = CliProcess.Start(_home, ["receive", "0", "--bind", "127.0.0.1", "--out", inbox, "--accept-any", .. receiveOptions]);
+        await using CliProcess receive = CliProcess.Start(Home, ["receive", "0", "--bind", "127.0.0.1", "--out", inbox, "--accept-any", .. receiveOptions]);
         string port = await receive.WaitForStderr(@"waiting for a file on 127\.0\.0\.1:(\d+)");
-        var send = await CliProcess.Run(_senderHome, null, "send", source, $"127.0.0.1:{port}", "--tofu", "accept");
+        var send = await CliProcess.Run(OtherHome, null, "send", source, $"127.0.0.1:{port}", "--tofu", "accept");
         return (await receive.WaitForExit(), send.Code, receive.Stderr, send.Stderr);
     }
 
     private string SourceFile(string name, int size = 1000)
     {
-        string directory = Path.Combine(_senderHome, "out");
+        string directory = Path.Combine(OtherHome, "out");
         Directory.CreateDirectory(directory);
         string path = Path.Combine(directory, name);
         File.WriteAllBytes(path, new byte[size]);
@@ -54,7 +45,7 @@ public sealed class CliHostileInputTests : IDisposable
     [InlineData("serve", new[] { "--listen", "127.0.0.1:0", "--to", "127.0.0.1:9" })]
     public async Task ServingVerbsRequireAnExplicitChoiceOfClients(string verb, string[] arguments)
     {
-        var (code, _, stderr) = await CliProcess.Run(_home, null, [verb, .. arguments]);
+        var (code, _, stderr) = await CliProcess.Run(Home, null, [verb, .. arguments]);
         Assert.Equal(1, code);
         AssertOneCleanErrorLine(stderr);
         Assert.Contains("--accept-any", stderr);
@@ -63,7 +54,7 @@ public sealed class CliHostileInputTests : IDisposable
     [Fact]
     public async Task AnInvalidBindAddressIsAUsageErrorWithoutAStackTrace()
     {
-        var (code, _, stderr) = await CliProcess.Run(_home, null, "listen", "0", "--bind", "not-an-address\u001b[31m");
+        var (code, _, stderr) = await CliProcess.Run(Home, null, "listen", "0", "--bind", "not-an-address\u001b[31m");
         Assert.Equal(1, code);
         AssertOneCleanErrorLine(stderr);
         Assert.Contains("\\u{001B}", stderr);
@@ -77,7 +68,7 @@ public sealed class CliHostileInputTests : IDisposable
     [InlineData(".bashrc")]
     public async Task HostileFileNamesAreRefusedPrintedEscapedAndTheSenderIsTold(string name)
     {
-        string inbox = Path.Combine(_home, "inbox");
+        string inbox = Path.Combine(Home, "inbox");
         var (receiver, sender, receiverStderr, senderStderr) = await Transfer(SourceFile(name), inbox);
         Assert.Equal(7, receiver);
         Assert.Equal(7, sender);
@@ -92,7 +83,7 @@ public sealed class CliHostileInputTests : IDisposable
     [Fact]
     public async Task AHiddenNameIsAcceptedWhenAskedFor()
     {
-        string inbox = Path.Combine(_home, "inbox");
+        string inbox = Path.Combine(Home, "inbox");
         var (receiver, sender, receiverStderr, _) = await Transfer(SourceFile(".profile"), inbox, "--allow-hidden");
         Assert.True(receiver == 0 && sender == 0, receiverStderr);
         Assert.True(File.Exists(Path.Combine(inbox, ".profile")));
@@ -102,7 +93,7 @@ public sealed class CliHostileInputTests : IDisposable
     public async Task ANameOf255BytesIsReceived()
     {
         string name = new string('n', 251) + ".bin";
-        string inbox = Path.Combine(_home, "inbox");
+        string inbox = Path.Combine(Home, "inbox");
         var (receiver, sender, receiverStderr, _) = await Transfer(SourceFile(name), inbox);
         Assert.True(receiver == 0 && sender == 0, receiverStderr);
         Assert.Equal([name], Directory.GetFileSystemEntries(inbox).Select(Path.GetFileName));
@@ -113,7 +104,7 @@ public sealed class CliHostileInputTests : IDisposable
     [InlineData("/proc")]
     public async Task ADestinationThatCannotBeWrittenIsATransferFailureOnBothSides(string destination)
     {
-        string inbox = destination == "/proc" ? "/proc" : Path.Combine(_home, "not-a-directory");
+        string inbox = destination == "/proc" ? "/proc" : Path.Combine(Home, "not-a-directory");
         if (destination == "a file")
         {
             File.WriteAllText(inbox, "I am a file");
@@ -129,10 +120,10 @@ public sealed class CliHostileInputTests : IDisposable
     [Fact]
     public async Task AFifoGivenAsTheKeyFileFailsAtOnce()
     {
-        string fifo = Path.Combine(_home, "key.fifo");
+        string fifo = Path.Combine(Home, "key.fifo");
         Assert.Equal(0, (await Command("mkfifo", fifo)).Code);
         File.SetUnixFileMode(fifo, UnixFileMode.UserRead | UnixFileMode.UserWrite);
-        var (code, _, stderr) = await CliProcess.Run(_home, null, "id", "--key", fifo);
+        var (code, _, stderr) = await CliProcess.Run(Home, null, "id", "--key", fifo);
         Assert.Equal(6, code);
         AssertOneCleanErrorLine(stderr);
         Assert.Contains("not a regular file", stderr);
@@ -141,15 +132,15 @@ public sealed class CliHostileInputTests : IDisposable
     [Fact]
     public async Task SigtermDuringAReceiveLeavesNoPartialFile()
     {
-        string source = Path.Combine(_senderHome, "big.bin");
+        string source = Path.Combine(OtherHome, "big.bin");
         await using (var file = File.Create(source))
         {
             file.SetLength(4L << 30); // sparse: cheap to create, long enough to interrupt
         }
-        string inbox = Path.Combine(_home, "inbox");
-        await using CliProcess receive = CliProcess.Start(_home, "receive", "0", "--bind", "127.0.0.1", "--out", inbox, "--accept-any");
+        string inbox = Path.Combine(Home, "inbox");
+        await using CliProcess receive = CliProcess.Start(Home, "receive", "0", "--bind", "127.0.0.1", "--out", inbox, "--accept-any");
         string port = await receive.WaitForStderr(@"waiting for a file on 127\.0\.0\.1:(\d+)");
-        await using CliProcess send = CliProcess.Start(_senderHome, "send", source, $"127.0.0.1:{port}", "--tofu", "accept");
+        await using CliProcess send = CliProcess.Start(OtherHome, "send", source, $"127.0.0.1:{port}", "--tofu", "accept");
         await receive.WaitForStderr("(receiving big.bin)");
         receive.Terminate();
         Assert.Equal(130, await receive.WaitForExit());
@@ -185,7 +176,7 @@ public sealed class CliHostileInputTests : IDisposable
             return answer.ToArray();
         });
         int port = ((IPEndPoint)server.LocalEndPoint!).Port;
-        var (code, _, stderr) = await CliProcess.Run(_home, [], "connect", $"127.0.0.1:{port}", "--tofu", "accept");
+        var (code, _, stderr) = await CliProcess.Run(Home, [], "connect", $"127.0.0.1:{port}", "--tofu", "accept");
         Assert.Equal(3, code);
         Assert.Contains("InvalidKey", stderr);
         Assert.Equal(new byte[] { 0, 2, 0x15, (byte)OssuaryErrorCode.InvalidKey }, await fake.WaitAsync(Loopback.Guard));
@@ -196,7 +187,7 @@ public sealed class CliHostileInputTests : IDisposable
     {
         using var echo = new PlainEchoServer();
         int echoPort = echo.Port;
-        await using CliProcess serve = CliProcess.Start(_home, descriptorLimit: 128, "serve", "--listen", "127.0.0.1:0", "--to", $"127.0.0.1:{echoPort}", "--accept-any");
+        await using CliProcess serve = CliProcess.Start(Home, descriptorLimit: 128, "serve", "--listen", "127.0.0.1:0", "--to", $"127.0.0.1:{echoPort}", "--accept-any");
         string servePort = await serve.WaitForStderr(@"serving 127\.0\.0\.1:(\d+)");
 
         // 600 connections that never speak: far more than the 128 descriptors the server may open.
@@ -215,7 +206,7 @@ public sealed class CliHostileInputTests : IDisposable
             flood.Add(socket);
         }
 
-        await using CliProcess forward = CliProcess.Start(_senderHome, "forward", "--listen", "127.0.0.1:0", "--to", $"127.0.0.1:{servePort}", "--tofu", "accept");
+        await using CliProcess forward = CliProcess.Start(OtherHome, "forward", "--listen", "127.0.0.1:0", "--to", $"127.0.0.1:{servePort}", "--tofu", "accept");
         string forwardPort = await forward.WaitForStderr(@"forwarding 127\.0\.0\.1:(\d+)");
         for (int i = 0; i < 5; i++)
         {
@@ -238,7 +229,7 @@ public sealed class CliHostileInputTests : IDisposable
     {
         using var echo = new PlainEchoServer();
         // A cap far above what `ulimit -n 128` allows, so that accepting really runs out of descriptors.
-        await using CliProcess serve = CliProcess.Start(_home, descriptorLimit: 128, "serve", "--listen", "127.0.0.1:0", "--to", $"127.0.0.1:{echo.Port}",
+        await using CliProcess serve = CliProcess.Start(Home, descriptorLimit: 128, "serve", "--listen", "127.0.0.1:0", "--to", $"127.0.0.1:{echo.Port}",
             "--accept-any", "--max-connections", "5000");
         string servePort = await serve.WaitForStderr(@"serving 127\.0\.0\.1:(\d+)");
         var flood = new List<Socket>();
@@ -266,7 +257,7 @@ public sealed class CliHostileInputTests : IDisposable
         Assert.True(used < TimeSpan.FromSeconds(1.5), $"serve used {used.TotalSeconds:0.00} s of CPU in 3 s while out of descriptors (a spinning accept loop uses 3)");
         flood.ForEach(s => s.Dispose());
 
-        await using CliProcess forward = CliProcess.Start(_senderHome, "forward", "--listen", "127.0.0.1:0", "--to", $"127.0.0.1:{servePort}", "--tofu", "accept");
+        await using CliProcess forward = CliProcess.Start(OtherHome, "forward", "--listen", "127.0.0.1:0", "--to", $"127.0.0.1:{servePort}", "--tofu", "accept");
         string forwardPort = await forward.WaitForStderr(@"forwarding 127\.0\.0\.1:(\d+)");
         using var client = new Socket(SocketType.Stream, ProtocolType.Tcp);
         await client.ConnectAsync(IPAddress.Loopback, int.Parse(forwardPort, CultureInfo.InvariantCulture));
@@ -290,7 +281,7 @@ public sealed class CliHostileInputTests : IDisposable
     [Fact]
     public async Task AFullDiskIsATransferFailureOnBothSidesAndLeavesNothingBehind()
     {
-        string inbox = Path.Combine(_home, "small-disk");
+        string inbox = Path.Combine(Home, "small-disk");
         Directory.CreateDirectory(inbox);
         // A 256 KiB file system (tmpfs, mounted as root, as CI runs) that a 2 MiB file cannot fit in.
         var (mounted, _, mountError) = await Command("mount", "-t", "tmpfs", "-o", "size=256k", "tmpfs", inbox);

@@ -11,20 +11,11 @@ namespace OssuaryNet.Tests;
 /// directories.
 /// </summary>
 [System.Runtime.Versioning.UnsupportedOSPlatform("windows")]
-public sealed class CliPromiseTests : IDisposable
+public sealed class CliPromiseTests : CliHomes
 {
-    private readonly string _home = Directory.CreateTempSubdirectory("ossuary-home-").FullName;
-    private readonly string _senderHome = Directory.CreateTempSubdirectory("ossuary-home-").FullName;
-
-    public void Dispose()
-    {
-        Directory.Delete(_home, recursive: true);
-        Directory.Delete(_senderHome, recursive: true);
-    }
-
     private string SparseFile(string name, long size)
     {
-        string path = Path.Combine(_senderHome, name);
+        string path = Path.Combine(OtherHome, name);
         using FileStream file = File.Create(path);
         file.SetLength(size); // sparse: costs nothing to create, would take a long while to send
         return path;
@@ -44,14 +35,14 @@ public sealed class CliPromiseTests : IDisposable
     [Fact]
     public async Task AnExistingFileIsRefusedBeforeAnyContentHoweverLargeTheOffer()
     {
-        string inbox = Path.Combine(_home, "inbox");
+        string inbox = Path.Combine(Home, "inbox");
         Directory.CreateDirectory(inbox);
         await File.WriteAllTextAsync(Path.Combine(inbox, "huge.bin"), "already here");
         string source = SparseFile("huge.bin", 8L << 30);
-        await using CliProcess receive = CliProcess.Start(_home, "receive", "0", "--bind", "127.0.0.1", "--out", inbox, "--accept-any");
+        await using CliProcess receive = CliProcess.Start(Home, "receive", "0", "--bind", "127.0.0.1", "--out", inbox, "--accept-any");
         string port = await receive.WaitForStderr(@"waiting for a file on 127\.0\.0\.1:(\d+)");
 
-        var send = await CliProcess.Run(_senderHome, null, "send", source, $"127.0.0.1:{port}", "--tofu", "accept");
+        var send = await CliProcess.Run(OtherHome, null, "send", source, $"127.0.0.1:{port}", "--tofu", "accept");
         Assert.True(send.Code == 7, send.Stderr);
         Assert.Contains("refused the file", send.Stderr);
         Assert.Equal(7, await receive.WaitForExit());
@@ -62,13 +53,13 @@ public sealed class CliPromiseTests : IDisposable
     [Fact]
     public async Task ARejectedSenderKeyIsExitCode4NotABrokenPipeHoweverLargeTheFile()
     {
-        string inbox = Path.Combine(_home, "inbox");
+        string inbox = Path.Combine(Home, "inbox");
         string source = SparseFile("huge.bin", 8L << 30);
-        await using CliProcess receive = CliProcess.Start(_home, "receive", "0", "--bind", "127.0.0.1", "--out", inbox,
+        await using CliProcess receive = CliProcess.Start(Home, "receive", "0", "--bind", "127.0.0.1", "--out", inbox,
             "--peer", TestKeys.Other.PublicKey.ToString());
         string port = await receive.WaitForStderr(@"waiting for a file on 127\.0\.0\.1:(\d+)");
 
-        var send = await CliProcess.Run(_senderHome, null, "send", source, $"127.0.0.1:{port}", "--tofu", "accept");
+        var send = await CliProcess.Run(OtherHome, null, "send", source, $"127.0.0.1:{port}", "--tofu", "accept");
         Assert.True(send.Code == 4, send.Stderr);
         Assert.Contains("reject", send.Stderr.Split('\n').Last(line => line.StartsWith("ossuary: ", StringComparison.Ordinal)), StringComparison.OrdinalIgnoreCase);
         Assert.DoesNotContain("Broken pipe", send.Stderr);
@@ -85,7 +76,7 @@ public sealed class CliPromiseTests : IDisposable
     [InlineData(new[] { "listen", "0", "--bind", "no.such.host.invalid" }, "--bind takes an IP address")]
     public async Task EveryArgumentErrorIsOneLineWithExitCode1(string[] arguments, string expected)
     {
-        var (code, _, stderr) = await CliProcess.Run(_home, null, arguments);
+        var (code, _, stderr) = await CliProcess.Run(Home, null, arguments);
         Assert.Equal(1, code);
         AssertOneErrorLine(stderr, expected);
     }
@@ -93,13 +84,13 @@ public sealed class CliPromiseTests : IDisposable
     [Fact]
     public async Task TheKeyChangedBannerNamesTheRealEndpointAndSaysItsSentenceOnce()
     {
-        await using CliProcess listen = CliProcess.Start(_home, "listen", "0", "--bind", "127.0.0.1");
+        await using CliProcess listen = CliProcess.Start(Home, "listen", "0", "--bind", "127.0.0.1");
         string port = await listen.WaitForStderr(@"listening on 127\.0\.0\.1:(\d+)");
-        string knownHosts = Path.Combine(_senderHome, ".config", "ossuary", "known_hosts");
+        string knownHosts = Path.Combine(OtherHome, ".config", "ossuary", "known_hosts");
         Directory.CreateDirectory(Path.GetDirectoryName(knownHosts)!);
         await File.WriteAllTextAsync(knownHosts, $"127.0.0.1:{port} {TestKeys.Other.PublicKey}\n");
 
-        var (code, _, stderr) = await CliProcess.Run(_senderHome, [], "connect", $"127.0.0.1:{port}");
+        var (code, _, stderr) = await CliProcess.Run(OtherHome, [], "connect", $"127.0.0.1:{port}");
         Assert.Equal(5, code);
         Assert.Contains("REMOTE HOST IDENTIFICATION HAS CHANGED", stderr);
         Assert.Contains($"ossuary known-hosts remove 127.0.0.1:{port}", stderr);
@@ -110,11 +101,11 @@ public sealed class CliPromiseTests : IDisposable
     [Fact]
     public async Task FirstContactAcceptedWithoutATerminalIsAnnouncedOnOneLine()
     {
-        await using CliProcess listen = CliProcess.Start(_home, "listen", "0", "--bind", "127.0.0.1");
+        await using CliProcess listen = CliProcess.Start(Home, "listen", "0", "--bind", "127.0.0.1");
         string port = await listen.WaitForStderr(@"listening on 127\.0\.0\.1:(\d+)");
         await listen.CloseInput("hi"u8.ToArray());
 
-        var (code, stdout, stderr) = await CliProcess.Run(_senderHome, [], "connect", $"127.0.0.1:{port}");
+        var (code, stdout, stderr) = await CliProcess.Run(OtherHome, [], "connect", $"127.0.0.1:{port}");
         Assert.True(code == 0, stderr);
         Assert.Equal("hi"u8.ToArray(), stdout);
         string notice = Assert.Single(stderr.Trim().Split('\n'), line => line.Contains("permanently added"));
@@ -122,10 +113,10 @@ public sealed class CliPromiseTests : IDisposable
         Assert.Contains("known_hosts", notice);
 
         // Known from now on: no notice the second time.
-        await using CliProcess again = CliProcess.Start(_home, "listen", port, "--bind", "127.0.0.1");
+        await using CliProcess again = CliProcess.Start(Home, "listen", port, "--bind", "127.0.0.1");
         await again.WaitForStderr("listening on");
         await again.CloseInput([]);
-        var second = await CliProcess.Run(_senderHome, [], "connect", $"127.0.0.1:{port}");
+        var second = await CliProcess.Run(OtherHome, [], "connect", $"127.0.0.1:{port}");
         Assert.True(second.Code == 0, second.Stderr);
         Assert.DoesNotContain("permanently added", second.Stderr);
     }
@@ -139,7 +130,7 @@ public sealed class CliPromiseTests : IDisposable
         int port = ((IPEndPoint)silent.LocalEndPoint!).Port;
 
         var clock = System.Diagnostics.Stopwatch.StartNew();
-        var (code, _, stderr) = await CliProcess.Run(_senderHome, [], "connect", $"127.0.0.1:{port}", "--timeout", "1", "--tofu", "accept");
+        var (code, _, stderr) = await CliProcess.Run(OtherHome, [], "connect", $"127.0.0.1:{port}", "--timeout", "1", "--tofu", "accept");
         Assert.Equal(3, code);
         AssertOneErrorLine(stderr, $"No secure connection to 127.0.0.1:{port} within 1 s");
         Assert.True(clock.Elapsed < TimeSpan.FromSeconds(20), $"took {clock.Elapsed}"); // a bound against hanging, not a timing
@@ -148,8 +139,8 @@ public sealed class CliPromiseTests : IDisposable
     [Fact]
     public async Task AKeyDirectoryIsCreatedForItsOwnerOnly()
     {
-        string key = Path.Combine(_home, "keys", "nested", "id");
-        var (code, _, stderr) = await CliProcess.Run(_home, null, "keygen", "--key", key);
+        string key = Path.Combine(Home, "keys", "nested", "id");
+        var (code, _, stderr) = await CliProcess.Run(Home, null, "keygen", "--key", key);
         Assert.True(code == 0, stderr);
         Assert.Equal(UnixFileMode.UserRead | UnixFileMode.UserWrite | UnixFileMode.UserExecute, File.GetUnixFileMode(Path.GetDirectoryName(key)!));
         Assert.Equal(UnixFileMode.UserRead | UnixFileMode.UserWrite, File.GetUnixFileMode(key));

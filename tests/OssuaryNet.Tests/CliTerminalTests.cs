@@ -7,26 +7,17 @@ namespace OssuaryNet.Tests;
 /// The first-contact question is asked on the controlling terminal while the handshake is paused for its verdict.
 /// These tests give the tool a real pseudo-terminal (through Python's pty module) and answer it there.
 /// </summary>
-public sealed class CliTerminalTests : IDisposable
+public sealed class CliTerminalTests : CliHomes
 {
-    private readonly string _home = Directory.CreateTempSubdirectory("ossuary-home-").FullName;
-    private readonly string _otherHome = Directory.CreateTempSubdirectory("ossuary-home-").FullName;
-
-    public void Dispose()
-    {
-        Directory.Delete(_home, recursive: true);
-        Directory.Delete(_otherHome, recursive: true);
-    }
-
     [Theory]
     [InlineData("yes")]
     [InlineData("no")]
     public async Task TheFirstContactQuestionIsAnsweredOnTheTerminal(string answer)
     {
-        string source = Path.Combine(_otherHome, "note.txt");
+        string source = Path.Combine(OtherHome, "note.txt");
         await File.WriteAllTextAsync(source, "hello over a verified channel\n");
-        string inbox = Path.Combine(_home, "inbox");
-        await using CliProcess receive = CliProcess.Start(_home, "receive", "0", "--bind", "127.0.0.1", "--out", inbox, "--accept-any");
+        string inbox = Path.Combine(Home, "inbox");
+        await using CliProcess receive = CliProcess.Start(Home, "receive", "0", "--bind", "127.0.0.1", "--out", inbox, "--accept-any");
         string port = await receive.WaitForStderr(@"waiting for a file on 127\.0\.0\.1:(\d+)");
 
         var start = new ProcessStartInfo("python3")
@@ -40,7 +31,7 @@ public sealed class CliTerminalTests : IDisposable
         {
             start.ArgumentList.Add(argument);
         }
-        start.Environment["HOME"] = _otherHome;
+        start.Environment["HOME"] = OtherHome;
         start.Environment.Remove("XDG_CONFIG_HOME");
         using Process sender = Process.Start(start)!;
         Task<string> terminal = sender.StandardOutput.ReadToEndAsync();
@@ -51,7 +42,7 @@ public sealed class CliTerminalTests : IDisposable
         Assert.Contains("can't be established", transcript);
         Assert.Contains("(yes/no)?", transcript);
         Assert.DoesNotContain("Cannot access a closed file", transcript);
-        string knownHosts = Path.Combine(_otherHome, ".config", "ossuary", "known_hosts");
+        string knownHosts = Path.Combine(OtherHome, ".config", "ossuary", "known_hosts");
         if (answer == "yes")
         {
             Assert.True(sender.ExitCode == 0, transcript);

@@ -58,28 +58,48 @@ internal static class OssuaryTelemetry
 
     private static KeyValuePair<string, object?> ErrorType(OssuaryErrorCode code) => new("error.type", code.ToString());
 
-    public static void HandshakeStarted(bool isClient)
-    {
-        if (HandshakesStarted.Enabled)
-        {
-            HandshakesStarted.Add(1, Role(isClient), Stream);
-        }
-    }
+    public static void HandshakeStarted(bool isClient) => CountStarted(isClient, Stream);
 
     public static void HandshakeCompleted(bool isClient, OssuaryHandshakePattern pattern, OssuarySuite suite)
     {
-        if (HandshakesCompleted.Enabled)
-        {
-            HandshakesCompleted.Add(1, Role(isClient), PatternTag(pattern), new("ossuary.suite", suite.ToString()), Stream);
-        }
+        CountCompleted(isClient, pattern, suite, Stream);
         ActiveConnections.Add(1, Role(isClient));
     }
 
-    public static void HandshakeFailed(bool isClient, OssuaryHandshakePattern? pattern, OssuaryErrorCode code)
+    public static void HandshakeFailed(bool isClient, OssuaryHandshakePattern? pattern, OssuaryErrorCode code) => CountFailed(isClient, pattern, code, Stream);
+
+    /// <summary>A datagram endpoint began a handshake as the initiator (responders count theirs when they complete).</summary>
+    public static void DatagramHandshakeStarted() => CountStarted(isClient: true, Datagram);
+
+    /// <summary>A datagram handshake (first or rekey) completed.</summary>
+    public static void DatagramHandshakeCompleted(bool isInitiator, OssuaryHandshakePattern pattern, OssuarySuite suite) =>
+        CountCompleted(isInitiator, pattern, suite, Datagram);
+
+    /// <summary>A datagram handshake was given up (<c>HandshakeTimeout</c>) or its peer rejected (<c>PeerRejected</c>).</summary>
+    public static void DatagramHandshakeFailed(bool isInitiator, OssuaryHandshakePattern pattern, OssuaryErrorCode code) =>
+        CountFailed(isInitiator, pattern, code, Datagram);
+
+    private static void CountStarted(bool isClient, KeyValuePair<string, object?> transport)
+    {
+        if (HandshakesStarted.Enabled)
+        {
+            HandshakesStarted.Add(1, Role(isClient), transport);
+        }
+    }
+
+    private static void CountCompleted(bool isClient, OssuaryHandshakePattern pattern, OssuarySuite suite, KeyValuePair<string, object?> transport)
+    {
+        if (HandshakesCompleted.Enabled)
+        {
+            HandshakesCompleted.Add(1, Role(isClient), PatternTag(pattern), new("ossuary.suite", suite.ToString()), transport);
+        }
+    }
+
+    private static void CountFailed(bool isClient, OssuaryHandshakePattern? pattern, OssuaryErrorCode code, KeyValuePair<string, object?> transport)
     {
         if (HandshakesFailed.Enabled)
         {
-            HandshakesFailed.Add(1, Role(isClient), PatternTag(pattern), ErrorType(code), Stream);
+            HandshakesFailed.Add(1, Role(isClient), PatternTag(pattern), ErrorType(code), transport);
         }
         if (OssuaryEventSource.Log.IsEnabled())
         {
@@ -127,37 +147,6 @@ internal static class OssuaryTelemetry
         if (Verifications.Enabled)
         {
             Verifications.Add(1, new KeyValuePair<string, object?>("ossuary.verdict", accepted ? "accepted" : "rejected"));
-        }
-    }
-
-    /// <summary>A datagram endpoint began a handshake as the initiator (responders count theirs when they complete).</summary>
-    public static void DatagramHandshakeStarted()
-    {
-        if (HandshakesStarted.Enabled)
-        {
-            HandshakesStarted.Add(1, Role(isClient: true), Datagram);
-        }
-    }
-
-    /// <summary>A datagram handshake (first or rekey) completed.</summary>
-    public static void DatagramHandshakeCompleted(bool isInitiator, OssuaryHandshakePattern pattern, OssuarySuite suite)
-    {
-        if (HandshakesCompleted.Enabled)
-        {
-            HandshakesCompleted.Add(1, Role(isInitiator), PatternTag(pattern), new("ossuary.suite", suite.ToString()), Datagram);
-        }
-    }
-
-    /// <summary>A datagram handshake was given up (<c>HandshakeTimeout</c>) or its peer rejected (<c>PeerRejected</c>).</summary>
-    public static void DatagramHandshakeFailed(bool isInitiator, OssuaryHandshakePattern pattern, OssuaryErrorCode code)
-    {
-        if (HandshakesFailed.Enabled)
-        {
-            HandshakesFailed.Add(1, Role(isInitiator), PatternTag(pattern), ErrorType(code), Datagram);
-        }
-        if (OssuaryEventSource.Log.IsEnabled())
-        {
-            OssuaryEventSource.Log.HandshakeFailed(isInitiator ? "client" : "server", pattern.ToString(), code.ToString(), (int)code);
         }
     }
 

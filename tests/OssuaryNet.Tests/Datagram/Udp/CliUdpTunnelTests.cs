@@ -9,17 +9,8 @@ namespace OssuaryNet.Tests.Datagram.Udp;
 
 /// <summary>The `udp-forward` / `udp-serve` tunnel as separate processes, in front of a plain UDP echo service.</summary>
 [System.Runtime.Versioning.UnsupportedOSPlatform("windows")]
-public sealed class CliUdpTunnelTests : IDisposable
+public sealed class CliUdpTunnelTests : CliHomes
 {
-    private readonly string _serverHome = Directory.CreateTempSubdirectory("ossuary-home-").FullName;
-    private readonly string _clientHome = Directory.CreateTempSubdirectory("ossuary-home-").FullName;
-
-    public void Dispose()
-    {
-        Directory.Delete(_serverHome, recursive: true);
-        Directory.Delete(_clientHome, recursive: true);
-    }
-
     /// <summary>Sends each datagram and waits for its echo, asking again after <paramref name="patience"/> (datagrams may be lost).</summary>
     private static async Task<int> EchoedCount(int forwardPort, int datagrams, TimeSpan patience, int attempts, int seed)
     {
@@ -61,10 +52,10 @@ public sealed class CliUdpTunnelTests : IDisposable
 
     private async Task<(CliProcess Serve, CliProcess Forward, int ForwardPort)> Tunnel(int servePortOrRelay, Func<int, int>? relayFor = null, params string[] serveExtra)
     {
-        CliProcess serve = CliProcess.Start(_serverHome, ["udp-serve", "--listen", "127.0.0.1:0", "--to", $"127.0.0.1:{servePortOrRelay}", "--accept-any", .. serveExtra]);
+        CliProcess serve = CliProcess.Start(Home, ["udp-serve", "--listen", "127.0.0.1:0", "--to", $"127.0.0.1:{servePortOrRelay}", "--accept-any", .. serveExtra]);
         int servePort = int.Parse(await serve.WaitForStderr(@"serving udp 127\.0\.0\.1:(\d+)"), CultureInfo.InvariantCulture);
         int to = relayFor?.Invoke(servePort) ?? servePort;
-        CliProcess forward = CliProcess.Start(_clientHome, "udp-forward", "--listen", "127.0.0.1:0", "--to", $"127.0.0.1:{to}", "--tofu", "accept");
+        CliProcess forward = CliProcess.Start(OtherHome, "udp-forward", "--listen", "127.0.0.1:0", "--to", $"127.0.0.1:{to}", "--tofu", "accept");
         int forwardPort = int.Parse(await forward.WaitForStderr(@"forwarding udp 127\.0\.0\.1:(\d+)"), CultureInfo.InvariantCulture);
         return (serve, forward, forwardPort);
     }
@@ -113,12 +104,12 @@ public sealed class CliUdpTunnelTests : IDisposable
         var (echoPort, echo) = UdpRelay.Echo();
         using (echo)
         {
-            await using CliProcess serve = CliProcess.Start(_serverHome, "udp-serve", "--listen", "127.0.0.1:0", "--to", $"127.0.0.1:{echoPort}", "--accept-any");
+            await using CliProcess serve = CliProcess.Start(Home, "udp-serve", "--listen", "127.0.0.1:0", "--to", $"127.0.0.1:{echoPort}", "--accept-any");
             string port = await serve.WaitForStderr(@"serving udp 127\.0\.0\.1:(\d+)");
-            string knownHosts = Path.Combine(_clientHome, ".config", "ossuary", "known_hosts");
+            string knownHosts = Path.Combine(OtherHome, ".config", "ossuary", "known_hosts");
             Directory.CreateDirectory(Path.GetDirectoryName(knownHosts)!);
             File.WriteAllText(knownHosts, $"127.0.0.1:{port} {TestKeys.Other.PublicKey}\n");
-            var (code, _, stderr) = await CliProcess.Run(_clientHome, [], "udp-forward", "--listen", "127.0.0.1:0", "--to", $"127.0.0.1:{port}");
+            var (code, _, stderr) = await CliProcess.Run(OtherHome, [], "udp-forward", "--listen", "127.0.0.1:0", "--to", $"127.0.0.1:{port}");
             Assert.Equal(5, code);
             Assert.Contains("REMOTE HOST IDENTIFICATION HAS CHANGED", stderr);
             Assert.Contains(TestKeys.Other.PublicKey.Fingerprint, stderr);
@@ -136,7 +127,7 @@ public sealed class CliUdpTunnelTests : IDisposable
         var (echoPort, echo) = UdpRelay.Echo();
         using (echo)
         {
-            await using CliProcess serve = CliProcess.Start(_serverHome, "udp-serve", "--listen", "127.0.0.1:0", "--to", $"127.0.0.1:{echoPort}", "--accept-any", "-v");
+            await using CliProcess serve = CliProcess.Start(Home, "udp-serve", "--listen", "127.0.0.1:0", "--to", $"127.0.0.1:{echoPort}", "--accept-any", "-v");
             int port = int.Parse(await serve.WaitForStderr(@"serving udp 127\.0\.0\.1:(\d+)"), CultureInfo.InvariantCulture);
             var server = new IPEndPoint(IPAddress.Loopback, port);
             var options = new DatagramOptions { Identity = TestKeys.Client, ServiceLabel = "ossuary-tunnel/1", PostQuantum = OssuaryPostQuantum.Preferred, MaxDatagramSize = 1400 };
