@@ -30,11 +30,16 @@ public sealed class KestrelTests
 
         public Uri BaseAddress { get; private set; } = null!;
 
-        public static async Task<Service> StartAsync(HttpProtocols protocols, PeerVerifier clients, OssuaryPostQuantum postQuantum = OssuaryPostQuantum.Off)
+        public static async Task<Service> StartAsync(HttpProtocols protocols, PeerVerifier clients, OssuaryPostQuantum postQuantum = OssuaryPostQuantum.Off,
+            TimeSpan? handshakeTimeout = null)
         {
             WebApplicationBuilder builder = WebApplication.CreateSlimBuilder();
             builder.Logging.ClearProviders();
             var serverOptions = new OssuaryServerOptions { StaticKeyPair = TestKeys.Server, PeerVerifier = clients, PostQuantum = postQuantum };
+            if (handshakeTimeout is { } timeout)
+            {
+                serverOptions.HandshakeTimeout = timeout;
+            }
             builder.WebHost.ConfigureKestrel(kestrel => kestrel.Listen(IPAddress.Loopback, 0, listen =>
             {
                 listen.Protocols = protocols;
@@ -149,6 +154,43 @@ public sealed class KestrelTests
         HttpRequestException failure = await Assert.ThrowsAsync<HttpRequestException>(() => client.GetAsync(new Uri(service.BaseAddress, "/whoami")));
         Assert.Equal(OssuaryErrorCode.PeerRejected, Assert.IsType<OssuaryException>(failure.InnerException).ErrorCode);
         Assert.Equal(0, service.Requests);
+    }
+
+    [Fact]
+    public async Task AClientThatNeverHandshakesIsClosedAtTheHandshakeTimeoutAndPlainHttpIsNeverServed()
+    {
+        await using Service service = await Service.StartAsync(HttpProtocols.Http1, PeerVerifier.AcceptAny, handshakeTimeout: TimeSpan.FromSeconds(1));
+        using var silent = new System.Net.Sockets.Socket(System.Net.Sockets.SocketType.Stream, System.Net.Sockets.ProtocolType.Tcp);
+        await silent.ConnectAsync(IPAddress.Loopback, service.BaseAddress.Port);
+        byte[] buffer = new byte[256];
+        // Closed by the server (0, or a reset), never answered; the guard only bounds a hang.
+        int read = await ReadOrReset(silent, buffer).WaitAsync(Loopback.Guard);
+        Assert.Equal(0, read);
+
+        // A plain HTTP request is not an OssuaryNet handshake: it gets an alert at most, never an HTTP response.
+        using var plain = new System.Net.Sockets.Socket(System.Net.Sockets.SocketType.Stream, System.Net.Sockets.ProtocolType.Tcp);
+        await plain.ConnectAsync(IPAddress.Loopback, service.BaseAddress.Port);
+        await plain.SendAsync("GET /whoami HTTP/1.1\r\nHost: x\r\n\r\n"u8.ToArray());
+        var answer = new List<byte>();
+        int got;
+        while ((got = await ReadOrReset(plain, buffer).WaitAsync(Loopback.Guard)) > 0)
+        {
+            answer.AddRange(buffer.AsSpan(0, got).ToArray());
+        }
+        Assert.DoesNotContain("HTTP/", System.Text.Encoding.ASCII.GetString(answer.ToArray()));
+        Assert.Equal(0, service.Requests);
+    }
+
+    private static async Task<int> ReadOrReset(System.Net.Sockets.Socket socket, byte[] buffer)
+    {
+        try
+        {
+            return await socket.ReceiveAsync(buffer);
+        }
+        catch (System.Net.Sockets.SocketException e) when (e.SocketErrorCode == System.Net.Sockets.SocketError.ConnectionReset)
+        {
+            return 0;
+        }
     }
 
     [Fact]
