@@ -27,7 +27,7 @@ internal static partial class Commands
         var to = new Option<string>("--to") { Description = "The ossuary server (running `ossuary udp-serve`) to tunnel to.", Required = true };
         var command = new Command("udp-forward", "UDP tunnel entrance: carry every UDP flow arriving on a local address, encrypted, to an `ossuary udp-serve`; replies come back to the flow's sender.\n\nExample:\n  ossuary udp-forward --listen 127.0.0.1:5353 --to server.example:7000")
         {
-            listen, to, Peer, Tofu, Stats, FlowIdleSeconds,
+            listen, to, Peer, Tofu, Stats, FlowIdleSeconds, ConnectTimeoutSeconds,
         };
         command.SetAction(async (result, cancellationToken) =>
         {
@@ -43,9 +43,16 @@ internal static partial class Commands
                 TunnelOptions(key, result, acceptConnections: false), trust.PeerVerifier);
             // The server is checked before any flow is taken: a changed key or a refusal ends the verb as `forward` does.
             OssuaryUdpConnection probe;
+            TimeSpan limit = ConnectTimeout(result);
+            using var deadline = CancellationTokenSource.CreateLinkedTokenSource(cancellationToken);
+            deadline.CancelAfter(limit);
             try
             {
-                probe = await secure.ConnectAsync(remote, trust.ServerKey, cancellationToken: cancellationToken);
+                probe = await secure.ConnectAsync(remote, trust.ServerKey, cancellationToken: deadline.Token);
+            }
+            catch (OperationCanceledException e) when (!cancellationToken.IsCancellationRequested)
+            {
+                throw new OssuaryException(OssuaryErrorCode.HandshakeTimeout, $"No secure connection to {remote} within {limit.TotalSeconds:0.###} s (--timeout).", e);
             }
             catch (OssuaryException e) when (e.ErrorCode is OssuaryErrorCode.PeerKeyChanged or OssuaryErrorCode.PostQuantumDowngrade)
             {

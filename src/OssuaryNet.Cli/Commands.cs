@@ -50,18 +50,23 @@ internal static partial class Commands
         DefaultValueFactory = _ => 30,
     };
 
+    /// <summary>The --timeout of a connecting verb.</summary>
+    private static TimeSpan ConnectTimeout(ParseResult result)
+    {
+        double seconds = result.GetValue(ConnectTimeoutSeconds);
+        return seconds > 0 && seconds <= int.MaxValue / 1000
+            ? TimeSpan.FromSeconds(seconds)
+            : throw new UsageException("--timeout takes a number of seconds greater than 0.");
+    }
+
     /// <summary>
     /// Connects a client verb to its server within --timeout. A changed key or a stripped post-quantum handshake is
     /// tagged with the endpoint, so that the banner can name it in its `known-hosts remove` hint.
     /// </summary>
     private static async Task<OssuaryStream> ConnectToServerAsync(string host, int port, OssuaryClientOptions options, ParseResult result, CancellationToken cancellationToken)
     {
-        double seconds = result.GetValue(ConnectTimeoutSeconds);
-        if (!(seconds > 0 && seconds <= int.MaxValue / 1000))
-        {
-            throw new UsageException("--timeout takes a number of seconds greater than 0.");
-        }
-        TimeSpan limit = TimeSpan.FromSeconds(seconds);
+        TimeSpan limit = ConnectTimeout(result);
+        double seconds = limit.TotalSeconds;
         string endpoint = OssuaryClient.EndpointName(new DnsEndPoint(host, port));
         using var deadline = CancellationTokenSource.CreateLinkedTokenSource(cancellationToken);
         deadline.CancelAfter(limit);

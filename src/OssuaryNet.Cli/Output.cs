@@ -24,6 +24,9 @@ internal sealed class Output(bool verbose)
 
     public static void Error(string message) => Write($"ossuary: {message}");
 
+    /// <summary>A note for any caller without an Output at hand (a verifier's callback): notes are always shown.</summary>
+    public static void Notice(string message) => Write(message);
+
     private static void Write(string line)
     {
         lock (Lock)

@@ -38,7 +38,7 @@ internal static class TrustSettings
         {
             ConfirmFirstContact = AskOnTerminal,
             // As ssh says "Permanently added ...": a key recorded without a question should not go unnoticed.
-            FirstContactRecorded = peer => Output.Error(
+            FirstContactRecorded = peer => Output.Notice(
                 $"permanently added {PrintableText.Escape(peer.Endpoint ?? "?")} (fingerprint {peer.PublicKey.Fingerprint}) to {PrintableText.Escape(knownHostsPath ?? CliPaths.DefaultKnownHosts)}"),
         };
         return options;

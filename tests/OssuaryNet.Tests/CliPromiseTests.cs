@@ -30,6 +30,7 @@ public sealed class CliPromiseTests : CliHomes
         Assert.Contains(expected, error);
         Assert.DoesNotContain("System.", stderr, StringComparison.Ordinal);
         Assert.DoesNotContain("   at ", stderr, StringComparison.Ordinal);
+        Assert.DoesNotContain("\u001b", stderr, StringComparison.Ordinal); // no terminal escape sequence when stderr is not a terminal
     }
 
     [Fact]
@@ -44,7 +45,7 @@ public sealed class CliPromiseTests : CliHomes
 
         var send = await CliProcess.Run(OtherHome, null, "send", source, $"127.0.0.1:{port}", "--tofu", "accept");
         Assert.True(send.Code == 7, send.Stderr);
-        Assert.Contains("refused the file", send.Stderr);
+        AssertOneErrorLine(send.Stderr, "refused the file");
         Assert.Equal(7, await receive.WaitForExit());
         Assert.Equal("already here", await File.ReadAllTextAsync(Path.Combine(inbox, "huge.bin")));
         Assert.Single(Directory.GetFileSystemEntries(inbox)); // no temporary file left either
@@ -134,6 +135,18 @@ public sealed class CliPromiseTests : CliHomes
         Assert.Equal(3, code);
         AssertOneErrorLine(stderr, $"No secure connection to 127.0.0.1:{port} within 1 s");
         Assert.True(clock.Elapsed < TimeSpan.FromSeconds(20), $"took {clock.Elapsed}"); // a bound against hanging, not a timing
+    }
+
+    [Fact]
+    public async Task UdpForwardMeetsTheTimeoutWhenNothingAnswersWithExitCode3()
+    {
+        using var silent = new Socket(AddressFamily.InterNetwork, SocketType.Dgram, ProtocolType.Udp);
+        silent.Bind(new IPEndPoint(IPAddress.Loopback, 0)); // takes the Initiations, never answers
+        int port = ((IPEndPoint)silent.LocalEndPoint!).Port;
+
+        var (code, _, stderr) = await CliProcess.Run(OtherHome, [], "udp-forward", "--listen", "127.0.0.1:0", "--to", $"127.0.0.1:{port}", "--timeout", "1", "--tofu", "accept");
+        Assert.Equal(3, code);
+        AssertOneErrorLine(stderr, $"No secure connection to 127.0.0.1:{port} within 1 s");
     }
 
     [Fact]
