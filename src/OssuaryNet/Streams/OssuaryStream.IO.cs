@@ -72,10 +72,11 @@ public sealed partial class OssuaryStream
             throw new InvalidOperationException("Authentication has already been attempted on this stream.");
         }
         OssuaryConnection connection = _connection;
+        Enter();
+        // From here the finally below ends the span and records the duration, whatever happens.
         long started = TimeProvider.GetTimestamp();
         Activity? activity = OssuaryTelemetry.StartHandshake(connection.IsClient, connection.Endpoint);
         Exception? failure = null;
-        Enter();
         // The connection's own deadline (NextTimeout) bounds everything below, the pause for the verifier included.
         TimeSpan? deadline = connection.NextTimeout;
         using var timer = deadline is { } due ? new CancellationTokenSource(Max(due - Now(), TimeSpan.Zero), TimeProvider) : new CancellationTokenSource();
@@ -133,7 +134,7 @@ public sealed partial class OssuaryStream
         }
         finally
         {
-            OssuaryTelemetry.EndHandshake(activity, connection, TimeProvider.GetElapsedTime(started), _authenticated ? null : failure ?? new OperationCanceledException());
+            OssuaryTelemetry.EndHandshake(activity, connection, TimeProvider.GetElapsedTime(started), _authenticated ? null : failure);
             if (!_authenticated || _readStart == _readEnd)
             {
                 ReleaseReadBuffer();
