@@ -9,13 +9,9 @@ namespace OssuaryNet.Native;
 /// </summary>
 internal sealed class NativeConnection : IDisposable
 {
-    private readonly List<OssuaryPublicKey> _authorizedKeys = [];
+    private readonly NativeTrustChoices _trust = new();
     private OssuaryKeyPair? _key;
     private OssuaryPublicKey? _serverKey;
-    private CallbackVerifier? _callback;
-    private KnownHosts? _knownHosts;
-    private bool _acceptAny;
-    private bool _deferred;
     private TimeSpan _handshakeTimeout = TimeSpan.FromSeconds(30);
     private TimeSpan _startTime;
     private string _context = "";
@@ -50,31 +46,31 @@ internal sealed class NativeConnection : IDisposable
     public void AddAuthorizedKey(OssuaryPublicKey key)
     {
         RequireConfigurable();
-        _authorizedKeys.Add(key);
+        _trust.AddAuthorizedKey(key);
     }
 
     public void SetCallback(nint callback, nint userData)
     {
         RequireConfigurable();
-        _callback = callback == 0 ? null : new CallbackVerifier(callback, userData);
+        _trust.SetCallback(callback, userData);
     }
 
     public void SetKnownHosts(string path, TofuPolicy policy)
     {
         RequireConfigurable();
-        _knownHosts = new KnownHosts(path, policy);
+        _trust.SetKnownHosts(path, policy);
     }
 
     public void SetAcceptAny()
     {
         RequireConfigurable();
-        _acceptAny = true;
+        _trust.SetAcceptAny();
     }
 
     public void SetDeferred()
     {
         RequireConfigurable();
-        _deferred = true;
+        _trust.SetDeferred();
     }
 
     public void SetHandshakeTimeout(TimeSpan timeout)
@@ -153,37 +149,11 @@ internal sealed class NativeConnection : IDisposable
         return _connection;
     }
 
-    /// <summary>The application deciding itself, or a callback, decides alone; otherwise known hosts, then authorized keys (plus a pinned server key), then accept-any.</summary>
-    private PeerVerifier ChooseVerifier()
-    {
-        if (_deferred)
-        {
-            return DeferredVerification.Instance;
-        }
-        if (_callback is not null)
-        {
-            return _callback;
-        }
-        if (_knownHosts is not null)
-        {
-            return _knownHosts;
-        }
-        List<OssuaryPublicKey> trusted = [.. _authorizedKeys];
-        if (_serverKey is not null)
-        {
-            trusted.Add(_serverKey);
-        }
-        if (trusted.Count > 0)
-        {
-            return new AuthorizedKeys(trusted);
-        }
-        if (_acceptAny)
-        {
-            return PeerVerifier.AcceptAny;
-        }
-        throw new OssuaryException(OssuaryErrorCode.InvalidOperation,
-            "No peer verification is configured: add authorized keys, pin the server key, set a callback or known hosts, call ossuary_set_deferred_verification to decide yourself, or call ossuary_set_accept_any_peer.");
-    }
+    /// <summary>The application deciding itself stands for the verifier with a marker the handshake loop knows.</summary>
+    private PeerVerifier ChooseVerifier() =>
+        _trust.Choose(_serverKey,
+            "No peer verification is configured: add authorized keys, pin the server key, set a callback or known hosts, call ossuary_set_deferred_verification to decide yourself, or call ossuary_set_accept_any_peer.")
+        ?? DeferredVerification.Instance;
 
     private void RequireConfigurable()
     {

@@ -18,11 +18,8 @@ internal sealed class NativeDatagramEndpoint : IDisposable
 {
     private readonly DatagramOptions _options;
     private readonly TimeSpan _createdAt;
-    private readonly List<OssuaryPublicKey> _authorizedKeys = [];
+    private readonly NativeTrustChoices _trust = new();
     private readonly Queue<DatagramEvent> _events = new();
-    private CallbackVerifier? _callback;
-    private bool _acceptAny;
-    private bool _deferred;
     private DatagramEndpoint? _endpoint;
 
     public NativeDatagramEndpoint(OssuaryKeyPair identity, bool acceptConnections, TimeSpan now)
@@ -65,25 +62,25 @@ internal sealed class NativeDatagramEndpoint : IDisposable
     public void AddAuthorizedKey(OssuaryPublicKey key)
     {
         RequireConfigurable();
-        _authorizedKeys.Add(key);
+        _trust.AddAuthorizedKey(key);
     }
 
     public void SetCallback(nint callback, nint userData)
     {
         RequireConfigurable();
-        _callback = callback == 0 ? null : new CallbackVerifier(callback, userData);
+        _trust.SetCallback(callback, userData);
     }
 
     public void SetAcceptAny()
     {
         RequireConfigurable();
-        _acceptAny = true;
+        _trust.SetAcceptAny();
     }
 
     public void SetDeferred()
     {
         RequireConfigurable();
-        _deferred = true;
+        _trust.SetDeferred();
     }
 
     /// <summary>The endpoint, built on first use from the settings.</summary>
@@ -93,7 +90,8 @@ internal sealed class NativeDatagramEndpoint : IDisposable
         {
             return _endpoint;
         }
-        Verifier = ChooseVerifier();
+        Verifier = _trust.Choose(pinned: null,
+            "No peer verification is configured: add authorized keys, set a callback, call ossuary_dgram_set_deferred_verification to decide yourself, or call ossuary_dgram_set_accept_any_peer.");
         _endpoint = new DatagramEndpoint(_options, _createdAt);
         return _endpoint;
     }
@@ -125,29 +123,6 @@ internal sealed class NativeDatagramEndpoint : IDisposable
     }
 
     public bool TryTakeEvent(out DatagramEvent e) => _events.TryDequeue(out e);
-
-    /// <summary>A callback decides alone; otherwise authorized keys, then accept-any; deferred leaves it to the caller.</summary>
-    private PeerVerifier? ChooseVerifier()
-    {
-        if (_deferred)
-        {
-            return null;
-        }
-        if (_callback is not null)
-        {
-            return _callback;
-        }
-        if (_authorizedKeys.Count > 0)
-        {
-            return new AuthorizedKeys(_authorizedKeys);
-        }
-        if (_acceptAny)
-        {
-            return PeerVerifier.AcceptAny;
-        }
-        throw new OssuaryException(OssuaryErrorCode.InvalidOperation,
-            "No peer verification is configured: add authorized keys, set a callback, call ossuary_dgram_set_deferred_verification to decide yourself, or call ossuary_dgram_set_accept_any_peer.");
-    }
 
     private void RequireConfigurable()
     {
