@@ -52,7 +52,7 @@ internal static partial class Commands
             }
             catch (OperationCanceledException e) when (!cancellationToken.IsCancellationRequested)
             {
-                throw new OssuaryException(OssuaryErrorCode.HandshakeTimeout, $"No secure connection to {remote} within {limit.TotalSeconds:0.###} s (--timeout).", e);
+                throw ConnectTimedOut(remote.ToString(), limit, e);
             }
             catch (OssuaryException e) when (e.ErrorCode is OssuaryErrorCode.PeerKeyChanged or OssuaryErrorCode.PostQuantumDowngrade)
             {

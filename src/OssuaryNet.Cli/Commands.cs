@@ -59,6 +59,10 @@ internal static partial class Commands
             : throw new UsageException("--timeout takes a number of seconds greater than 0.");
     }
 
+    /// <summary>What a connecting verb reports when --timeout passed first (exit code 3).</summary>
+    private static OssuaryException ConnectTimedOut(string endpoint, TimeSpan limit, Exception cause) =>
+        new(OssuaryErrorCode.HandshakeTimeout, $"No secure connection to {endpoint} within {limit.TotalSeconds:0.###} s (--timeout).", cause);
+
     /// <summary>
     /// Connects a client verb to its server within --timeout. A changed key or a stripped post-quantum handshake is
     /// tagged with the endpoint, so that the banner can name it in its `known-hosts remove` hint.
@@ -66,7 +70,6 @@ internal static partial class Commands
     private static async Task<OssuaryStream> ConnectToServerAsync(string host, int port, OssuaryClientOptions options, ParseResult result, CancellationToken cancellationToken)
     {
         TimeSpan limit = ConnectTimeout(result);
-        double seconds = limit.TotalSeconds;
         string endpoint = OssuaryClient.EndpointName(new DnsEndPoint(host, port));
         using var deadline = CancellationTokenSource.CreateLinkedTokenSource(cancellationToken);
         deadline.CancelAfter(limit);
@@ -77,7 +80,7 @@ internal static partial class Commands
         catch (Exception e) when (!cancellationToken.IsCancellationRequested
                                   && (e is OperationCanceledException || e is OssuaryException { ErrorCode: OssuaryErrorCode.HandshakeTimeout }))
         {
-            throw new OssuaryException(OssuaryErrorCode.HandshakeTimeout, $"No secure connection to {endpoint} within {seconds:0.###} s (--timeout).", e);
+            throw ConnectTimedOut(endpoint, limit, e);
         }
         catch (OssuaryException e) when (e.ErrorCode is OssuaryErrorCode.PeerKeyChanged or OssuaryErrorCode.PostQuantumDowngrade)
         {
