@@ -79,6 +79,20 @@ wait_for() { # FILE PATTERN: prints the first match group once it appears
 
 same() { [[ $(sha256sum <"$1" | cut -d' ' -f1) == $(sha256sum <"$2" | cut -d' ' -f1) ]]; }
 
+check() { # NAME COMMAND...: one result line, and the logs after a failure
+  local name=$1
+  shift
+  if "$@"; then pass "$name"; else fail "$name"; cat "$work"/*.err; fi
+}
+
+c_server_address() { # LOG: waits for a C example server's "listening on 127.0.0.1:PORT key KEY" and prints "PORT KEY"
+  wait_for "$1" 'listening on 127\.0\.0\.1:[0-9]+ key [A-Za-z0-9+/=]+' | sed -E 's/.*:([0-9]+) key (.*)/\1 \2/'
+}
+
+cli_trust() { # MODE KEY KNOWN_HOSTS: sets the array trust, the ossuary client's trust in a C server (pinned for IK)
+  if [[ $1 == ik ]]; then trust=(--peer "$2"); else trust=(--tofu accept --known-hosts "$3"); fi
+}
+
 c_client_dotnet_server() { # MODE (xx|ik) PQ (off|preferred): the C client's post-quantum policy
   "${ossuary[@]}" listen 0 --bind 127.0.0.1 -v <"$work/a" >"$work/server.out" 2>"$work/server.err" &
   local server=$!
@@ -99,11 +113,9 @@ pattern_of() { # MODE PQ: the Noise pattern name they give (the .NET side prefer
 dotnet_client_c_server() { # MODE (xx|ik) PQ (off|preferred): the C server's post-quantum policy
   interop/c/build/server --pq "$2" 0 <"$work/a" >"$work/server.out" 2>"$work/server.err" &
   local server=$!
-  local line port key trust
-  line=$(wait_for "$work/server.err" 'listening on 127\.0\.0\.1:[0-9]+ key [A-Za-z0-9+/=]+')
-  port=$(sed -E 's/.*:([0-9]+) key.*/\1/' <<<"$line")
-  key=$(sed -E 's/.* key //' <<<"$line")
-  if [[ $1 == ik ]]; then trust=(--peer "$key"); else trust=(--tofu accept --known-hosts "$work/kh-$port"); fi
+  local port key trust
+  read -r port key < <(c_server_address "$work/server.err")
+  cli_trust "$1" "$key" "$work/kh-$port"
   # A classical C server is met with the .NET side's classical policy: the C example serves one connection, so the
   # first-contact fallback (a second connection) has nobody to talk to.
   "${ossuary[@]}" connect "127.0.0.1:$port" "${trust[@]}" --pq "$2" -v <"$work/b" >"$work/client.out" 2>"$work/client.err"
@@ -115,8 +127,8 @@ dotnet_client_c_server() { # MODE (xx|ik) PQ (off|preferred): the C server's pos
 for mode in xx ik; do
   for pq in off preferred; do
     label="$mode, $(pattern_of $mode $pq)"
-    if c_client_dotnet_server $mode $pq; then pass "C client -> .NET server ($label)"; else fail "C client -> .NET server ($label)"; cat "$work"/*.err; fi
-    if dotnet_client_c_server $mode $pq; then pass ".NET client -> C server ($label)"; else fail ".NET client -> C server ($label)"; cat "$work"/*.err; fi
+    check "C client -> .NET server ($label)" c_client_dotnet_server $mode $pq
+    check ".NET client -> C server ($label)" dotnet_client_c_server $mode $pq
   done
 done
 
@@ -142,11 +154,9 @@ c_dgram_client_dotnet_server() { # MODE (xx|ik) PQ (off|preferred): both sides' 
 
 dotnet_dgram_client_c_server() { # MODE (xx|ik) PQ (off|preferred): both sides' post-quantum policy
   interop/c/build/dgram_server --label ossuary-tunnel/1 --pq "$2" 0 2>"$work/dserver.err" &
-  local server=$! line port key trust
-  line=$(wait_for "$work/dserver.err" 'listening on 127\.0\.0\.1:[0-9]+ key [A-Za-z0-9+/=]+')
-  port=$(sed -E 's/.*:([0-9]+) key.*/\1/' <<<"$line")
-  key=$(sed -E 's/.* key //' <<<"$line")
-  if [[ $1 == ik ]]; then trust=(--peer "$key"); else trust=(--tofu accept --known-hosts "$work/dkh-$port"); fi
+  local server=$! port key trust
+  read -r port key < <(c_server_address "$work/dserver.err")
+  cli_trust "$1" "$key" "$work/dkh-$port"
   "${ossuary[@]}" udp-forward --listen 127.0.0.1:0 --to "127.0.0.1:$port" "${trust[@]}" --pq "$2" 2>"$work/forward.err" &
   local forward=$! local_port ok=0
   local_port=$(wait_for "$work/forward.err" 'forwarding udp 127\.0\.0\.1:[0-9]+' | sed 's/.*://')
@@ -158,8 +168,8 @@ dotnet_dgram_client_c_server() { # MODE (xx|ik) PQ (off|preferred): both sides' 
 for mode in xx ik; do
   for pq in off preferred; do
     label="$mode, $(pattern_of $mode $pq)"
-    if c_dgram_client_dotnet_server $mode $pq; then pass "UDP: C datagram client -> .NET udp-serve ($label)"; else fail "UDP: C datagram client -> .NET udp-serve ($label)"; cat "$work"/*.err; fi
-    if dotnet_dgram_client_c_server $mode $pq; then pass "UDP: .NET udp-forward -> C datagram server ($label)"; else fail "UDP: .NET udp-forward -> C datagram server ($label)"; cat "$work"/*.err; fi
+    check "UDP: C datagram client -> .NET udp-serve ($label)" c_dgram_client_dotnet_server $mode $pq
+    check "UDP: .NET udp-forward -> C datagram server ($label)" dotnet_dgram_client_c_server $mode $pq
   done
 done
 
