@@ -1,4 +1,5 @@
 using System.Text.RegularExpressions;
+using OssuaryNet.Protocol;
 
 namespace OssuaryNet.Cli;
 
@@ -10,7 +11,8 @@ internal static partial class ParseErrors
     public static string Describe(string message)
     {
         // "Cannot parse argument 'x' for option '--y' as expected type 'System.Int32'. Did you mean one of the following?\nA\nB"
-        string firstLine = message.Split('\n')[0].Trim();
+        // The parser quotes the arguments as given: control characters in them are shown escaped, never sent to the terminal.
+        string firstLine = PrintableText.Escape(message.Split('\n')[0].Trim());
         Match typed = ExpectedType().Match(firstLine);
         if (!typed.Success)
         {

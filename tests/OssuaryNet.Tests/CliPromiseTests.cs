@@ -72,6 +72,7 @@ public sealed class CliPromiseTests : CliHomes
     [InlineData(new[] { "listen", "abc" }, "cannot read 'abc'")]
     [InlineData(new[] { "listen", "7000", "--pq", "maybe" }, "expected off, preferred or required")]
     [InlineData(new[] { "frobnicate" }, "Unrecognized command or argument 'frobnicate'")]
+    [InlineData(new[] { "listen", "\u001b[2Jabc" }, "cannot read '\\u{001B}[2Jabc'")]
     [InlineData(new[] { "send" }, "Required argument missing")]
     [InlineData(new[] { "connect", "127.0.0.1:1", "--timeout", "-3" }, "--timeout takes a number of seconds")]
     [InlineData(new[] { "listen", "0", "--bind", "no.such.host.invalid" }, "--bind takes an IP address")]
