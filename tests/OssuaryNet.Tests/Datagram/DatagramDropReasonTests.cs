@@ -117,13 +117,17 @@ public sealed class DatagramDropReasonTests
     [Fact]
     public void RateLimited()
     {
-        var (network, client, server) = DatagramHandshakeTests.Pair(109);
+        var (network, client, server) = DatagramHandshakeTests.Pair(109, o => o.MaxHalfOpenPerAddress = 16); // the table is not what refuses here
         using var _n = network;
-        client.Endpoint.Connect(server.Address, server.Identity.PublicKey, network.Now);
-        network.RunFor(TimeSpan.FromMilliseconds(25)); // the first was consumed at 20 ms
-        // A second IK Initiation from the same key 5 ms later (a newer timestamp, but within 20 ms of the first consumed).
-        WirePacket second = Hold(network, p => p.Type == DatagramPacketType.Initiation, () => client.Endpoint.Connect(server.Address, server.Identity.PublicKey, network.Now));
-        DropsExactlyOnce(server.Endpoint, DatagramDropReason.RateLimited, () => network.DeliverNow(second.Packet, second.From, server));
+        for (int i = 0; i < 8; i++)
+        {
+            client.Endpoint.Connect(server.Address, server.Identity.PublicKey, network.Now); // a burst of eight is consumed
+        }
+        network.RunFor(TimeSpan.FromMilliseconds(25)); // consumed at 20 ms
+        Assert.Equal(8, server.EventsOf(DatagramEventKind.VerificationRequired).Count());
+        // A ninth IK Initiation from the same key 5 ms later: a new timestamp, but the key's bucket is empty.
+        WirePacket ninth = Hold(network, p => p.Type == DatagramPacketType.Initiation, () => client.Endpoint.Connect(server.Address, server.Identity.PublicKey, network.Now));
+        DropsExactlyOnce(server.Endpoint, DatagramDropReason.RateLimited, () => network.DeliverNow(ninth.Packet, ninth.From, server));
     }
 
     [Fact]
