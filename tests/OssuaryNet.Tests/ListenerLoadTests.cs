@@ -24,9 +24,15 @@ public sealed class ListenerLoadTests(ITestOutputHelper output)
 
     private static readonly TimeSpan LegitDeadline = TimeSpan.FromSeconds(2);
 
+    /// <summary>The goal for a legitimate client under attack: at least 95 % of its handshakes within this.</summary>
+    private static readonly TimeSpan LegitGoal = TimeSpan.FromMilliseconds(500);
+
+    /// <summary>Attackers come back as soon as the server drops them.</summary>
+    private static readonly TimeSpan ReconnectDelay = TimeSpan.Zero;
+
     /// <summary>
     /// Keeps <paramref name="connections"/> hostile connections open from <paramref name="sources"/>, reconnecting
-    /// 200 ms after the server drops one, until <paramref name="stop"/>.
+    /// as soon as the server drops one, until <paramref name="stop"/>.
     /// </summary>
     private static List<Task> StartAttack(IPEndPoint server, Attack attack, int connections, List<IPAddress> sources, CancellationToken stop) =>
         Enumerable.Range(0, connections).Select(i => Task.Run(async () =>
@@ -60,23 +66,22 @@ public sealed class ListenerLoadTests(ITestOutputHelper output)
                     }
                     // Wait until the server drops us (end of stream or reset), then come back.
                     await socket.ReceiveAsync(new byte[16], stop);
-                    await Task.Delay(200, stop);
+                    await Task.Delay(ReconnectDelay, stop);
                 }
                 catch (Exception e) when (e is SocketException or OperationCanceledException)
                 {
                     if (!stop.IsCancellationRequested)
                     {
-                        await Task.Delay(200, CancellationToken.None);
+                        await Task.Delay(ReconnectDelay, CancellationToken.None);
                     }
                 }
             }
         })).ToList();
 
-    /// <summary>Makes <paramref name="attempts"/> handshakes from 127.0.0.1, one every 100 ms; returns how many finished within the deadline.</summary>
-    private static async Task<(int Completed, TimeSpan Slowest)> LegitimateHandshakes(OssuaryListener listener, int attempts)
+    /// <summary>Makes <paramref name="attempts"/> handshakes from 127.0.0.1, one every 100 ms; returns the time each took (the deadline for those that did not finish).</summary>
+    private static async Task<List<TimeSpan>> LegitimateHandshakes(OssuaryListener listener, int attempts)
     {
-        int completed = 0;
-        TimeSpan slowest = TimeSpan.Zero;
+        var took = new List<TimeSpan>();
         for (int i = 0; i < attempts; i++)
         {
             var clock = Stopwatch.StartNew();
@@ -84,16 +89,15 @@ public sealed class ListenerLoadTests(ITestOutputHelper output)
             try
             {
                 await using OssuaryStream stream = await OssuaryClient.ConnectAsync("127.0.0.1", listener.LocalEndpoint.Port, Loopback.ClientOptions(), cancellationToken: deadline.Token);
-                completed++;
-                slowest = clock.Elapsed > slowest ? clock.Elapsed : slowest;
+                took.Add(clock.Elapsed);
             }
             catch (Exception e) when (e is OperationCanceledException or OssuaryException or IOException or SocketException)
             {
-                slowest = LegitDeadline;
+                took.Add(LegitDeadline);
             }
             await Task.Delay(100);
         }
-        return (completed, slowest);
+        return took;
     }
 
     /// <summary>Accepts and disposes whatever authenticates, so that established connections do not pile up.</summary>
@@ -115,7 +119,7 @@ public sealed class ListenerLoadTests(ITestOutputHelper output)
     [InlineData(Attack.Silent)]
     [InlineData(Attack.OneBytePerSecond)]
     [InlineData(Attack.AnnouncesAHugeFrame)]
-    public async Task AThousandSlowClientsFromOtherAddressesLeaveAClientOn127001ServedWithinTwoSeconds(Attack attack)
+    public async Task AThousandSlowClientsFromOtherAddressesLeaveAClientOn127001ServedWithinHalfASecond(Attack attack)
     {
         await using OssuaryListener listener = Loopback.Listen(maxPending: 256);
         using var stop = new CancellationTokenSource();
@@ -124,15 +128,18 @@ public sealed class ListenerLoadTests(ITestOutputHelper output)
         List<Task> attackers = StartAttack(listener.LocalEndpoint, attack, 1000, sources, stop.Token);
         await Task.Delay(1500); // let the attack fill the listener
 
-        var (completed, slowest) = await LegitimateHandshakes(listener, 40);
-        output.WriteLine($"{attack}: {completed}/40 handshakes within {LegitDeadline.TotalSeconds} s, slowest {slowest.TotalMilliseconds:0} ms; " +
+        List<TimeSpan> took = await LegitimateHandshakes(listener, 40);
+        int completed = took.Count(t => t <= LegitGoal);
+        output.WriteLine($"{attack}: {completed}/40 handshakes within {LegitGoal.TotalMilliseconds} ms, median {Median(took).TotalMilliseconds:0} ms, slowest {took.Max().TotalMilliseconds:0} ms; " +
                          $"dropped {listener.DroppedHandshakes}, failed {listener.FailedHandshakes}, pending {listener.PendingHandshakes}");
         Assert.True(listener.DroppedHandshakes + listener.FailedHandshakes > 0, "the attack never reached the listener");
 
         stop.Cancel();
         await Task.WhenAll(attackers.Append(drain)).WaitAsync(Loopback.Guard);
-        Assert.True(completed >= 38, $"only {completed} of 40 legitimate handshakes completed within {LegitDeadline.TotalSeconds} s");
+        Assert.True(completed >= 38, $"only {completed} of 40 legitimate handshakes completed within {LegitGoal.TotalMilliseconds} ms (95 % must)");
     }
+
+    private static TimeSpan Median(List<TimeSpan> times) => times.Order().ElementAt(times.Count / 2);
 
     [Fact]
     public async Task TwoHundredSilentClientsFromTheClientsOwnAddressStillLetItThrough()
@@ -143,8 +150,9 @@ public sealed class ListenerLoadTests(ITestOutputHelper output)
         List<Task> attackers = StartAttack(listener.LocalEndpoint, Attack.Silent, 200, [IPAddress.Loopback], stop.Token);
         await Task.Delay(1000);
 
-        var (completed, slowest) = await LegitimateHandshakes(listener, 20);
-        output.WriteLine($"own address: {completed}/20 within {LegitDeadline.TotalSeconds} s, slowest {slowest.TotalMilliseconds:0} ms; dropped {listener.DroppedHandshakes}");
+        List<TimeSpan> took = await LegitimateHandshakes(listener, 20);
+        int completed = took.Count(t => t < LegitDeadline);
+        output.WriteLine($"own address: {completed}/20 within {LegitDeadline.TotalSeconds} s, slowest {took.Max().TotalMilliseconds:0} ms; dropped {listener.DroppedHandshakes}");
         stop.Cancel();
         await Task.WhenAll(attackers.Append(drain)).WaitAsync(Loopback.Guard);
         Assert.True(completed > 0, "no legitimate handshake completed while its own address attacked");
@@ -185,7 +193,7 @@ public sealed class ListenerLoadTests(ITestOutputHelper output)
             }
         })).ToList();
 
-        var (completed, _) = await LegitimateHandshakes(listener, 20);
+        int completed = (await LegitimateHandshakes(listener, 20)).Count(t => t < LegitDeadline);
         await Task.WhenAll(floods).WaitAsync(Loopback.Guard);
         stop.Cancel();
         await drain.WaitAsync(Loopback.Guard);

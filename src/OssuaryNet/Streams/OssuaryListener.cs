@@ -13,9 +13,13 @@ namespace OssuaryNet;
 /// <para>Handshakes in progress are bounded (<see cref="MaxPendingHandshakes"/>). A pending handshake that has not
 /// delivered its whole first frame 100 ms after it was accepted is <em>stalled</em>; when the bound is reached, the
 /// listener makes room by dropping a stalled handshake (the oldest, from the address with the most pending) rather
-/// than refusing the newcomer, and while none is stalled it waits, so that a burst of real clients is served in turn
-/// and never evicts itself. While full, an address that holds <see cref="MaxPendingHandshakesPerSource"/> pending
-/// handshakes can only displace its own stalled ones.
+/// than refusing the newcomer, and while none is stalled newcomers wait, so that a burst of real clients is served in
+/// turn and never evicts itself. They wait in the listener, not in the kernel's backlog (whose overflow drops every
+/// SYN alike and costs a client a second): up to four times <see cref="MaxPendingHandshakes"/> accepted connections,
+/// taken out oldest first from the address holding the fewest handshakes. When that queue is full, a newcomer from any
+/// address but the one with the most waiting takes the place of that address's newest, and a newcomer from that
+/// address itself stops the listener accepting until there is room (ArrivalQueue). While full, an address that holds <see cref="MaxPendingHandshakesPerSource"/>
+/// pending handshakes can only displace its own stalled ones.
 /// A client must deliver its whole first frame within <see cref="FirstFrameTimeout"/> and finish within
 /// <see cref="HandshakeTimeout"/>.</para>
 /// <para>Connections (from the moment the socket is accepted until the application disposes the stream, handshakes
@@ -47,6 +51,10 @@ public sealed class OssuaryListener : IAsyncDisposable, IDisposable
     private long _failedHandshakes, _acceptErrors;
     private int _activeConnections;
     private DescriptorBudget? _descriptors;
+    private ArrivalQueue<Arrival>? _arrivals;
+    private readonly object _arrivalGate = new();
+    private ITimer? _arrivalTimer;
+    private long _refusedArrivals;
 
     /// <summary>Creates a listener on <paramref name="localEndpoint"/> (port 0 picks a free port); call <see cref="Start"/>.</summary>
     public OssuaryListener(IPEndPoint localEndpoint, OssuaryServerOptions options)
@@ -123,7 +131,7 @@ public sealed class OssuaryListener : IAsyncDisposable, IDisposable
     /// Pending handshakes dropped to make room for newcomers or for missing their first-frame deadline, and newcomers
     /// refused because their address was over <see cref="MaxPendingHandshakesPerSource"/> while the listener was full.
     /// </summary>
-    public long DroppedHandshakes => (_pending?.Evicted ?? 0) + (_pending?.Refused ?? 0);
+    public long DroppedHandshakes => (_pending?.Evicted ?? 0) + (_pending?.Refused ?? 0) + Interlocked.Read(ref _refusedArrivals);
 
     /// <summary>Errors from accepting sockets (each followed by a back-off).</summary>
     public long AcceptErrors => Interlocked.Read(ref _acceptErrors);
@@ -158,6 +166,8 @@ public sealed class OssuaryListener : IAsyncDisposable, IDisposable
         ArgumentOutOfRangeException.ThrowIfLessThan(MaxConnections, 1, nameof(MaxConnections));
         _pending = new PendingHandshakes(MaxPendingHandshakes, MaxPendingHandshakesPerSource, FirstFrameTimeout, StallGrace);
         _descriptors = new DescriptorBudget(TimeProvider);
+        _arrivals = new ArrivalQueue<Arrival>(4 * MaxPendingHandshakes);
+        _arrivalTimer = TimeProvider.CreateTimer(static state => ((OssuaryListener)state!).AdmitArrivals(), this, Timeout.InfiniteTimeSpan, Timeout.InfiniteTimeSpan);
         _accepted = Channel.CreateUnbounded<OssuaryStream>(new UnboundedChannelOptions { SingleReader = false, SingleWriter = false });
         TimeSpan sweep = TimeSpan.FromTicks(Math.Clamp(FirstFrameTimeout.Ticks / 5, TimeSpan.FromMilliseconds(20).Ticks, TimeSpan.FromSeconds(1).Ticks));
         _sweeper = TimeProvider.CreateTimer(static state => ((OssuaryListener)state!).Sweep(), this, sweep, sweep);
@@ -187,12 +197,13 @@ public sealed class OssuaryListener : IAsyncDisposable, IDisposable
         {
             try
             {
-                // Accept nothing while every pending handshake is young or progressing and either the handshake table
-                // or the connection cap is full: the kernel's backlog holds newcomers until a connection is disposed or
-                // a pending handshake stalls. At the cap, a newcomer is taken only in exchange for a stalled handshake,
-                // whose socket is closed before the newcomer's handshake starts, so descriptors stay within the cap.
+                // At the connection cap, accept nothing while every pending handshake is young or progressing: the
+                // kernel's backlog holds newcomers until a connection is disposed or a pending handshake stalls, and a
+                // newcomer is then taken only in exchange for a stalled handshake, whose socket is closed before the
+                // newcomer's handshake starts, so descriptors stay within the cap. Below the cap, everything is
+                // accepted at once and waits, if the handshake table is full, in the listener's arrival queue.
                 bool atCap;
-                while ((atCap = ActiveConnections >= ConnectionLimit) ? !_pending!.HasStalled(Now) : !_pending!.HasRoom(Now))
+                while (((atCap = ActiveConnections >= ConnectionLimit) && !_pending!.HasStalled(Now)) || ArrivalsFull)
                 {
                     await Task.Delay(TimeSpan.FromMilliseconds(5), TimeProvider, _stopping.Token).ConfigureAwait(false);
                 }
@@ -207,7 +218,7 @@ public sealed class OssuaryListener : IAsyncDisposable, IDisposable
                     throw new SocketException((int)SocketError.TooManyOpenSockets);
                 }
                 backoff = FirstBackoff;
-                Admit(client, makeRoom: atCap);
+                Arrive(client, makeRoom: atCap);
             }
             catch (Exception) when (_stopping.IsCancellationRequested)
             {
@@ -249,7 +260,7 @@ public sealed class OssuaryListener : IAsyncDisposable, IDisposable
         AbortAll(dropped);
     }
 
-    private void Admit(Socket client, bool makeRoom)
+    private void Arrive(Socket client, bool makeRoom)
     {
         EndPoint? remote;
         try
@@ -268,19 +279,102 @@ public sealed class OssuaryListener : IAsyncDisposable, IDisposable
             return;
         }
         IPAddress source = remote is IPEndPoint ip ? (ip.Address.IsIPv4MappedToIPv6 ? ip.Address.MapToIPv4() : ip.Address) : IPAddress.None;
-        var abort = new CancellationTokenSource();
-        var dropped = new List<PendingHandshakes.Entry>();
-        PendingHandshakes.Entry? entry = _pending!.Admit(source, Now, () => Abort(abort, client), dropped, makeRoom);
-        AbortAll(dropped);
-        if (entry is null)
+        var arrival = new Arrival(client, remote, source);
+        if (makeRoom)
         {
-            abort.Dispose();
-            client.Dispose();
-            ReleaseConnection();
+            Admit(arrival, makeRoom: true);
             return;
         }
-        _ = HandshakeAsync(client, remote, entry, abort);
+        Arrival? refused = null;
+        lock (_arrivalGate)
+        {
+            if (_arrivals!.TryAdd(source, arrival, out Arrival giveWay))
+            {
+                refused = giveWay;
+            }
+        }
+        if (refused is not null)
+        {
+            Interlocked.Increment(ref _refusedArrivals);
+            Refuse(refused);
+        }
+        AdmitArrivals();
     }
+
+    /// <summary>
+    /// Moves waiting arrivals into the handshake table while it has room (or a stalled handshake to drop), fairest
+    /// first; re-arms a 10 ms tick while some still wait, since a pending handshake stalls (and can be dropped) without
+    /// any event to say so.
+    /// </summary>
+    private void AdmitArrivals()
+    {
+        while (true)
+        {
+            Arrival? next = null;
+            Admission admission;
+            lock (_arrivalGate)
+            {
+                // Checked and taken under one lock: two threads must not both see the last free place.
+                if (_stopping.IsCancellationRequested || _arrivals!.Count == 0 || !_pending!.HasRoom(Now)
+                    || !_arrivals.TryTakeFairest(_pending.PendingOf, out _, out next))
+                {
+                    bool waiting = !_stopping.IsCancellationRequested && _arrivals!.Count > 0;
+                    _arrivalTimer?.Change(waiting ? ArrivalTick : Timeout.InfiniteTimeSpan, waiting ? ArrivalTick : Timeout.InfiniteTimeSpan);
+                    return;
+                }
+                admission = Reserve(next, makeRoom: false);
+            }
+            Complete(next, admission);
+        }
+    }
+
+    private static readonly TimeSpan ArrivalTick = TimeSpan.FromMilliseconds(10);
+
+    private bool ArrivalsFull
+    {
+        get
+        {
+            lock (_arrivalGate)
+            {
+                return _arrivals!.IsFull;
+            }
+        }
+    }
+
+    private void Admit(Arrival arrival, bool makeRoom) => Complete(arrival, Reserve(arrival, makeRoom));
+
+    /// <summary>Takes a place in the handshake table for <paramref name="arrival"/> (null entry: refused); nothing here blocks or calls out.</summary>
+    private Admission Reserve(Arrival arrival, bool makeRoom)
+    {
+        var abort = new CancellationTokenSource();
+        var dropped = new List<PendingHandshakes.Entry>();
+        PendingHandshakes.Entry? entry = _pending!.Admit(arrival.Source, Now, () => Abort(abort, arrival.Client), dropped, makeRoom);
+        return new Admission(entry, abort, dropped);
+    }
+
+    /// <summary>Ends what the reservation dropped and starts the handshake, or refuses the arrival.</summary>
+    private void Complete(Arrival arrival, Admission admission)
+    {
+        AbortAll(admission.Dropped);
+        if (admission.Entry is null)
+        {
+            admission.Abort.Dispose();
+            Refuse(arrival);
+            return;
+        }
+        _ = HandshakeAsync(arrival.Client, arrival.Remote, admission.Entry, admission.Abort);
+    }
+
+    private readonly record struct Admission(PendingHandshakes.Entry? Entry, CancellationTokenSource Abort, List<PendingHandshakes.Entry> Dropped);
+
+    private void Refuse(Arrival arrival)
+    {
+        arrival.Client.Dispose();
+        ReleaseConnection();
+    }
+
+    /// <summary>An accepted connection not yet admitted to a handshake.</summary>
+    private sealed record Arrival(Socket Client, EndPoint? Remote, IPAddress Source);
 
     private static void Abort(CancellationTokenSource abort, Socket client)
     {
@@ -334,6 +428,7 @@ public sealed class OssuaryListener : IAsyncDisposable, IDisposable
             client.Dispose();
             abort.Dispose();
             ReleaseConnection();
+            AdmitArrivals();
             return;
         }
         bool established = false;
@@ -372,6 +467,7 @@ public sealed class OssuaryListener : IAsyncDisposable, IDisposable
         finally
         {
             abort.Dispose();
+            AdmitArrivals(); // a place in the handshake table may have freed
         }
     }
 
@@ -386,10 +482,20 @@ public sealed class OssuaryListener : IAsyncDisposable, IDisposable
         }
         _stopping.Cancel();
         _sweeper?.Dispose();
+        _arrivalTimer?.Dispose();
         _socket.Dispose();
         if (_acceptLoop is not null)
         {
             await _acceptLoop.ConfigureAwait(false);
+        }
+        if (_arrivals is not null)
+        {
+            List<Arrival> waiting;
+            lock (_arrivalGate)
+            {
+                waiting = _arrivals.TakeAll();
+            }
+            waiting.ForEach(Refuse);
         }
         if (_accepted is not null)
         {

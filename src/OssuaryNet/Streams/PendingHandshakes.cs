@@ -60,6 +60,15 @@ internal sealed class PendingHandshakes
         }
     }
 
+    /// <summary>Handshakes from <paramref name="source"/> being tracked.</summary>
+    public int PendingOf(IPAddress source)
+    {
+        lock (_sync)
+        {
+            return _perSource.GetValueOrDefault(source);
+        }
+    }
+
     /// <summary>Handshakes dropped so far, to make room or for missing their first-frame deadline.</summary>
     public long Evicted { get; private set; }
 
