@@ -362,6 +362,18 @@ public sealed partial class CliRunTests : CliHomes
     }
 
     [Fact]
+    public async Task TheExampleConfigurationHasNoMistakes()
+    {
+        string example = File.ReadAllText(Path.Combine(ProtocolDocumentTests.RepositoryRoot(), "examples", "systemd", "tunnels.toml"));
+        string authorizedKeys = Write(Home, "authorized_keys", $"{TestKeys.Client.PublicKey} a client\n");
+        Assert.Contains("/etc/ossuary/authorized_keys", example);
+        string config = Write(Home, "tunnels.toml", example.Replace("/etc/ossuary/authorized_keys", authorizedKeys, StringComparison.Ordinal));
+        var (code, _, stderr) = await CliProcess.Run(Home, [], "run", "--check", config);
+        Assert.True(code == 0, stderr);
+        Assert.EndsWith($"{config}: 4 tunnels, no mistakes\n", stderr, StringComparison.Ordinal); // after the default identity's creation
+    }
+
+    [Fact]
     public async Task AMissingTrustFileIsExitCode6NamingTheKeyAndTheFile()
     {
         KeyIn(Home, "id");
@@ -497,6 +509,7 @@ public sealed partial class CliRunTests : CliHomes
             // Mid-transfer: the connection is open, and both ends of the tunnel (one process) have counted its records.
             string during = await http.GetStringAsync(url);
             Assert.Contains("# TYPE ossuary_bytes_sent_bytes_total counter", during);
+            Assert.Contains("ossuary_handshakes_completed_total{", during);
             Assert.True(Total(during, "ossuary_bytes_sent_bytes_total") >= sentBefore + 2 * half.Length, during);
             Assert.True(Total(during, "ossuary_connections_active") >= 2, during);
 
