@@ -165,6 +165,9 @@ internal sealed class TunnelHost(PreparedRun initial, Output output, IHostApplic
             }
             else if (identityChanged || (definition != tunnel.Definition && !tunnel.Definition.DiffersOnlyInServerTrust(definition)))
             {
+                output.For(name).Note(tunnel.Definition.IsUdp
+                    ? "changed in the configuration: restarting (its flows are closed)"
+                    : "changed in the configuration: restarting (its live connections go on)");
                 await tunnel.StopAsync();
                 _tunnels.Remove(name);
                 toStart.Add(definition);
@@ -189,7 +192,7 @@ internal sealed class TunnelHost(PreparedRun initial, Output output, IHostApplic
             }
             catch (Exception e) when (e is not OperationCanceledException)
             {
-                Output.Error(StartFailure(definition, e));
+                Output.Error($"{StartFailure(definition, e)}; the other tunnels go on");
             }
         }
         _configuration = next.Configuration;

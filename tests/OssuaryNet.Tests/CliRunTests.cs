@@ -295,6 +295,34 @@ public sealed partial class CliRunTests : CliHomes
     }
 
     [Fact]
+    public async Task AChangedTunnelRestartsAndAServerTunnelWhosePolicyAloneChangedIsKept()
+    {
+        using var echo = new PlainEchoServer();
+        var (run, config, entrancePort, _) = await StartLoop(echo.Port);
+        await using (run)
+        {
+            using var live = new LiveConnection();
+            await live.OpenAsync(entrancePort);
+            byte[] data = RandomNumberGenerator.GetBytes(10_000);
+            Assert.Equal(data, await live.RoundTrip(data));
+
+            OssuaryPublicKey key = KeyIn(Home, "id");
+            Write(Home, "authorized_keys", $"{key} the entrance itself\n");
+            File.WriteAllText(config, File.ReadAllText(config)
+                .Replace("accept_any = true", "authorized_keys = \"authorized_keys\"", StringComparison.Ordinal) // the exit: its client policy only
+                .Replace("mode = \"forward\"", "mode = \"forward\"\ntimeout = 10", StringComparison.Ordinal));   // the entrance: another setting
+            run.Hangup();
+            await run.WaitForStderr("(entrance: changed in the configuration: restarting \\(its live connections go on\\))");
+            await run.WaitForStderr("(reloaded .*: 1 kept, 1 restarted, 0 added, 0 removed; 2 running)");
+            int newPort = int.Parse(Regex.Matches(run.Stderr, @"entrance: forwarding 127\.0\.0\.1:(\d+)")[^1].Groups[1].Value, CultureInfo.InvariantCulture);
+            Assert.Single(Regex.Matches(run.Stderr, @"exit: serving")); // the exit kept its socket
+
+            Assert.Equal(data, await live.RoundTrip(data));
+            Assert.Equal(data, await OneRoundTrip(newPort, data)); // through the restarted entrance, to the exit's new policy
+        }
+    }
+
+    [Fact]
     public async Task AReloadWithAMistakeChangesNothing()
     {
         using var echo = new PlainEchoServer();
