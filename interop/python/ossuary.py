@@ -24,7 +24,11 @@ PQ_OFF, PQ_PREFERRED, PQ_REQUIRED = 0, 1, 2  # post-quantum hybrid handshake (XX
 # Datagram mode (ossuary.h, "datagram mode").
 QUEUED = 8
 EVENT_CONNECTED, EVENT_ACCEPTED, EVENT_VERIFICATION_REQUIRED, EVENT_READABLE, EVENT_PEER_MOVED, EVENT_CLOSED = range(1, 7)
-CLOSE_LOCAL, CLOSE_BY_PEER, CLOSE_HANDSHAKE_TIMED_OUT, CLOSE_PEER_REJECTED, CLOSE_IDLE = range(1, 6)
+CLOSE_LOCAL, CLOSE_BY_PEER, CLOSE_HANDSHAKE_TIMED_OUT, CLOSE_PEER_REJECTED, CLOSE_IDLE, CLOSE_UNUSED, CLOSE_EVICTED = range(1, 8)
+# Reason codes a close carries (peer_close_code); 256 and above are the application's.
+CODE_NORMAL, CODE_IDLE, CODE_UNUSED, CODE_EVICTED, CODE_PROBE, CODE_SHUTTING_DOWN, CODE_BUSY = range(7)
+CODE_FIRST_APPLICATION = 256
+ADDRESS_OPAQUE, ADDRESS_SOCKADDR = 0, 1  # how per-source limits read addresses
 VALIDATE_UNDER_LOAD, VALIDATE_ALWAYS, VALIDATE_NEVER = range(3)
 RECV_EARLY_DATA = 1
 SUITE_CHACHAPOLY_BLAKE2B, SUITE_AESGCM_SHA256 = 1, 2
@@ -34,14 +38,15 @@ ENDPOINT_STATISTICS = [
     "handshake_retransmissions", "cookie_replies_sent", "tokens_accepted", "tokens_malformed", "tokens_expired",
     "tokens_forged", "times_under_load", "time_under_load_ms", "rekeys", "roaming_events", "early_data_accepted",
     "early_data_refused", "queued_datagrams_dropped", "transmits_dropped", "half_open_handshakes", "connections",
-    "packets_in", "bytes_in", "packets_out", "bytes_out", "dropped",
+    "packets_in", "bytes_in", "packets_out", "bytes_out", "dropped", "connections_evicted", "connections_unused",
+    "handshakes_unconfirmed",
 ]  # OSSUARY_DGRAM_STAT_* are their positions + 1
 CONNECTION_STATISTICS = [
     "established", "initiator", "pattern", "early_data_used", "address_validated", "packets_in", "bytes_in",
     "packets_out", "bytes_out", "authentication_failures", "smoothed_rtt_us", "key_age_ms", "largest_reorder_depth",
     "estimated_loss_ppm",
 ]  # OSSUARY_DGRAM_CONN_*
-DROP_REASONS = 18
+DROP_REASONS = 20
 
 ERRORS = {
     -1: "MALFORMED_FRAME", -2: "MALFORMED_HANDSHAKE", -3: "AUTHENTICATION_FAILED", -4: "UNEXPECTED_MESSAGE",
@@ -117,6 +122,10 @@ for _name, _args, _result in [
     ("ossuary_dgram_set_max_datagram_size", [ctypes.c_void_p, ctypes.c_size_t], ctypes.c_int),
     ("ossuary_dgram_set_max_connections", [ctypes.c_void_p, ctypes.c_uint32], ctypes.c_int),
     ("ossuary_dgram_set_persistent_keepalive", [ctypes.c_void_p, ctypes.c_uint32], ctypes.c_int),
+    ("ossuary_dgram_set_max_connections_per_source", [ctypes.c_void_p, ctypes.c_uint32], ctypes.c_int),
+    ("ossuary_dgram_set_max_connections_per_peer", [ctypes.c_void_p, ctypes.c_uint32], ctypes.c_int),
+    ("ossuary_dgram_set_unused_timeout", [ctypes.c_void_p, ctypes.c_uint32], ctypes.c_int),
+    ("ossuary_dgram_set_address_format", [ctypes.c_void_p, ctypes.c_int, ctypes.c_uint32], ctypes.c_int),
     ("ossuary_dgram_set_wall_clock", [ctypes.c_void_p, ctypes.c_uint64], ctypes.c_int),
     ("ossuary_dgram_set_post_quantum", [ctypes.c_void_p, ctypes.c_int], ctypes.c_int),
     ("ossuary_dgram_add_authorized_key", [ctypes.c_void_p, ctypes.c_char_p], ctypes.c_int),
@@ -433,7 +442,9 @@ class DatagramEndpoint(_Owned):
     def __init__(self, secret_key, accept_connections=False, authorized_keys=(), verify=None, accept_any=False,
                  deferred_verification=False, suite=None, service_label=None, address_validation=None,
                  accept_early_data=False, allow_roaming=None, max_datagram_size=None, max_connections=None,
-                 persistent_keepalive_ms=None, wall_clock_unix_ms=None, post_quantum=None, now_ms=None):
+                 persistent_keepalive_ms=None, wall_clock_unix_ms=None, post_quantum=None, now_ms=None,
+                 max_connections_per_source=None, max_connections_per_peer=None, unused_timeout_ms=None,
+                 address_format=None, ipv6_source_prefix_bits=0):
         self._handle = _lib.ossuary_dgram_new(_key(secret_key), 1 if accept_connections else 0,
                                               _now_ms() if now_ms is None else now_ms)
         if not self._handle:
@@ -447,6 +458,9 @@ class DatagramEndpoint(_Owned):
             (max_datagram_size, _lib.ossuary_dgram_set_max_datagram_size),
             (max_connections, _lib.ossuary_dgram_set_max_connections),
             (persistent_keepalive_ms, _lib.ossuary_dgram_set_persistent_keepalive),
+            (max_connections_per_source, _lib.ossuary_dgram_set_max_connections_per_source),
+            (max_connections_per_peer, _lib.ossuary_dgram_set_max_connections_per_peer),
+            (unused_timeout_ms, _lib.ossuary_dgram_set_unused_timeout),
             (wall_clock_unix_ms, _lib.ossuary_dgram_set_wall_clock),
             (post_quantum, _lib.ossuary_dgram_set_post_quantum),  # after max_datagram_size: hybrid needs 1400
         ]
@@ -454,6 +468,8 @@ class DatagramEndpoint(_Owned):
             for value, setter in settings:
                 if value is not None:
                     _check(setter(self._handle, value))
+            if address_format is not None:
+                _check(_lib.ossuary_dgram_set_address_format(self._handle, address_format, ipv6_source_prefix_bits))
             for key in authorized_keys:
                 _check(_lib.ossuary_dgram_add_authorized_key(self._handle, _key(key)))
             if accept_any:

@@ -42,6 +42,9 @@ internal static unsafe class DatagramCounters
         23 => s.TotalPacketsOut,
         24 => s.TotalBytesOut,
         25 => s.TotalDropped,
+        26 => s.ConnectionsEvicted,
+        27 => s.ConnectionsUnused,
+        28 => s.HandshakesUnconfirmed,
         _ => throw new BoundaryException(NativeStatus.InvalidArgument, $"Unknown endpoint statistic {which} (OSSUARY_DGRAM_STAT_*)."),
     };
 

@@ -86,6 +86,29 @@ internal static unsafe partial class Exports
     public static int DatagramSetMaxConnections(nint handle, uint count) =>
         UseDatagram(handle, d => d.Set(o => o.MaxConnections, (o, v) => o.MaxConnections = v, (int)Math.Min(count, int.MaxValue)));
 
+    [UnmanagedCallersOnly(EntryPoint = "ossuary_dgram_set_max_connections_per_source")]
+    public static int DatagramSetMaxConnectionsPerSource(nint handle, uint count) =>
+        UseDatagram(handle, d => d.Set(o => o.MaxConnectionsPerSource, (o, v) => o.MaxConnectionsPerSource = v, count == 0 ? null : (int)Math.Min(count, int.MaxValue)));
+
+    [UnmanagedCallersOnly(EntryPoint = "ossuary_dgram_set_max_connections_per_peer")]
+    public static int DatagramSetMaxConnectionsPerPeer(nint handle, uint count) =>
+        UseDatagram(handle, d => d.Set(o => o.MaxConnectionsPerPeer, (o, v) => o.MaxConnectionsPerPeer = v, count == 0 ? null : (int)Math.Min(count, int.MaxValue)));
+
+    [UnmanagedCallersOnly(EntryPoint = "ossuary_dgram_set_unused_timeout")]
+    public static int DatagramSetUnusedTimeout(nint handle, uint milliseconds) =>
+        UseDatagram(handle, d => d.Set(o => o.UnusedConnectionTimeout, (o, v) => o.UnusedConnectionTimeout = v, milliseconds == 0 ? null : TimeSpan.FromMilliseconds(milliseconds)));
+
+    [UnmanagedCallersOnly(EntryPoint = "ossuary_dgram_set_address_format")]
+    public static int DatagramSetAddressFormat(nint handle, int format, uint ipv6PrefixBits) => UseDatagram(handle, d =>
+    {
+        if (!Enum.IsDefined((DatagramAddressFormat)format))
+        {
+            throw new BoundaryException(NativeStatus.InvalidArgument, $"Unknown address format {format} (OSSUARY_DGRAM_ADDRESS_*).");
+        }
+        d.Set(o => o.AddressFormat, (o, v) => o.AddressFormat = v, (DatagramAddressFormat)format);
+        d.Set(o => o.Ipv6SourcePrefixLength, (o, v) => o.Ipv6SourcePrefixLength = v, ipv6PrefixBits == 0 ? 64 : (int)Math.Min(ipv6PrefixBits, 1000));
+    });
+
     [UnmanagedCallersOnly(EntryPoint = "ossuary_dgram_set_persistent_keepalive")]
     public static int DatagramSetPersistentKeepalive(nint handle, uint milliseconds) =>
         UseDatagram(handle, d => d.Set(o => o.PersistentKeepalive, (o, v) => o.PersistentKeepalive = v, milliseconds == 0 ? null : TimeSpan.FromMilliseconds(milliseconds)));

@@ -316,7 +316,7 @@ typedef uint64_t ossuary_dgram_conn;
 
 /* Events (ossuary_dgram_event.kind). */
 #define OSSUARY_DGRAM_EVENT_CONNECTED             1 /* a connection this side started can send and receive */
-#define OSSUARY_DGRAM_EVENT_ACCEPTED              2 /* a peer's handshake completed and its key was accepted: a new connection */
+#define OSSUARY_DGRAM_EVENT_ACCEPTED              2 /* a peer's handshake completed, its key was accepted and a packet under the new keys arrived: a new connection */
 #define OSSUARY_DGRAM_EVENT_VERIFICATION_REQUIRED 3 /* deferred verification only: judge the peer, then ossuary_dgram_complete_verification */
 #define OSSUARY_DGRAM_EVENT_READABLE              4 /* datagrams wait for ossuary_dgram_recv (raised when the queue stops being empty) */
 #define OSSUARY_DGRAM_EVENT_PEER_MOVED            5 /* an authenticated packet moved the peer to a new address */
@@ -328,6 +328,18 @@ typedef uint64_t ossuary_dgram_conn;
 #define OSSUARY_DGRAM_CLOSE_HANDSHAKE_TIMED_OUT 3 /* no answer for 90 s, or a dead peer did not answer a new handshake */
 #define OSSUARY_DGRAM_CLOSE_PEER_REJECTED       4 /* the peer's key was rejected, or was not the key given to connect */
 #define OSSUARY_DGRAM_CLOSE_IDLE                5 /* no handshake for 540 s: keys wiped */
+#define OSSUARY_DGRAM_CLOSE_UNUSED              6 /* responder: the peer sent no datagram within the unused timeout (60 s) */
+#define OSSUARY_DGRAM_CLOSE_EVICTED             7 /* responder: the peer had sent no datagram, and a newcomer needed its place */
+
+/* Reason codes a close carries (ossuary_dgram_close's code, peer_close_code); 256 and above are the application's. */
+#define OSSUARY_DGRAM_CODE_NORMAL        0 /* nothing in particular: done */
+#define OSSUARY_DGRAM_CODE_IDLE          1 /* the application closed an idle connection */
+#define OSSUARY_DGRAM_CODE_UNUSED        2 /* the responder closed a connection its peer never used */
+#define OSSUARY_DGRAM_CODE_EVICTED       3 /* the responder gave the place of an unused connection to a newcomer */
+#define OSSUARY_DGRAM_CODE_PROBE         4 /* the connection only checked that the peer answers with the expected key */
+#define OSSUARY_DGRAM_CODE_SHUTTING_DOWN 5
+#define OSSUARY_DGRAM_CODE_BUSY          6 /* the application had no room for the connection */
+#define OSSUARY_DGRAM_CODE_FIRST_APPLICATION 256
 
 typedef struct ossuary_dgram_event {
     ossuary_dgram_conn conn;
@@ -336,6 +348,10 @@ typedef struct ossuary_dgram_event {
     uint32_t peer_close_code;  /* the code of the peer's ossuary_dgram_close, for OSSUARY_DGRAM_CLOSE_BY_PEER */
     uint32_t reserved;
 } ossuary_dgram_event;
+
+/* How per-source limits read addresses (ossuary_dgram_set_address_format). */
+#define OSSUARY_DGRAM_ADDRESS_OPAQUE   0 /* the default: every address is its own source */
+#define OSSUARY_DGRAM_ADDRESS_SOCKADDR 1 /* addresses are struct sockaddr_in / sockaddr_in6: one source per IPv4 address or IPv6 prefix */
 
 /* Address validation (a cookie round trip before the responder spends a Diffie-Hellman on an Initiation). */
 #define OSSUARY_DGRAM_VALIDATE_UNDER_LOAD 0 /* the default: only while Initiations arrive faster than 1000/s or the half-open table fills */
@@ -361,6 +377,14 @@ OSSUARY_EXPORT OSSUARY_WARN_UNUSED_RESULT int ossuary_dgram_set_allow_roaming(os
 OSSUARY_EXPORT OSSUARY_WARN_UNUSED_RESULT int ossuary_dgram_set_max_datagram_size(ossuary_dgram *ep, size_t bytes);       /* default 1200 (the smallest, an Initiation's size) to 65507 */
 OSSUARY_EXPORT OSSUARY_WARN_UNUSED_RESULT int ossuary_dgram_set_max_connections(ossuary_dgram *ep, uint32_t count);       /* default 16384 */
 OSSUARY_EXPORT OSSUARY_WARN_UNUSED_RESULT int ossuary_dgram_set_persistent_keepalive(ossuary_dgram *ep, uint32_t ms);     /* 0 (default): none; else a packet at least this often, for NAT */
+/* Responder limits. A connection exists only once a packet under its new keys arrived; before, a handshake holds a
+ * half-open place (4096 in all, 8 per source). Per source and per peer key, 0 means the default: a quarter of
+ * ossuary_dgram_set_max_connections. At a limit, the oldest connection whose peer sent no datagram gives its place. */
+OSSUARY_EXPORT OSSUARY_WARN_UNUSED_RESULT int ossuary_dgram_set_max_connections_per_source(ossuary_dgram *ep, uint32_t count);
+OSSUARY_EXPORT OSSUARY_WARN_UNUSED_RESULT int ossuary_dgram_set_max_connections_per_peer(ossuary_dgram *ep, uint32_t count);
+OSSUARY_EXPORT OSSUARY_WARN_UNUSED_RESULT int ossuary_dgram_set_unused_timeout(ossuary_dgram *ep, uint32_t ms);  /* default 60000; 0: none. A responder closes a connection whose peer sent no datagram for this long */
+/* OSSUARY_DGRAM_ADDRESS_*; with SOCKADDR, ipv6_prefix_bits (1 to 128; 0 means 64) groups IPv6 addresses. */
+OSSUARY_EXPORT OSSUARY_WARN_UNUSED_RESULT int ossuary_dgram_set_address_format(ossuary_dgram *ep, int format, uint32_t ipv6_prefix_bits);
 /* The wall-clock time (Unix milliseconds) at which the now_ms given to ossuary_dgram_new was taken; IK Initiations
  * carry it plus the time elapsed since, so that a responder refuses replays even after this endpoint restarts. The
  * default is the system's wall clock read once by ossuary_dgram_new. */
@@ -384,8 +408,9 @@ OSSUARY_EXPORT OSSUARY_WARN_UNUSED_RESULT int ossuary_dgram_set_deferred_verific
 
 /* Starts a connection to address: IK with peer_key (one round trip; early_data, at most
  * ossuary_dgram_max_early_data_bytes, rides in the first packet), XX with peer_key NULL (the verifier judges the
- * peer; no early data). *conn names it at once; OSSUARY_DGRAM_EVENT_CONNECTED follows, or CLOSED. Send before that
- * and the datagrams wait (OSSUARY_QUEUED). OSSUARY_ERR_INVALID_OPERATION at the connection limit. */
+ * peer; no early data). *conn names it at once; OSSUARY_DGRAM_EVENT_CONNECTED follows once the responder has let the
+ * connection in (XX: its first packet under the new keys, after its verdict), or CLOSED. Send before that and the
+ * datagrams wait (OSSUARY_QUEUED), none lost. OSSUARY_ERR_INVALID_OPERATION at the connection limit. */
 OSSUARY_EXPORT OSSUARY_WARN_UNUSED_RESULT int ossuary_dgram_connect(ossuary_dgram *ep, const uint8_t *address, size_t address_len,
                                                                      const uint8_t peer_key[32], const uint8_t *early_data, size_t early_data_len,
                                                                      uint64_t now_ms, ossuary_dgram_conn *conn);
@@ -458,6 +483,9 @@ OSSUARY_EXPORT OSSUARY_WARN_UNUSED_RESULT int ossuary_dgram_peer_address(ossuary
 #define OSSUARY_DGRAM_STAT_PACKETS_OUT               23
 #define OSSUARY_DGRAM_STAT_BYTES_OUT                 24
 #define OSSUARY_DGRAM_STAT_DROPPED                   25 /* all reasons */
+#define OSSUARY_DGRAM_STAT_CONNECTIONS_EVICTED       26
+#define OSSUARY_DGRAM_STAT_CONNECTIONS_UNUSED        27
+#define OSSUARY_DGRAM_STAT_HANDSHAKES_UNCONFIRMED    28 /* IK answered, no packet under the keys within 15 s: no connection made */
 OSSUARY_EXPORT OSSUARY_WARN_UNUSED_RESULT int ossuary_dgram_statistic(ossuary_dgram *ep, int which, uint64_t *value);
 
 /* Packets dropped, by reason (docs/PROTOCOL.md 12.10 says which checks give which). */
@@ -479,7 +507,9 @@ OSSUARY_EXPORT OSSUARY_WARN_UNUSED_RESULT int ossuary_dgram_statistic(ossuary_dg
 #define OSSUARY_DGRAM_DROP_CONNECTION_LIMIT        16
 #define OSSUARY_DGRAM_DROP_UNEXPECTED              17
 #define OSSUARY_DGRAM_DROP_UNSUPPORTED_PATTERN     18 /* an Initiation of a variant the post-quantum policy excludes */
-#define OSSUARY_DGRAM_DROP_REASONS                 18 /* the highest reason of this version */
+#define OSSUARY_DGRAM_DROP_SOURCE_LIMIT            19 /* a new connection for a source at its limit, none of its connections unused */
+#define OSSUARY_DGRAM_DROP_PEER_LIMIT              20 /* a new connection for a peer key at its limit, none of its connections unused */
+#define OSSUARY_DGRAM_DROP_REASONS                 20 /* the highest reason of this version */
 OSSUARY_EXPORT OSSUARY_WARN_UNUSED_RESULT int ossuary_dgram_dropped(ossuary_dgram *ep, int reason, uint64_t *value);
 /* "Malformed", "BadMac1", ...: static; "" for an unknown reason. */
 OSSUARY_EXPORT const char *ossuary_dgram_drop_reason_name(int reason);

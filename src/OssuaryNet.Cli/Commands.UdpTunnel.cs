@@ -37,6 +37,9 @@ internal static partial class Commands
             TimeSpan flowIdle = TimeSpan.FromSeconds(CheckPositive(result.GetValue(FlowIdleSeconds), "--flow-idle"));
             using OssuaryKeyPair key = Identity.LoadOrCreate(result.GetValue(Key), output);
             OssuaryClientOptions trust = TrustSettings.Client(key, result.GetValue(Peer), result.GetValue(Tofu), result.GetValue(KnownHostsFile), TunnelProtocol, result.GetValue(PostQuantum));
+            // The local port first: one in use is the first thing to report, before any handshake.
+            using var plain = new Socket(local.AddressFamily, SocketType.Dgram, ProtocolType.Udp);
+            plain.Bind(local);
             IPEndPoint remote = await Endpoints.ResolveAsync(host, port, cancellationToken);
             await using OssuaryUdpEndpoint secure = OssuaryUdpEndpoint.Bind(
                 new IPEndPoint(remote.AddressFamily == AddressFamily.InterNetworkV6 ? IPAddress.IPv6Any : IPAddress.Any, 0),
@@ -60,13 +63,12 @@ internal static partial class Commands
                 throw;
             }
             output.Detail($"{remote} is {probe.PeerFingerprint}");
-            probe.Close();
+            probe.Close(DatagramCloseCodes.Probe);
 
-            using var plain = new Socket(local.AddressFamily, SocketType.Dgram, ProtocolType.Udp);
-            plain.Bind(local);
             output.Note($"forwarding udp {plain.LocalEndPoint} to {host}:{port}");
             await ForwardFlowsAsync(plain, secure, remote, trust.ServerKey, flowIdle, output, cancellationToken);
             PrintStatisticsIf(result, secure, output);
+            cancellationToken.ThrowIfCancellationRequested(); // interrupted: exit 130, as the TCP verbs
             return ExitCodes.Success;
         });
         return command;
@@ -115,7 +117,7 @@ internal static partial class Commands
             {
                 foreach (UdpFlow flow in flows.Values)
                 {
-                    flow.Stop(); // a stopped tunnel of `run` leaves no flow waiting on its closed sockets
+                    flow.Stop(DatagramCloseCodes.ShuttingDown); // a stopped tunnel of `run` leaves no flow waiting on its closed sockets
                 }
             }
         }
@@ -125,7 +127,7 @@ internal static partial class Commands
     {
         var listen = new Option<string>("--listen") { Description = "UDP address to take encrypted datagrams on, e.g. 0.0.0.0:7000.", Required = true };
         var to = new Option<string>("--to") { Description = "Plaintext UDP service to hand each flow's datagrams to, e.g. 127.0.0.1:53.", Required = true };
-        var command = new Command("udp-serve", "UDP tunnel exit: take encrypted flows from `ossuary udp-forward` and hand their datagrams, in plaintext, to a local UDP service; its replies go back through the tunnel.\n\nExample:\n  ossuary udp-serve --listen 0.0.0.0:7000 --to 127.0.0.1:53 --authorized-keys ~/.config/ossuary/authorized_keys")
+        var command = new Command("udp-serve", "UDP tunnel exit: take encrypted flows from `ossuary udp-forward` and hand their datagrams, in plaintext, to a local UDP service; its replies go back through the tunnel. Each flow is one datagram-mode connection (service label \"ossuary-tunnel/1\", docs/PROTOCOL.md section 12) with a socket of its own to the service; a connection is made only once its peer has proven its keys, and flows are bounded by the descriptor limit.\n\nExample:\n  ossuary udp-serve --listen 0.0.0.0:7000 --to 127.0.0.1:53 --authorized-keys ~/.config/ossuary/authorized_keys")
         {
             listen, to, AuthorizedKeysFile, ClientPeer, AcceptAny, Stats, FlowIdleSeconds,
         };
@@ -144,6 +146,7 @@ internal static partial class Commands
             output.Note($"serving udp {secure.LocalEndPoint} to {host}:{port}, fingerprint {key.PublicKey.Fingerprint}");
             await AcceptFlowsAsync(secure, service, flowIdle, output, cancellationToken);
             PrintStatisticsIf(result, secure, output);
+            cancellationToken.ThrowIfCancellationRequested(); // interrupted: exit 130, as the TCP verbs
             return ExitCodes.Success;
         });
         return command;
@@ -157,13 +160,14 @@ internal static partial class Commands
     /// </summary>
     internal static async Task AcceptFlowsAsync(OssuaryUdpEndpoint secure, IPEndPoint service, TimeSpan flowIdle, Output output, CancellationToken cancellationToken)
     {
+        var flows = new UdpServiceFlows(service, flowIdle, secure.MaxPayloadSize, output);
         try
         {
             while (!cancellationToken.IsCancellationRequested)
             {
                 OssuaryUdpConnection flow = await secure.AcceptAsync(cancellationToken);
                 output.Detail($"flow from {flow.RemoteEndPoint} ({flow.PeerFingerprint}, {flow.Pattern})");
-                _ = ServeFlowAsync(flow, service, flowIdle, secure.MaxPayloadSize, output);
+                flows.Serve(flow);
             }
         }
         catch (OperationCanceledException)
@@ -177,13 +181,15 @@ internal static partial class Commands
     private static int CheckPositive(int value, string option) =>
         value > 0 ? value : throw new UsageException($"{option} takes a number of seconds, 1 or more.");
 
-    /// <summary>One accepted flow: its datagrams to the service from a socket of its own, the service's replies back.</summary>
     /// <summary>
     /// The tunnel's datagram options. With a post-quantum policy other than off the largest datagram is 1400 bytes, the
     /// least a hybrid Initiation needs (so tunnelled datagrams may be up to 1367 bytes); classical tunnels keep 1200.
+    /// A server's connections are as many as its descriptors allow a socket each (less 64 for the rest of the process),
+    /// half of them for one source IP, and all for one key: each key is a client the operator chose.
     /// </summary>
     internal static DatagramOptions TunnelOptions(OssuaryKeyPair key, OssuaryPostQuantum policy, bool acceptConnections)
     {
+        int flows = Interop.DescriptorLimit.Current() is long limit ? (int)Math.Clamp(limit - 64, 16, 16384) : 16384;
         return new DatagramOptions
         {
             Identity = key,
@@ -191,66 +197,10 @@ internal static partial class Commands
             AcceptConnections = acceptConnections,
             PostQuantum = policy,
             MaxDatagramSize = policy == OssuaryPostQuantum.Off ? 1200 : DatagramOptions.MinHybridDatagramSize,
+            MaxConnections = flows,
+            MaxConnectionsPerSource = Math.Max(1, flows / 2),
+            MaxConnectionsPerPeer = flows,
         };
-    }
-
-    private static async Task ServeFlowAsync(OssuaryUdpConnection flow, IPEndPoint service, TimeSpan idle, int maxPayload, Output output)
-    {
-        using var socket = new Socket(service.AddressFamily, SocketType.Dgram, ProtocolType.Udp);
-        using var stop = new CancellationTokenSource();
-        long lastActive = Environment.TickCount64;
-        try
-        {
-            await socket.ConnectAsync(service);
-            Task replies = Task.Run(async () =>
-            {
-                byte[] buffer = new byte[65536];
-                while (!stop.IsCancellationRequested)
-                {
-                    int length = await socket.ReceiveAsync(buffer, SocketFlags.None, stop.Token);
-                    Volatile.Write(ref lastActive, Environment.TickCount64);
-                    if (length <= maxPayload)
-                    {
-                        await flow.SendAsync(buffer.AsMemory(0, length));
-                    }
-                    else
-                    {
-                        output.Detail($"a {length}-byte reply to {flow.RemoteEndPoint} is larger than a tunnel datagram ({maxPayload}): dropped");
-                    }
-                }
-            });
-            byte[] datagram = new byte[65536];
-            while (true)
-            {
-                using var wait = new CancellationTokenSource(idle);
-                DatagramReceiveResult got;
-                try
-                {
-                    got = await flow.ReceiveAsync(datagram, wait.Token);
-                }
-                catch (OperationCanceledException) when (Environment.TickCount64 - Volatile.Read(ref lastActive) < idle.TotalMilliseconds)
-                {
-                    continue; // the service spoke lately: the flow is alive
-                }
-                if (got.IsClosed)
-                {
-                    break;
-                }
-                Volatile.Write(ref lastActive, Environment.TickCount64);
-                await socket.SendAsync(datagram.AsMemory(0, got.Length), SocketFlags.None);
-            }
-            stop.Cancel();
-            await replies.ContinueWith(static _ => { }, TaskScheduler.Default);
-        }
-        catch (Exception e) when (e is OperationCanceledException or SocketException or InvalidOperationException)
-        {
-            output.Detail($"flow from {flow.RemoteEndPoint}: {e.Message}");
-        }
-        finally
-        {
-            stop.Cancel();
-            flow.Close();
-        }
     }
 
     private static async Task SweepIdleFlowsAsync(Dictionary<string, UdpFlow> flows, TimeSpan idle, PeriodicTimer sweep, Output output)
@@ -264,7 +214,7 @@ internal static partial class Commands
                     foreach (var (id, flow) in flows.Where(f => f.Value.IdleFor > idle || f.Value.Ended).ToArray())
                     {
                         flows.Remove(id);
-                        flow.Stop();
+                        flow.Stop(flow.Ended ? DatagramCloseCodes.Normal : DatagramCloseCodes.Idle);
                         output.Detail($"flow from {flow.Sender} closed ({(flow.Ended ? "ended" : "idle")})");
                     }
                 }
@@ -285,9 +235,11 @@ internal static partial class Commands
         output.Note("datagram statistics");
         output.Note($"  packets in / out          {s.TotalPacketsIn:N0} / {s.TotalPacketsOut:N0}");
         output.Note($"  bytes in / out            {s.TotalBytesIn:N0} / {s.TotalBytesOut:N0}");
-        output.Note($"  handshakes                {s.HandshakesCompleted:N0} completed, {s.HandshakesTimedOut:N0} timed out, {s.HandshakesRejected:N0} rejected, {s.HandshakeRetransmissions:N0} retransmissions");
+        output.Note($"  handshakes                {s.HandshakesCompleted:N0} completed, {s.HandshakesTimedOut:N0} timed out, {s.HandshakesRejected:N0} rejected, {s.HandshakesUnconfirmed:N0} unconfirmed, {s.HandshakeRetransmissions:N0} retransmissions");
         output.Note($"  cookie replies / tokens   {s.CookieRepliesSent:N0} / {s.TokensAccepted:N0} accepted");
         output.Note($"  rekeys, roaming           {s.Rekeys:N0}, {s.RoamingEvents:N0}");
+        output.Note($"  early data                {s.EarlyDataAccepted:N0} accepted, {s.EarlyDataRefused:N0} refused");
+        output.Note($"  connections closed        {s.ConnectionsUnused:N0} unused, {s.ConnectionsEvicted:N0} evicted for newcomers");
         output.Note($"  connections now           {s.Connections:N0}");
         output.Note($"  dropped                   {s.TotalDropped:N0}");
         foreach (DatagramDropReason reason in Enum.GetValues<DatagramDropReason>())

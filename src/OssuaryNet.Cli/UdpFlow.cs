@@ -1,3 +1,4 @@
+using System.Buffers;
 using System.Net;
 using System.Net.Sockets;
 using System.Threading.Channels;
@@ -7,7 +8,8 @@ namespace OssuaryNet.Cli;
 
 /// <summary>
 /// One local UDP flow of `udp-forward` (one source address): its datagrams wait in a small queue while its secure
-/// connection opens, then go through it; replies go back to the flow's sender from the listening socket.
+/// connection opens, then go through it; replies go back to the flow's sender from the listening socket. Datagrams
+/// are held in pooled buffers, returned (wiped) once sent or dropped.
 /// </summary>
 [System.Diagnostics.CodeAnalysis.SuppressMessage("Design", "CA1001:Types that own disposable fields should be disposable",
     Justification = "Its CancellationTokenSource has no timer and holds nothing to release; Stop cancels it.")]
@@ -15,7 +17,7 @@ internal sealed class UdpFlow(IPEndPoint sender)
 {
     private const int QueueLimit = 256;
 
-    private readonly Channel<byte[]> _outgoing = Channel.CreateBounded<byte[]>(new BoundedChannelOptions(QueueLimit) { FullMode = BoundedChannelFullMode.DropOldest });
+    private readonly Channel<Held> _outgoing = Channel.CreateBounded<Held>(new BoundedChannelOptions(QueueLimit) { FullMode = BoundedChannelFullMode.DropOldest }, static dropped => dropped.Return());
     private readonly CancellationTokenSource _stop = new();
     private long _lastActive = Environment.TickCount64;
     private OssuaryUdpConnection? _connection;
@@ -30,7 +32,12 @@ internal sealed class UdpFlow(IPEndPoint sender)
     public void Enqueue(ReadOnlySpan<byte> datagram)
     {
         Volatile.Write(ref _lastActive, Environment.TickCount64);
-        _outgoing.Writer.TryWrite(datagram.ToArray());
+        byte[] buffer = ArrayPool<byte>.Shared.Rent(datagram.Length);
+        datagram.CopyTo(buffer);
+        if (!_outgoing.Writer.TryWrite(new Held(buffer, datagram.Length)))
+        {
+            new Held(buffer, datagram.Length).Return(); // the flow has stopped
+        }
     }
 
     public void Run(Task<OssuaryUdpConnection> connecting, string serverName, Socket plain, int maxPayload, Output output) => _ = Task.Run(async () =>
@@ -39,15 +46,22 @@ internal sealed class UdpFlow(IPEndPoint sender)
         {
             OssuaryUdpConnection connection = _connection = await connecting;
             output.Detail($"flow from {Sender} -> {connection.RemoteEndPoint} ({connection.PeerFingerprint})");
-            Task replies = RelayRepliesAsync(connection, plain);
-            await foreach (byte[] datagram in _outgoing.Reader.ReadAllAsync(_stop.Token))
+            Task replies = RelayRepliesAsync(connection, plain, maxPayload);
+            await foreach (Held datagram in _outgoing.Reader.ReadAllAsync(_stop.Token))
             {
-                if (datagram.Length > maxPayload)
+                try
                 {
-                    output.Detail($"a {datagram.Length}-byte datagram from {Sender} is larger than a tunnel datagram ({maxPayload}): dropped");
-                    continue;
+                    if (datagram.Length > maxPayload)
+                    {
+                        output.Detail($"a {datagram.Length}-byte datagram from {Sender} is larger than a tunnel datagram ({maxPayload}): dropped");
+                        continue;
+                    }
+                    await connection.SendAsync(datagram.Buffer.AsMemory(0, datagram.Length));
                 }
-                await connection.SendAsync(datagram);
+                finally
+                {
+                    datagram.Return();
+                }
             }
             await replies;
         }
@@ -66,26 +80,44 @@ internal sealed class UdpFlow(IPEndPoint sender)
         }
     });
 
-    private async Task RelayRepliesAsync(OssuaryUdpConnection connection, Socket plain)
+    private async Task RelayRepliesAsync(OssuaryUdpConnection connection, Socket plain, int maxPayload)
     {
-        byte[] buffer = new byte[65536];
-        while (!_stop.IsCancellationRequested)
+        byte[] buffer = ArrayPool<byte>.Shared.Rent(maxPayload);
+        try
         {
-            DatagramReceiveResult got = await connection.ReceiveAsync(buffer, _stop.Token);
-            if (got.IsClosed)
+            while (!_stop.IsCancellationRequested)
             {
-                _stop.Cancel();
-                return;
+                DatagramReceiveResult got = await connection.ReceiveAsync(buffer.AsMemory(0, maxPayload), _stop.Token);
+                if (got.IsClosed)
+                {
+                    _stop.Cancel();
+                    return;
+                }
+                Volatile.Write(ref _lastActive, Environment.TickCount64);
+                await plain.SendToAsync(buffer.AsMemory(0, got.Length), SocketFlags.None, Sender);
             }
-            Volatile.Write(ref _lastActive, Environment.TickCount64);
-            await plain.SendToAsync(buffer.AsMemory(0, got.Length), SocketFlags.None, Sender);
+        }
+        finally
+        {
+            ArrayPool<byte>.Shared.Return(buffer, clearArray: true);
         }
     }
 
-    public void Stop()
+    /// <summary>Ends the flow: its connection closes with <paramref name="code"/> (<see cref="DatagramCloseCodes.Idle"/> when it went quiet).</summary>
+    public void Stop(ushort code)
     {
         _stop.Cancel();
         _outgoing.Writer.TryComplete();
-        _connection?.Close();
+        while (_outgoing.Reader.TryRead(out Held left))
+        {
+            left.Return();
+        }
+        _connection?.Close(code);
+    }
+
+    /// <summary>A datagram waiting in a pooled buffer.</summary>
+    private readonly record struct Held(byte[] Buffer, int Length)
+    {
+        public void Return() => ArrayPool<byte>.Shared.Return(Buffer, clearArray: true);
     }
 }

@@ -13,4 +13,8 @@ public enum DatagramCloseReason
     PeerRejected,
     /// <summary>No handshake for 540 s: the keys were wiped.</summary>
     Idle,
+    /// <summary>A responder's connection on which the peer sent no datagram within <see cref="DatagramOptions.UnusedConnectionTimeout"/>.</summary>
+    Unused,
+    /// <summary>A responder's connection on which the peer had sent no datagram gave its place to a newcomer at a connection limit.</summary>
+    Evicted,
 }

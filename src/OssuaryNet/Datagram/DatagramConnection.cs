@@ -45,6 +45,12 @@ internal sealed class DatagramConnection : IDisposable
     /// <summary>Initiator: the key the responder must have (from <see cref="DatagramEndpoint.Connect"/>), or null to ask the caller.</summary>
     public OssuaryPublicKey? ExpectedKey { get; set; }
 
+    /// <summary>Responder: the source its first address belongs to, under which the per-source limit counts it.</summary>
+    public DatagramAddress Source { get; init; }
+
+    /// <summary>Responder: its place in the budget's list of connections whose peer has sent no datagram yet, or null once it has.</summary>
+    public LinkedListNode<DatagramConnection>? UnusedNode { get; set; }
+
     /// <summary>Where packets go now.</summary>
     public DatagramAddress Address { get; set; }
 
@@ -76,15 +82,11 @@ internal sealed class DatagramConnection : IDisposable
     /// <summary>The handshake this side is running (first contact or rekey), or null.</summary>
     public InitiatorHandshake? Handshake { get; set; }
 
-    /// <summary>XX initiator: the Finish as sent, repeated until a packet from the responder confirms the keys.</summary>
-    public byte[]? UnconfirmedFinish { get; set; }
-
-    public TimeSpan FinishRetransmitAt { get; set; }
+    /// <summary>Initiator: what it repeats until a packet from the responder confirms its first keys (null once one did).</summary>
+    public FirstKeysConfirmation? Confirmation { get; set; }
 
     /// <summary>XX responder: the Finish that completed the first handshake; the same bytes again get a keepalive.</summary>
     public byte[]? AcceptedFinish { get; set; }
-
-    public int FinishRetransmissions { get; set; }
 
     /// <summary>When something was received and nothing sent since: the time a keepalive is due.</summary>
     public TimeSpan? KeepaliveDueAt { get; set; }

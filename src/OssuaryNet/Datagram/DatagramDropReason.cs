@@ -36,10 +36,14 @@ public enum DatagramDropReason
     HandshakeFailed,
     /// <summary>An IK Initiation whose timestamp is not newer than the last one from its key: a replay.</summary>
     StaleTimestamp,
-    /// <summary>A handshake that would make a new connection while the endpoint holds its most (<see cref="DatagramOptions.MaxConnections"/>).</summary>
+    /// <summary>A handshake that would make a new connection while the endpoint holds its most (<see cref="DatagramOptions.MaxConnections"/>), none of them unused.</summary>
     ConnectionLimit,
     /// <summary>A well-formed packet nobody waits for: an Initiation at an endpoint that does not accept, a Response or CookieReply for no outstanding attempt, a second CookieReply, a packet of a closing connection.</summary>
     Unexpected,
     /// <summary>An Initiation of a pattern this endpoint's post-quantum policy excludes: a hybrid one with <see cref="OssuaryPostQuantum.Off"/>, a classical one with <see cref="OssuaryPostQuantum.Required"/>.</summary>
     UnsupportedPattern = 18,
+    /// <summary>A handshake that would make a new connection for a source that holds its most (<see cref="DatagramOptions.MaxConnectionsPerSource"/>), none of them unused.</summary>
+    SourceLimit = 19,
+    /// <summary>A handshake that would make a new connection for a peer key that holds its most (<see cref="DatagramOptions.MaxConnectionsPerPeer"/>), none of them unused.</summary>
+    PeerLimit = 20,
 }

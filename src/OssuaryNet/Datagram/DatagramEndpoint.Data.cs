@@ -16,6 +16,11 @@ public sealed partial class DatagramEndpoint
     {
         if (!_sessions.TryGetValue(data.ReceiverSession, out DatagramSession? session))
         {
+            if (_halfOpen.TryGetByLocalId(data.ReceiverSession, out HalfOpenHandshake? answered) && answered.Stage == HalfOpenStage.AwaitingConfirmation)
+            {
+                ConfirmFirstContact(answered, data, packetLength, from, now);
+                return;
+            }
             Drop(DatagramDropReason.UnknownSession);
             return;
         }
@@ -42,8 +47,15 @@ public sealed partial class DatagramEndpoint
             Drop(reason);
             return;
         }
-        // Authenticated and new: from here on the packet may change state.
-        inner = inner[..innerLength];
+        TakeAuthenticated(connection, session, data.Counter, first, highestBefore, inner[..innerLength], packetLength, from, now);
+    }
+
+    /// <summary>
+    /// The second half of <see cref="HandleData"/>: a packet that opened under <paramref name="session"/> and whose
+    /// counter the replay window has recorded. From here on it may change state. <paramref name="inner"/> is wiped.
+    /// </summary>
+    private void TakeAuthenticated(DatagramConnection connection, DatagramSession session, ulong counter, bool first, ulong highestBefore, Span<byte> inner, int packetLength, in DatagramAddress from, TimeSpan now)
+    {
         if (connection.Stage == DatagramConnectionStage.Closing)
         {
             // This side closed and the peer did not hear it: one close again per authentic packet, never more, and
@@ -57,11 +69,11 @@ public sealed partial class DatagramEndpoint
             }
             return;
         }
-        bool newest = first || data.Counter > highestBefore;
+        bool newest = first || counter > highestBefore;
         session.PacketsReceived++;
         if (!newest)
         {
-            session.LargestReorderDepth = Math.Max(session.LargestReorderDepth, highestBefore - data.Counter);
+            session.LargestReorderDepth = Math.Max(session.LargestReorderDepth, highestBefore - counter);
         }
         connection.PacketsIn++;
         connection.BytesIn += packetLength;
@@ -90,7 +102,11 @@ public sealed partial class DatagramEndpoint
         }
         switch (type)
         {
+            case DatagramContentType.Keepalive when RepeatsConfirmation(connection, session, now) && UsableSession(connection, now) is { } answer:
+                SendControl(connection, answer, DatagramContentType.Keepalive, default, now); // the confirming keepalive was lost
+                break;
             case DatagramContentType.Datagram:
+                _budget.MarkUsed(connection);
                 Deliver(connection, content, DatagramReceiveFlags.None);
                 break;
             case DatagramContentType.Close:
@@ -119,6 +135,14 @@ public sealed partial class DatagramEndpoint
         CryptographicOperations.ZeroMemory(inner);
     }
 
+    /// <summary>
+    /// Whether a keepalive from the initiator may be its repeated confirmation of a responder's first keys (it repeats
+    /// one until a packet from the responder arrives under them, for 15 s): such a keepalive is answered by one.
+    /// </summary>
+    private static bool RepeatsConfirmation(DatagramConnection connection, DatagramSession session, TimeSpan now) =>
+        !connection.IsInitiator && connection.Previous is null && ReferenceEquals(session, connection.Current)
+        && now - session.Keys.CreatedAt < DatagramTimers.HalfOpenLifetime;
+
     /// <summary>Queues a datagram for the application (Readable when the queue stops being empty); false, and counted, when the queue is full.</summary>
     private bool Deliver(DatagramConnection connection, ReadOnlySpan<byte> content, DatagramReceiveFlags flags)
     {
@@ -136,42 +160,36 @@ public sealed partial class DatagramEndpoint
     }
 
     /// <summary>
-    /// A packet authenticated under a session: the XX initiator's Finish is no longer repeated, and an unconfirmed next
-    /// session (IK responder) becomes current; on a first contact the connection is established and the peer has proven
-    /// it receives where the Response went.
+    /// A packet authenticated under a session confirms it. The XX initiator's Finish is no longer repeated, and its
+    /// first keys, held back until the responder's verdict let a packet through, become usable: only now is the
+    /// connection reported as connected and held datagrams sent. A responder's unconfirmed next session (an IK rekey)
+    /// becomes current.
     /// </summary>
     private void ConfirmSession(DatagramConnection connection, DatagramSession session, TimeSpan now)
     {
         if (ReferenceEquals(session, connection.Current))
         {
-            connection.UnconfirmedFinish = null;
+            connection.Confirmation = null;
         }
         if (session.Confirmed)
         {
             return;
         }
         session.Confirmed = true;
-        if (!ReferenceEquals(session, connection.Next))
+        if (ReferenceEquals(session, connection.Next))
         {
-            return;
+            RetireSession(connection.Previous);
+            connection.Previous = connection.Current;
+            connection.Current = session;
+            connection.Next = null;
+            _statistics.HandshakesCompleted++;
+            _statistics.Rekeys++;
+            OssuaryTelemetry.DatagramHandshakeCompleted(connection.IsInitiator, connection.Pattern, _suite);
         }
-        RetireSession(connection.Previous);
-        connection.Previous = connection.Current;
-        connection.Current = session;
-        connection.Next = null;
-        _statistics.HandshakesCompleted++;
-        OssuaryTelemetry.DatagramHandshakeCompleted(connection.IsInitiator, connection.Pattern, _suite);
-        if (connection.Stage == DatagramConnectionStage.Connecting)
+        else if (connection.IsInitiator && connection.Stage == DatagramConnectionStage.Connecting && ReferenceEquals(session, connection.Current))
         {
             connection.Stage = DatagramConnectionStage.Established;
-            if (!connection.AddressValidated && connection.Address.Equals(session.AnsweredAt))
-            {
-                MarkValidated(connection, now);
-            }
-        }
-        else
-        {
-            _statistics.Rekeys++;
+            Raise(new DatagramEvent(DatagramEventKind.Connected, connection.Handle));
         }
         FlushHeld(connection, now);
     }

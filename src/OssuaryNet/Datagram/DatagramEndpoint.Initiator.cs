@@ -26,7 +26,7 @@ public sealed partial class DatagramEndpoint
             Span<byte> payload = stackalloc byte[IkPayloadPrefix + earlyData.Length];
             if (!IsXXFamily(pattern))
             {
-                PeerTimestamps.Write(_wallClockAtStart + (now - _startedAt), payload);
+                PeerTimestamps.Write(NextTimestamp(now), payload);
                 BinaryPrimitives.WriteUInt32LittleEndian(payload[PeerTimestamps.TimestampSize..], localId);
                 // A rekey names the connection it renews by the responder's id of its keys; a first contact names none.
                 uint rekeyOf = (connection.Current ?? connection.Previous)?.RemoteId ?? 0;
@@ -216,29 +216,48 @@ public sealed partial class DatagramEndpoint
         byte[] finish = new byte[10 + message.Length];
         DatagramPacket.WriteFinish(finish, handshake.RemoteId, message);
         Transmit(finish, connection.Address);
-        connection.UnconfirmedFinish = finish;
-        connection.FinishRetransmissions = 0;
-        connection.FinishRetransmitAt = now + DatagramTimers.RetransmitDelay(0) + Jitter();
+        connection.Confirmation = new FirstKeysConfirmation(finish, now + DatagramTimers.RetransmitDelay(0) + Jitter());
         InstallInitiatorSession(connection, handshake, handshake.RemoteId, now);
     }
 
     /// <summary>
     /// The handshake is complete on the initiator's side: the new keys become current (the previous current stays one
-    /// generation to decrypt late packets), held datagrams go out, and an IK initiator with nothing to send sends a
-    /// keepalive so that the responder learns the keys are confirmed.
+    /// generation to decrypt late packets, unless it was never confirmed). IK: the Response proves the responder
+    /// accepted, so the connection is connected at once, held datagrams go out, and with nothing to send a keepalive
+    /// tells the responder the keys are confirmed. XX: the responder's verdict on this side's key comes after the
+    /// Finish, so the keys are held unconfirmed, and datagrams with them, until a packet from the responder arrives
+    /// under them (<see cref="ConfirmSession"/>); nothing sent before its verdict can be lost.
     /// </summary>
     private void InstallInitiatorSession(DatagramConnection connection, InitiatorHandshake handshake, uint remoteId, TimeSpan now)
     {
+        bool awaitsVerdict = IsXXFamily(handshake.Pattern);
         var keys = new DatagramKeyPair(handshake.Noise.Split(), isInitiator: true, now);
-        var session = new DatagramSession(connection, keys, handshake.LocalId, remoteId, confirmed: true);
+        var session = new DatagramSession(connection, keys, handshake.LocalId, remoteId, confirmed: !awaitsVerdict);
         _initiating.Remove(handshake.LocalId);
         connection.Handshake = null;
         RetireSession(connection.Previous);
-        connection.Previous = connection.Current;
+        connection.Previous = null;
+        if (connection.Current is { Confirmed: true } previous)
+        {
+            connection.Previous = previous;
+        }
+        else
+        {
+            RetireSession(connection.Current);
+        }
         connection.Current = session;
         _sessions.Add(session.LocalId, session);
         _statistics.HandshakesCompleted++;
         OssuaryTelemetry.DatagramHandshakeCompleted(isInitiator: true, connection.Pattern, _suite);
+        if (awaitsVerdict)
+        {
+            return;
+        }
+        if (connection.LastReceivedAt is null)
+        {
+            // Nothing ever came from the responder under any keys: it may not hold these yet, so they are confirmed.
+            connection.Confirmation = new FirstKeysConfirmation(finish: null, now + DatagramTimers.RetransmitDelay(0) + Jitter());
+        }
         if (connection.Stage == DatagramConnectionStage.Connecting)
         {
             connection.Stage = DatagramConnectionStage.Established;
@@ -248,8 +267,7 @@ public sealed partial class DatagramEndpoint
         {
             _statistics.Rekeys++;
         }
-        int flushed = FlushHeld(connection, now);
-        if (flushed == 0 && !IsXXFamily(handshake.Pattern))
+        if (FlushHeld(connection, now) == 0)
         {
             SendControl(connection, session, DatagramContentType.Keepalive, default, now);
         }

@@ -9,7 +9,9 @@ namespace OssuaryNet.Datagram;
 
 /// <summary>
 /// The responder's side of the handshakes: mac1 before anything, tokens and load before any Diffie-Hellman, the
-/// half-open table, IK timestamps, the verdict, and the answer.
+/// half-open table, IK timestamps, the verdict, the answer, and key confirmation. Nothing a stranger sends buys more
+/// than a half-open entry (bounded in total and per source) until it has proven that it holds the new keys and
+/// receives where the Response went: only then is a connection made, counted and reported.
 /// </summary>
 public sealed partial class DatagramEndpoint
 {
@@ -20,6 +22,7 @@ public sealed partial class DatagramEndpoint
     /// </summary>
     private void HandleInitiation(in ParsedDatagram initiation, in DatagramAddress from, TimeSpan now)
     {
+        DatagramAddress source = _sources.SourceOf(from);
         if (!_acceptConnections)
         {
             Drop(DatagramDropReason.Unexpected);
@@ -76,19 +79,20 @@ public sealed partial class DatagramEndpoint
             SendCookieReply(initiation, from, now);
             return;
         }
-        if (underLoad && !_rateLimiter.TryTake(from, now))
+        if (underLoad && !_rateLimiter.TryTake(source, now))
         {
             Drop(DatagramDropReason.RateLimited);
             return;
         }
-        if (!_halfOpen.HasRoomFor(from))
+        if (!_halfOpen.HasRoomFor(source))
         {
             Drop(DatagramDropReason.TableFull);
             return;
         }
-        if (IsXXFamily(initiation.Pattern) && AtConnectionLimit)
+        // XX always makes a new connection: one that could not fit even by evicting is refused before any DH.
+        if (IsXXFamily(initiation.Pattern) && _budget.Plan(_connections.Count, source, peer: null, _victims) is { } full)
         {
-            Drop(DatagramDropReason.ConnectionLimit); // XX always makes a new connection: refused before any DH
+            Drop(full);
             return;
         }
         HandshakeState noise = NewHandshake(initiator: false, initiation.Pattern, default);
@@ -103,7 +107,7 @@ public sealed partial class DatagramEndpoint
             Drop(DatagramDropReason.HandshakeFailed);
             return;
         }
-        var entry = new HalfOpenHandshake(NewLocalId(), initiation.SenderSession, from, HalfOpenTable.Mac1Key(initiation.Mac), initiation.Pattern, noise, now)
+        var entry = new HalfOpenHandshake(NewLocalId(), initiation.SenderSession, from, source, HalfOpenTable.Mac1Key(initiation.Mac), initiation.Pattern, noise, now)
         {
             AddressProven = addressProven,
         };
@@ -131,8 +135,8 @@ public sealed partial class DatagramEndpoint
     /// <summary>
     /// IK, after the Initiation authenticated its sender's key: a replayed timestamp or a key that initiates too fast is
     /// refused before anything is created. An Initiation that names a live connection of that key here (by the id of
-    /// its keys) rekeys it, with no new verdict; any other is a new connection, put to the caller. One key may hold
-    /// several connections.
+    /// its keys) rekeys it, with no new verdict; any other is a new connection, put to the caller, if one could fit
+    /// (by evicting an unused one) for its source and key. One key may hold several connections.
     /// </summary>
     private void TakeIkInitiation(HalfOpenHandshake entry, ReadOnlySpan<byte> payload, TimeSpan now)
     {
@@ -151,11 +155,11 @@ public sealed partial class DatagramEndpoint
             && named.Owner is { IsInitiator: false } existing && existing.Stage != DatagramConnectionStage.Closing && existing.PeerKey == peerKey
             ? existing
             : null;
-        if (rekeyed is null && AtConnectionLimit)
+        if (rekeyed is null && _budget.Plan(_connections.Count, entry.Source, peerKey, _victims) is { } full)
         {
-            // A new connection that does not fit; its timestamp is not recorded, so a retransmission may still get in.
+            // A new connection that could not fit; its timestamp is not recorded, so a retransmission may still get in.
             entry.Dispose();
-            Drop(DatagramDropReason.ConnectionLimit);
+            Drop(full);
             return;
         }
         _timestamps.Record(peerKey, timestamp, now);
@@ -218,8 +222,9 @@ public sealed partial class DatagramEndpoint
 
     /// <summary>
     /// A Finish (XX message 3). To a half-open handshake: read transactionally (a forged one changes nothing), then the
-    /// initiator's key is put to the caller. To a session already accepted: the same Finish again means the initiator
-    /// missed the confirmation, so a keepalive goes to the connection's address; anything else is unexpected.
+    /// initiator's key is put to the caller. The Finish is the key confirmation of XX: only a peer that received the
+    /// Response can write it. To a session already accepted: the same Finish again means the initiator missed the
+    /// confirming keepalive, so one goes to the connection's address; anything else is unexpected.
     /// </summary>
     private void HandleFinish(in ParsedDatagram finish, ReadOnlySpan<byte> packet, in DatagramAddress from, TimeSpan now)
     {
@@ -230,9 +235,9 @@ public sealed partial class DatagramEndpoint
                 Drop(DatagramDropReason.Duplicate);
                 return;
             }
-            if (AtConnectionLimit)
+            if (_budget.Plan(_connections.Count, entry.Source, peer: null, _victims) is { } full)
             {
-                Drop(DatagramDropReason.ConnectionLimit); // the entry waits: a place may free before it expires
+                Drop(full); // the entry waits: a place may free before it expires
                 return;
             }
             if (!entry.Noise!.TryReadMessage(finish.NoiseMessage, _receiveScratch, out _, out _, static payload => payload.IsEmpty))
@@ -274,50 +279,77 @@ public sealed partial class DatagramEndpoint
             AnswerIk(entry, now);
             return;
         }
+        // Places may have gone while the verifier thought: the connection is made only if one can be found now.
+        if (_budget.Plan(_connections.Count, entry.Source, verified.PublicKey, _victims) is { } full)
+        {
+            _halfOpen.Remove(entry);
+            Drop(full); // counted as the drop of the Finish that would have made it
+            return;
+        }
+        EvictVictims(now);
         var keys = new DatagramKeyPair(entry.TakeNoise()!.Split(), isInitiator: false, now);
         _halfOpen.MarkAnswered(entry);
         DatagramConnection connection = NewResponderConnection(entry, verified.PublicKey, (OssuaryHandshakePattern)entry.Pattern, entry.FinishAddress, now);
         connection.AcceptedFinish = entry.AcceptedFinish;
         connection.AddressValidated = true; // the Finish answered the Response sent there
         connection.ValidatedAddress = connection.Address;
-        var session = new DatagramSession(connection, keys, entry.LocalId, entry.InitiatorId, confirmed: true);
-        connection.Current = session;
-        _sessions.Add(session.LocalId, session);
-        connection.Stage = DatagramConnectionStage.Established;
-        _statistics.HandshakesCompleted++;
-        OssuaryTelemetry.DatagramHandshakeCompleted(isInitiator: false, connection.Pattern, _suite);
-        Raise(new DatagramEvent(DatagramEventKind.Accepted, connection.Handle));
+        DatagramSession session = Establish(connection, keys, entry, now);
         SendControl(connection, session, DatagramContentType.Keepalive, default, now); // confirms the keys to the initiator
     }
 
     /// <summary>
-    /// IK: writes the Response and makes the keys, which wait unconfirmed in the connection's next slot until a packet
-    /// arrives under them. A first contact becomes a new connection (its early data delivered, flagged); a rekey
-    /// leaves the live keys in use until then.
+    /// IK, after an accepting verdict: writes the Response and makes the keys. A rekey puts them in the connection's
+    /// next slot, unconfirmed, leaving the live keys in use until a packet arrives under them. A first contact keeps
+    /// them, with its early data, in the half-open entry: no connection exists until a packet under the keys confirms
+    /// them (<see cref="ConfirmFirstContact"/>).
     /// </summary>
     private void AnswerIk(HalfOpenHandshake entry, TimeSpan now)
     {
         HandshakeState noise = entry.TakeNoise()!;
         entry.Response = BuildResponse(noise, entry);
         var keys = new DatagramKeyPair(noise.Split(), isInitiator: false, now);
-        _halfOpen.MarkAnswered(entry);
-
-        DatagramConnection connection = entry.Rekeying ?? NewResponderConnection(entry, entry.PeerKey!, (OssuaryHandshakePattern)entry.Pattern, entry.Address, now);
-        if (entry.Rekeying is null && entry.AddressProven)
+        Transmit(entry.Response, entry.Address);
+        if (entry.Rekeying is not { } connection)
         {
-            connection.AddressValidated = true;
-            connection.ValidatedAddress = entry.Address;
+            entry.Keys = keys;
+            entry.Stage = HalfOpenStage.AwaitingConfirmation; // still open: it counts against the caps and as load
+            return;
         }
+        _halfOpen.MarkAnswered(entry);
         var session = new DatagramSession(connection, keys, entry.LocalId, entry.InitiatorId, confirmed: false) { AnsweredAt = entry.Address };
         RetireSession(connection.Next);
         connection.Next = session;
         _sessions.Add(session.LocalId, session);
-        Transmit(entry.Response, entry.Address);
-        if (entry.Rekeying is not null)
+    }
+
+    /// <summary>
+    /// A Data packet under the keys of an answered first-contact IK handshake. Opened with the entry's keys (a forged
+    /// or replayed one changes nothing); once it opens, the peer has proven that it holds the keys and that it received
+    /// the Response, and only then is the connection made (if a place can be found: else the packet is dropped and the
+    /// entry waits for a later one), reported, given its early data (flagged), and the packet taken as any other.
+    /// </summary>
+    private void ConfirmFirstContact(HalfOpenHandshake entry, in ParsedDatagram data, int packetLength, in DatagramAddress from, TimeSpan now)
+    {
+        Span<byte> inner = _receiveScratch.AsSpan(0, data.Ciphertext.Length - DatagramPacket.TagSize);
+        if (!entry.Keys!.TryOpen(data, inner, out int innerLength, out DatagramDropReason reason))
         {
+            Drop(reason);
             return;
         }
-        Raise(new DatagramEvent(DatagramEventKind.Accepted, connection.Handle));
+        inner = inner[..innerLength];
+        if (_budget.Plan(_connections.Count, entry.Source, entry.PeerKey, _victims) is { } full)
+        {
+            CryptographicOperations.ZeroMemory(inner);
+            Drop(full);
+            return;
+        }
+        EvictVictims(now);
+        DatagramConnection connection = NewResponderConnection(entry, entry.PeerKey!, (OssuaryHandshakePattern)entry.Pattern, entry.Address, now);
+        // The peer received the Response at its address (it needed it to make these keys); a token proved it too.
+        connection.AddressValidated = true;
+        connection.ValidatedAddress = entry.Address;
+        DatagramSession session = Establish(connection, entry.TakeKeys(), entry, now);
+        _halfOpen.MarkAnswered(entry);
         if (entry.EarlyData is { } early)
         {
             if (Deliver(connection, early, DatagramReceiveFlags.EarlyData))
@@ -328,6 +360,24 @@ public sealed partial class DatagramEndpoint
             CryptographicOperations.ZeroMemory(early);
             entry.EarlyData = null;
         }
+        TakeAuthenticated(connection, session, data.Counter, first: true, highestBefore: 0, inner, packetLength, from, now);
+        if (connection.PacketsOut == 0 && UsableSession(connection, now) is { } answer)
+        {
+            SendControl(connection, answer, DatagramContentType.Keepalive, default, now); // tells the initiator its keys are confirmed
+        }
+    }
+
+    /// <summary>A responder's new connection becomes current on its confirmed keys: routed, counted and reported.</summary>
+    private DatagramSession Establish(DatagramConnection connection, DatagramKeyPair keys, HalfOpenHandshake entry, TimeSpan now)
+    {
+        var session = new DatagramSession(connection, keys, entry.LocalId, entry.InitiatorId, confirmed: true);
+        connection.Current = session;
+        _sessions.Add(session.LocalId, session);
+        connection.Stage = DatagramConnectionStage.Established;
+        _statistics.HandshakesCompleted++;
+        OssuaryTelemetry.DatagramHandshakeCompleted(isInitiator: false, connection.Pattern, _suite);
+        Raise(new DatagramEvent(DatagramEventKind.Accepted, connection.Handle));
+        return session;
     }
 
     /// <summary>
@@ -345,18 +395,32 @@ public sealed partial class DatagramEndpoint
         return response;
     }
 
-    /// <summary>A responder's new connection, under the handle its verification request named.</summary>
+    /// <summary>A responder's new connection, under the handle its verification request named, counted in the budget.</summary>
     private DatagramConnection NewResponderConnection(HalfOpenHandshake entry, OssuaryPublicKey peerKey, OssuaryHandshakePattern pattern, in DatagramAddress address, TimeSpan now)
     {
-        var connection = new DatagramConnection(entry.PendingHandle, isInitiator: false, pattern, address, now, _buffers) { PeerKey = peerKey };
+        var connection = new DatagramConnection(entry.PendingHandle, isInitiator: false, pattern, address, now, _buffers) { PeerKey = peerKey, Source = entry.Source };
         _connections.Add(connection.Handle.Value, connection);
+        _budget.Add(connection);
         return connection;
     }
 
-    /// <summary>A half-open handshake ran out of time; one that awaited a verdict tells the caller its handle is dead.</summary>
+    /// <summary>
+    /// A half-open handshake ran out of time. One whose handle the caller knows (a verdict was asked) tells it the
+    /// handle is dead: awaiting the verdict, or answered and never confirmed.
+    /// </summary>
     private void OnHalfOpenExpired(HalfOpenHandshake entry)
     {
-        if (entry.Stage == HalfOpenStage.AwaitingVerdict && _awaitingVerdict.Remove(entry.PendingHandle.Value))
+        bool known = entry.Stage switch
+        {
+            HalfOpenStage.AwaitingVerdict => _awaitingVerdict.Remove(entry.PendingHandle.Value),
+            HalfOpenStage.AwaitingConfirmation => true,
+            _ => false,
+        };
+        if (entry.Stage == HalfOpenStage.AwaitingConfirmation)
+        {
+            _statistics.HandshakesUnconfirmed++;
+        }
+        if (known)
         {
             Raise(new DatagramEvent(DatagramEventKind.Closed, entry.PendingHandle) { CloseReason = DatagramCloseReason.HandshakeTimedOut });
         }

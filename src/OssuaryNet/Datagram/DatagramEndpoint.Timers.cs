@@ -20,9 +20,11 @@ public sealed partial class DatagramEndpoint
     }
 
     /// <summary>Runs every timer due at <paramref name="now"/>: retransmissions, keepalives, rekeys, expiries, path validation, close lingering.</summary>
+    /// <exception cref="ArgumentOutOfRangeException"><paramref name="now"/> is more than 1000 years from 0.</exception>
     public void HandleTimeout(TimeSpan now)
     {
         ObjectDisposedException.ThrowIf(_disposed, this);
+        CheckTime(now);
         now = Clamp(now);
         _halfOpen.Expire(now, _onHalfOpenExpired);
         _load.IsUnderLoad(now);
@@ -52,19 +54,16 @@ public sealed partial class DatagramEndpoint
         {
             next = Earliest(next, handshake.NextRetransmitAt);
         }
-        if (c.UnconfirmedFinish is not null)
+        next = Earliest(next, c.Confirmation?.NextAt);
+        if (c.UnusedNode is not null && _unusedTimeout is { } unused)
         {
-            next = Earliest(next, c.FinishRetransmitAt);
-        }
-        if (!c.IsInitiator && c.Stage == DatagramConnectionStage.Connecting)
-        {
-            next = Earliest(next, c.CreatedAt + DatagramTimers.HalfOpenLifetime);
+            next = Earliest(next, c.CreatedAt + unused);
         }
         if (c.Current is { } current)
         {
             next = Earliest(next, current.Keys.CreatedAt + DatagramTimers.Idle);
         }
-        // Previous and next keys are retired when they expire (written out, not iterated: this runs after every packet).
+        // Previous and next keys are retired when they expire (written out, not iterated: this runs for every connection).
         if (c.Previous is { } previous)
         {
             next = Earliest(next, previous.Keys.CreatedAt + DatagramTimers.RejectAfterTime);
@@ -96,9 +95,10 @@ public sealed partial class DatagramEndpoint
             }
             return;
         }
-        if (!c.IsInitiator && c.Stage == DatagramConnectionStage.Connecting && now - c.CreatedAt >= DatagramTimers.HalfOpenLifetime)
+        if (c.UnusedNode is not null && _unusedTimeout is { } unused && now - c.CreatedAt >= unused)
         {
-            EndConnection(c, DatagramCloseReason.HandshakeTimedOut); // IK keys never confirmed
+            _statistics.ConnectionsUnused++;
+            Expel(c, DatagramCloseCodes.Unused, DatagramCloseReason.Unused, now);
             return;
         }
         if (c.Handshake is { AwaitingVerdict: false } handshake && now >= handshake.NextRetransmitAt)
@@ -122,25 +122,11 @@ public sealed partial class DatagramEndpoint
             RetireSession(c.Current);
             c.Previous = c.Current = null;
             c.KeepaliveDueAt = c.DeadPeerAt = null;
-            c.UnconfirmedFinish = null;
+            c.Confirmation = null;
         }
-        if (c.UnconfirmedFinish is { } finish && now >= c.FinishRetransmitAt)
+        if (c.Confirmation is { } confirmation && now >= confirmation.NextAt)
         {
-            if (c.Current is { } keys && now - keys.Keys.CreatedAt < DatagramTimers.HalfOpenLifetime)
-            {
-                Transmit(finish, c.Address);
-                c.FinishRetransmissions++;
-                c.FinishRetransmitAt = now + DatagramTimers.RetransmitDelay(c.FinishRetransmissions) + Jitter();
-            }
-            else
-            {
-                // The responder has forgotten the half-open handshake by now: a new one (IK, the key is known) replaces it.
-                c.UnconfirmedFinish = null;
-                if (MayStartHandshake(c))
-                {
-                    StartHandshake(c, now);
-                }
-            }
+            RepeatConfirmation(c, confirmation, now);
         }
         if (c.KeepaliveDueAt is { } keepalive && now >= keepalive)
         {
@@ -176,6 +162,34 @@ public sealed partial class DatagramEndpoint
                     StartHandshake(c, now);
                 }
             }
+        }
+    }
+
+    /// <summary>
+    /// The responder has not answered under the initiator's first keys yet: the confirmation goes again (the Finish, or
+    /// a keepalive) while the responder may still hold the half-open handshake; after 15 s it has forgotten it, and a
+    /// new handshake (IK, the key is known) replaces it.
+    /// </summary>
+    private void RepeatConfirmation(DatagramConnection c, FirstKeysConfirmation confirmation, TimeSpan now)
+    {
+        if (c.Current is { } keys && now - keys.Keys.CreatedAt < DatagramTimers.HalfOpenLifetime)
+        {
+            if (confirmation.Finish is { } finish)
+            {
+                Transmit(finish, c.Address);
+            }
+            else
+            {
+                SendControl(c, keys, DatagramContentType.Keepalive, default, now);
+            }
+            confirmation.Repeats++;
+            confirmation.NextAt = now + DatagramTimers.RetransmitDelay(confirmation.Repeats) + Jitter();
+            return;
+        }
+        c.Confirmation = null;
+        if (MayStartHandshake(c))
+        {
+            StartHandshake(c, now);
         }
     }
 

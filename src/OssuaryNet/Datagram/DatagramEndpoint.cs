@@ -38,11 +38,16 @@ public sealed partial class DatagramEndpoint : IDisposable
     private readonly TimeSpan? _persistentKeepalive;
     private readonly PublicKeyLookup? _lookup;
     private readonly DateTimeOffset _wallClockAtStart;
+    private DateTimeOffset _lastTimestamp;
     private readonly TimeSpan _startedAt;
     private readonly IRandomSource _random;
     private readonly EphemeralKeySource _ephemerals;
     private readonly AddressTokens _tokens;
     private readonly HalfOpenTable _halfOpen;
+    private readonly SourceGrouping _sources;
+    private readonly ConnectionBudget _budget;
+    private readonly List<DatagramConnection> _victims = new();
+    private readonly TimeSpan? _unusedTimeout;
     private readonly LoadMonitor _load;
     private readonly AddressRateLimiter _rateLimiter = new();
     private readonly PeerTimestamps _timestamps = new();
@@ -54,7 +59,7 @@ public sealed partial class DatagramEndpoint : IDisposable
     private readonly Dictionary<uint, DatagramConnection> _initiating = new();
     private readonly Dictionary<long, HalfOpenHandshake> _awaitingVerdict = new();
     private readonly List<DatagramConnection> _work = new();
-    private readonly Action<HalfOpenHandshake> _onHalfOpenExpired; // made once: HandleTimeout runs after every packet
+    private readonly Action<HalfOpenHandshake> _onHalfOpenExpired; // made once, not per HandleTimeout call
     private readonly byte[] _receiveScratch; // opened inner plaintexts and handshake payloads, one packet at a time
     private readonly byte[] _sendScratch;    // inner plaintexts being sealed; never the same buffer, because a packet received can cause one sent
     private readonly DatagramStatistics _statistics = new();
@@ -76,6 +81,7 @@ public sealed partial class DatagramEndpoint : IDisposable
         ArgumentNullException.ThrowIfNull(options);
         ArgumentNullException.ThrowIfNull(random);
         options.Validate();
+        CheckTime(now);
         _identity = options.Identity!;
         string suite = options.Suite == OssuarySuite.ChaChaPolyBlake2b ? "ChaChaPoly_BLAKE2b" : "AESGCM_SHA256";
         _xx = NoiseProtocol.Parse($"Noise_XX_25519_{suite}");
@@ -103,6 +109,9 @@ public sealed partial class DatagramEndpoint : IDisposable
         _ephemerals = random.Fill;
         _tokens = new AddressTokens(random, now);
         _halfOpen = new HalfOpenTable(options.MaxHalfOpen, options.MaxHalfOpenPerAddress);
+        _sources = new SourceGrouping(options.AddressFormat, options.Ipv6SourcePrefixLength);
+        _budget = new ConnectionBudget(options.MaxConnections, options.ConnectionsPerSource, options.ConnectionsPerPeer);
+        _unusedTimeout = options.UnusedConnectionTimeout;
         _onHalfOpenExpired = OnHalfOpenExpired;
         _load = new LoadMonitor(options.MaxHalfOpen, options.LoadInitiationsPerSecond, _statistics);
         _buffers = new PacketBufferPool(_maxDatagramSize);
@@ -177,11 +186,13 @@ public sealed partial class DatagramEndpoint : IDisposable
     /// (<see cref="DatagramEventKind.VerificationRequired"/>) before the connection completes.
     /// </summary>
     /// <exception cref="ArgumentException">An address that is not 1 to 64 bytes, early data without a key or longer than <see cref="MaxEarlyDataSize"/>, or a key that cannot be a peer's.</exception>
-    /// <exception cref="InvalidOperationException">The endpoint holds <see cref="DatagramOptions.MaxConnections"/> connections.</exception>
+    /// <exception cref="ArgumentOutOfRangeException"><paramref name="now"/> is more than 1000 years from 0.</exception>
+    /// <exception cref="InvalidOperationException">The endpoint holds <see cref="DatagramOptions.MaxConnections"/> connections, none of them a responder's unused one that could give its place.</exception>
     public DatagramHandle Connect(ReadOnlySpan<byte> address, OssuaryPublicKey? peerKey, TimeSpan now, ReadOnlySpan<byte> earlyData = default)
     {
         ObjectDisposedException.ThrowIf(_disposed, this);
         DatagramAddress to = DatagramAddress.From(address);
+        CheckTime(now);
         peerKey ??= _lookup?.Invoke(address);
         if (!earlyData.IsEmpty && peerKey is null)
         {
@@ -191,11 +202,12 @@ public sealed partial class DatagramEndpoint : IDisposable
         {
             throw new ArgumentException($"Early data is at most {MaxEarlyDataSize} bytes here.", nameof(earlyData));
         }
-        if (AtConnectionLimit)
+        if (_budget.Plan(_connections.Count, source: null, peer: null, _victims) is not null)
         {
             throw new InvalidOperationException($"The endpoint holds its most connections ({_maxConnections}).");
         }
         now = Clamp(now);
+        EvictVictims(now);
         var connection = new DatagramConnection(NewHandle(), isInitiator: true, (OssuaryHandshakePattern)InitiatorPattern(knowsKey: peerKey is not null), to, now, _buffers)
         {
             PeerKey = peerKey,
@@ -221,10 +233,12 @@ public sealed partial class DatagramEndpoint : IDisposable
     /// not taken is dropped and counted (<see cref="DatagramStatistics.Dropped"/>).
     /// </summary>
     /// <exception cref="ArgumentException"><paramref name="from"/> is not 1 to 64 bytes (the caller's mistake).</exception>
+    /// <exception cref="ArgumentOutOfRangeException"><paramref name="now"/> is more than 1000 years from 0.</exception>
     public void HandleDatagram(ReadOnlySpan<byte> datagram, ReadOnlySpan<byte> from, TimeSpan now)
     {
         ObjectDisposedException.ThrowIf(_disposed, this);
         DatagramAddress source = DatagramAddress.From(from);
+        CheckTime(now);
         now = Clamp(now);
         _statistics.CountIn(datagram.Length >= 1 ? datagram[0] : (byte)0, datagram.Length);
         if (datagram.Length > _maxDatagramSize)
@@ -285,6 +299,7 @@ public sealed partial class DatagramEndpoint : IDisposable
     public void CompletePeerVerification(DatagramHandle handle, PeerVerdict verdict, TimeSpan now)
     {
         ObjectDisposedException.ThrowIf(_disposed, this);
+        CheckTime(now);
         PeerIdentity awaiting = PeerToVerify(handle);
         now = Clamp(now);
         VerifiedPeer? verified = verdict.IsAccepted ? VerifiedPeer.FromAcceptedVerdict(awaiting, verdict) : null;
@@ -302,9 +317,11 @@ public sealed partial class DatagramEndpoint : IDisposable
     /// Seals <paramref name="payload"/> for the peer (at most <see cref="MaxPayloadSize"/> bytes), or holds it while
     /// the handshake runs. Datagrams are unreliable and unordered: a packet the network loses is not resent.
     /// </summary>
+    /// <exception cref="ArgumentOutOfRangeException"><paramref name="now"/> is more than 1000 years from 0.</exception>
     public DatagramSendResult Send(DatagramHandle handle, ReadOnlySpan<byte> payload, TimeSpan now)
     {
         ObjectDisposedException.ThrowIf(_disposed, this);
+        CheckTime(now);
         if (!_connections.TryGetValue(handle.Value, out DatagramConnection? connection) || connection.Stage == DatagramConnectionStage.Closing)
         {
             return DatagramSendResult.Closed;
@@ -331,9 +348,11 @@ public sealed partial class DatagramEndpoint : IDisposable
     /// exist), and is repeated for 3 s once per packet that still arrives. A <see cref="DatagramEventKind.Closed"/>
     /// event follows. Closing a closed connection does nothing.
     /// </summary>
+    /// <exception cref="ArgumentOutOfRangeException"><paramref name="now"/> is more than 1000 years from 0.</exception>
     public void Close(DatagramHandle handle, ushort reason, TimeSpan now)
     {
         ObjectDisposedException.ThrowIf(_disposed, this);
+        CheckTime(now);
         if (!_connections.TryGetValue(handle.Value, out DatagramConnection? connection) || connection.Stage == DatagramConnectionStage.Closing)
         {
             return;
@@ -350,6 +369,31 @@ public sealed partial class DatagramEndpoint : IDisposable
         {
             EndConnection(connection, DatagramCloseReason.Local);
         }
+    }
+
+    /// <summary>
+    /// The endpoint ends a connection of its own accord (unused, or evicted for a newcomer): one authenticated close
+    /// with <paramref name="code"/> if keys allow, then it is gone at once, without lingering, so that its place is free.
+    /// </summary>
+    private void Expel(DatagramConnection connection, ushort code, DatagramCloseReason reason, TimeSpan now)
+    {
+        connection.LocalCloseCode = code;
+        if (UsableSession(connection, now) is { } session)
+        {
+            SendClose(connection, session, now);
+        }
+        EndConnection(connection, reason);
+    }
+
+    /// <summary>Closes the connections the last <see cref="ConnectionBudget.Plan"/> chose to make room.</summary>
+    private void EvictVictims(TimeSpan now)
+    {
+        foreach (DatagramConnection victim in _victims)
+        {
+            _statistics.ConnectionsEvicted++;
+            Expel(victim, DatagramCloseCodes.Evicted, DatagramCloseReason.Evicted, now);
+        }
+        _victims.Clear();
     }
 
     /// <summary>A snapshot of one connection.</summary>
@@ -411,8 +455,16 @@ public sealed partial class DatagramEndpoint : IDisposable
 
     private TimeSpan Clamp(TimeSpan now) => _now = now > _now ? now : _now;
 
-    /// <summary>No new connection fits: counting those being made, whose verdicts are pending.</summary>
-    private bool AtConnectionLimit => _connections.Count + _awaitingVerdict.Count >= _maxConnections;
+    /// <summary>The farthest a time passed in may be from 0, so that no deadline or wall-clock time computed from it overflows.</summary>
+    public static TimeSpan MaxTime { get; } = TimeSpan.FromDays(365_250);
+
+    private static void CheckTime(TimeSpan now, [System.Runtime.CompilerServices.CallerArgumentExpression(nameof(now))] string? name = null)
+    {
+        if (now > MaxTime || now < -MaxTime)
+        {
+            throw new ArgumentOutOfRangeException(name, now, $"A time passed to a datagram endpoint is within {MaxTime.TotalDays:0} days (1000 years) of 0.");
+        }
+    }
 
     private DatagramHandle NewHandle() => new(++_lastHandle);
 
@@ -437,6 +489,18 @@ public sealed partial class DatagramEndpoint : IDisposable
                 return id;
             }
         }
+    }
+
+    /// <summary>
+    /// The wall-clock time an IK Initiation carries: the start's plus the time elapsed, and always later than the one
+    /// before (by 100 ns at least), so that two Initiations of this key made at one instant (two connections rekeying
+    /// together) are both new to the responder rather than the second one stale for ever.
+    /// </summary>
+    private DateTimeOffset NextTimestamp(TimeSpan now)
+    {
+        DateTimeOffset wallClock = _wallClockAtStart + (now - _startedAt);
+        _lastTimestamp = wallClock > _lastTimestamp ? wallClock : _lastTimestamp.AddTicks(1);
+        return _lastTimestamp;
     }
 
     /// <summary>0 to 333 ms, from the random source.</summary>
@@ -496,6 +560,7 @@ public sealed partial class DatagramEndpoint : IDisposable
             _initiating.Remove(handshake.LocalId);
         }
         _connections.Remove(connection.Handle.Value);
+        _budget.Remove(connection);
         connection.Dispose();
     }
 }

@@ -41,8 +41,26 @@ public sealed class DatagramOptions
     /// <summary>Half-open handshakes held at once (default 4096); the endpoint counts as under load from one eighth of it.</summary>
     public int MaxHalfOpen { get; set; } = 4096;
 
-    /// <summary>Half-open handshakes held for one source address (default 8).</summary>
+    /// <summary>Half-open handshakes held for one source (default 8): one address, or one IP or IPv6 prefix with <see cref="AddressFormat"/>.</summary>
     public int MaxHalfOpenPerAddress { get; set; } = 8;
+
+    /// <summary>How the per-source limits group addresses: opaque (each address a source, the default) or socket addresses grouped by IP.</summary>
+    public DatagramAddressFormat AddressFormat { get; set; }
+
+    /// <summary>With <see cref="DatagramAddressFormat.SocketAddress"/>, the IPv6 prefix length (1 to 128 bits, default 64) that makes one source: one host usually holds a whole /64.</summary>
+    public int Ipv6SourcePrefixLength { get; set; } = 64;
+
+    /// <summary>Connections a responder holds for one source (null, the default: a quarter of <see cref="MaxConnections"/>).</summary>
+    public int? MaxConnectionsPerSource { get; set; }
+
+    /// <summary>Connections a responder holds for one peer static key (null, the default: a quarter of <see cref="MaxConnections"/>).</summary>
+    public int? MaxConnectionsPerPeer { get; set; }
+
+    /// <summary>
+    /// How long a responder keeps a connection on which the peer has sent no datagram yet (default 60 s; null: no
+    /// limit). Such a connection is also the first to give its place to a newcomer when a limit is reached.
+    /// </summary>
+    public TimeSpan? UnusedConnectionTimeout { get; set; } = TimeSpan.FromSeconds(60);
 
     /// <summary>
     /// Post-quantum hybrid handshakes (XXhfs, IKhfs: ML-KEM-768 beside X25519). Off by default. An initiator with
@@ -71,6 +89,9 @@ public sealed class DatagramOptions
     /// the endpoint never reads a clock itself. Leave it at the Unix epoch only where no node restarts (tests).
     /// </summary>
     public DateTimeOffset WallClockAtStart { get; set; } = DateTimeOffset.UnixEpoch;
+
+    /// <summary>A copy, for a wrapper that sets what it owns (the wall clock, the address format) without touching the caller's options.</summary>
+    internal DatagramOptions Copy() => (DatagramOptions)MemberwiseClone();
 
     internal void Validate()
     {
@@ -104,11 +125,39 @@ public sealed class DatagramOptions
         ArgumentOutOfRangeException.ThrowIfLessThan(MaxHalfOpen, 8, nameof(MaxHalfOpen));
         ArgumentOutOfRangeException.ThrowIfLessThan(MaxHalfOpenPerAddress, 1, nameof(MaxHalfOpenPerAddress));
         ArgumentOutOfRangeException.ThrowIfLessThan(MaxConnections, 1, nameof(MaxConnections));
+        if (!Enum.IsDefined(AddressFormat))
+        {
+            throw new ArgumentOutOfRangeException(nameof(AddressFormat), AddressFormat, "Not an address format.");
+        }
+        ArgumentOutOfRangeException.ThrowIfLessThan(Ipv6SourcePrefixLength, 1, nameof(Ipv6SourcePrefixLength));
+        ArgumentOutOfRangeException.ThrowIfGreaterThan(Ipv6SourcePrefixLength, 128, nameof(Ipv6SourcePrefixLength));
+        if (MaxConnectionsPerSource is { } perSource)
+        {
+            ArgumentOutOfRangeException.ThrowIfLessThan(perSource, 1, nameof(MaxConnectionsPerSource));
+        }
+        if (MaxConnectionsPerPeer is { } perPeer)
+        {
+            ArgumentOutOfRangeException.ThrowIfLessThan(perPeer, 1, nameof(MaxConnectionsPerPeer));
+        }
+        CheckInterval(UnusedConnectionTimeout, nameof(UnusedConnectionTimeout));
         ArgumentOutOfRangeException.ThrowIfLessThan(LoadInitiationsPerSecond, 1, nameof(LoadInitiationsPerSecond));
         ArgumentOutOfRangeException.ThrowIfLessThan(ReceiveQueueLimit, 1, nameof(ReceiveQueueLimit));
-        if (PersistentKeepalive is { } keepalive && keepalive <= TimeSpan.Zero)
+        CheckInterval(PersistentKeepalive, nameof(PersistentKeepalive));
+    }
+
+    /// <summary>The longest interval an option takes, so that no deadline computed from a valid time overflows.</summary>
+    internal static readonly TimeSpan LongestInterval = TimeSpan.FromDays(1);
+
+    /// <summary>The connections a responder holds per source and per peer when the options leave it to the default.</summary>
+    internal int ConnectionsPerSource => MaxConnectionsPerSource ?? Math.Max(1, MaxConnections / 4);
+
+    internal int ConnectionsPerPeer => MaxConnectionsPerPeer ?? Math.Max(1, MaxConnections / 4);
+
+    private static void CheckInterval(TimeSpan? interval, string name)
+    {
+        if (interval is { } value && (value <= TimeSpan.Zero || value > LongestInterval))
         {
-            throw new ArgumentOutOfRangeException(nameof(PersistentKeepalive), keepalive, "A persistent keepalive interval is positive.");
+            throw new ArgumentOutOfRangeException(name, value, $"An interval is positive and at most {LongestInterval.TotalHours:0} hours.");
         }
     }
 }

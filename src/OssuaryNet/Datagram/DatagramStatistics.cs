@@ -63,13 +63,22 @@ public sealed class DatagramStatistics
     /// <summary>Early data not delivered (the listener does not accept it).</summary>
     public long EarlyDataRefused { get; internal set; }
 
+    /// <summary>Responder connections closed to make room for a newcomer at a limit (their peers had sent no datagram).</summary>
+    public long ConnectionsEvicted { get; internal set; }
+
+    /// <summary>Responder connections closed because their peers sent no datagram within the unused-connection timeout.</summary>
+    public long ConnectionsUnused { get; internal set; }
+
+    /// <summary>First-contact IK handshakes answered whose keys no packet confirmed within the half-open lifetime: no connection was made.</summary>
+    public long HandshakesUnconfirmed { get; internal set; }
+
     /// <summary>Datagrams dropped from a connection's queue while it waited for a handshake (the oldest go first).</summary>
     public long QueuedDatagramsDropped { get; internal set; }
 
     /// <summary>Packets not queued for sending because the caller had not drained 4096 earlier ones.</summary>
     public long TransmitsDropped { get; internal set; }
 
-    /// <summary>Half-open handshakes held now (responder state awaiting a Finish or a verdict).</summary>
+    /// <summary>Half-open handshakes held now (responder state awaiting a Finish, a verdict or key confirmation).</summary>
     public long HalfOpenHandshakes { get; internal set; }
 
     /// <summary>Connections held now, established or handshaking.</summary>

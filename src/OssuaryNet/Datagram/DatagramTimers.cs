@@ -39,7 +39,7 @@ internal static class DatagramTimers
     /// <summary>How long a responder keeps a half-open handshake.</summary>
     public static readonly TimeSpan HalfOpenLifetime = TimeSpan.FromSeconds(15);
 
-    /// <summary>The least time between two IK Initiations consumed from one static key.</summary>
+    /// <summary>IK Initiations one static key may have consumed: a burst of 8, then one more per this interval (50 per second).</summary>
     public static readonly TimeSpan MinInitiationInterval = TimeSpan.FromMilliseconds(20);
 
     /// <summary>How long an endpoint stays under load after the last sign of it.</summary>

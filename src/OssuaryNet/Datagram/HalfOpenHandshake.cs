@@ -9,11 +9,12 @@ namespace OssuaryNet.Datagram;
 /// </summary>
 internal sealed class HalfOpenHandshake : IDisposable
 {
-    public HalfOpenHandshake(uint localId, uint initiatorId, in DatagramAddress address, UInt128 mac1, byte pattern, HandshakeState noise, TimeSpan now)
+    public HalfOpenHandshake(uint localId, uint initiatorId, in DatagramAddress address, in DatagramAddress source, UInt128 mac1, byte pattern, HandshakeState noise, TimeSpan now)
     {
         LocalId = localId;
         InitiatorId = initiatorId;
         Address = address;
+        Source = source;
         Mac1 = mac1;
         Pattern = pattern;
         Noise = noise;
@@ -26,6 +27,9 @@ internal sealed class HalfOpenHandshake : IDisposable
     public uint InitiatorId { get; }
 
     public DatagramAddress Address { get; }
+
+    /// <summary>The source <see cref="Address"/> belongs to, under which the per-source limits count this entry.</summary>
+    public DatagramAddress Source { get; }
 
     /// <summary>The mac1 of the Initiation answered, which identifies its duplicates.</summary>
     public UInt128 Mac1 { get; }
@@ -48,7 +52,10 @@ internal sealed class HalfOpenHandshake : IDisposable
     /// <summary>While a verdict is awaited: the handle the caller answers with.</summary>
     public DatagramHandle PendingHandle { get; set; }
 
-    /// <summary>IK: the early data of the Initiation, held until the verdict (null when none).</summary>
+    /// <summary>IK first contact awaiting confirmation: the keys the Response made, owned by this entry until a packet under them makes the connection.</summary>
+    public DatagramKeyPair? Keys { get; set; }
+
+    /// <summary>IK: the early data of the Initiation, held until the keys are confirmed (null when none).</summary>
     public byte[]? EarlyData { get; set; }
 
     /// <summary>IK: a rekey of this connection (its peer key matched); no verdict is asked again.</summary>
@@ -72,10 +79,20 @@ internal sealed class HalfOpenHandshake : IDisposable
         return noise;
     }
 
+    /// <summary>Hands the confirmed keys to the connection they now belong to.</summary>
+    public DatagramKeyPair TakeKeys()
+    {
+        DatagramKeyPair keys = Keys!;
+        Keys = null;
+        return keys;
+    }
+
     public void Dispose()
     {
         Noise?.Dispose();
         Noise = null;
+        Keys?.Dispose();
+        Keys = null;
         if (EarlyData is { } early)
         {
             System.Security.Cryptography.CryptographicOperations.ZeroMemory(early);

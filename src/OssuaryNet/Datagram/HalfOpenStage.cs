@@ -7,6 +7,8 @@ internal enum HalfOpenStage
     AwaitingFinish,
     /// <summary>The initiator's key is authenticated and awaits the caller's verdict; nothing was sent yet (IK) or no keys exist yet (XX).</summary>
     AwaitingVerdict,
+    /// <summary>IK first contact: the verdict accepted and the Response went out; the keys wait here until a packet under them arrives (key confirmation), and no connection exists yet.</summary>
+    AwaitingConfirmation,
     /// <summary>The handshake is over; the entry only answers duplicates of its Initiation until it expires.</summary>
     Answered,
 }

@@ -3,29 +3,31 @@ using System.Buffers.Binary;
 namespace OssuaryNet.Datagram;
 
 /// <summary>
-/// A responder's half-open handshakes, capped globally and per source address, found by the responder's session id
+/// A responder's half-open handshakes, capped globally and per source (<see cref="SourceGrouping"/>), found by the responder's session id
 /// (for the Finish) or by the mac1 of the Initiation they answered (for its duplicates), and expired in creation order.
 /// </summary>
 /// <remarks>
-/// <para>Only handshakes still open count against the caps and as load: an answered one (the handshake is over; the
+/// <para>Only handshakes still open count against the caps and as load: every state a stranger's Initiation created and
+/// that has not become a connection (XX awaiting its Finish or verdict, IK awaiting its verdict or its key
+/// confirmation). An answered one (the handshake is over; the
 /// entry keeps its Response for duplicates until it expires) frees its place at once, or a client behind one address
 /// could open only 8 connections per 15 s. Answered entries are bounded by a second cap, twice the first.</para>
 /// <para>Invariants: every entry not yet <see cref="HalfOpenHandshake.Removed"/> is in both maps; those not answered
-/// are counted in <see cref="Pending"/> and once for their address; the expiry queue holds entries in non-decreasing
+/// are counted in <see cref="Pending"/> and once for their source; the expiry queue holds entries in non-decreasing
 /// creation time (the endpoint clamps time), removed ones included until they reach its head.</para>
 /// </remarks>
 internal sealed class HalfOpenTable : IDisposable
 {
     private readonly Dictionary<uint, HalfOpenHandshake> _byLocalId = new();
     private readonly Dictionary<UInt128, HalfOpenHandshake> _byMac1 = new();
-    private readonly Dictionary<DatagramAddress, int> _perAddress = new();
+    private readonly Dictionary<DatagramAddress, int> _perSource = new();
     private readonly Queue<HalfOpenHandshake> _byAge = new();
-    private readonly int _capacity, _perAddressCapacity;
+    private readonly int _capacity, _perSourceCapacity;
 
-    public HalfOpenTable(int capacity, int perAddressCapacity)
+    public HalfOpenTable(int capacity, int perSourceCapacity)
     {
         _capacity = capacity;
-        _perAddressCapacity = perAddressCapacity;
+        _perSourceCapacity = perSourceCapacity;
     }
 
     /// <summary>Entries held, answered ones included.</summary>
@@ -34,9 +36,9 @@ internal sealed class HalfOpenTable : IDisposable
     /// <summary>Handshakes still open (not answered): what the caps and the load threshold count.</summary>
     public int Pending { get; private set; }
 
-    /// <summary>Whether another open handshake from <paramref name="address"/> fits.</summary>
-    public bool HasRoomFor(in DatagramAddress address) =>
-        Pending < _capacity && Count < 2 * _capacity && (!_perAddress.TryGetValue(address, out int held) || held < _perAddressCapacity);
+    /// <summary>Whether another open handshake from <paramref name="source"/> fits.</summary>
+    public bool HasRoomFor(in DatagramAddress source) =>
+        Pending < _capacity && Count < 2 * _capacity && (!_perSource.TryGetValue(source, out int held) || held < _perSourceCapacity);
 
     public bool ContainsLocalId(uint id) => _byLocalId.ContainsKey(id);
 
@@ -70,14 +72,14 @@ internal sealed class HalfOpenTable : IDisposable
     private void CountOpen(HalfOpenHandshake entry, int change)
     {
         Pending += change;
-        int held = _perAddress.GetValueOrDefault(entry.Address) + change;
+        int held = _perSource.GetValueOrDefault(entry.Source) + change;
         if (held == 0)
         {
-            _perAddress.Remove(entry.Address);
+            _perSource.Remove(entry.Source);
         }
         else
         {
-            _perAddress[entry.Address] = held;
+            _perSource[entry.Source] = held;
         }
     }
 

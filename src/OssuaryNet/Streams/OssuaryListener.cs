@@ -36,17 +36,6 @@ public sealed class OssuaryListener : IAsyncDisposable, IDisposable
     // dropped for a newcomer (see PendingHandshakes): far above the milliseconds a real client needs.
     private static readonly TimeSpan StallGrace = TimeSpan.FromMilliseconds(100);
 
-    // When accepting runs out of descriptors, the listener keeps this many connections' worth free below the point
-    // where it failed: the runtime needs descriptors to start threads, and a process without any aborts.
-    private const int DescriptorHeadroom = 16;
-
-    // Descriptors the listener leaves to the rest of the process however many connections it is allowed: the runtime
-    // needs some to start threads (it aborts with "Out of memory" when it cannot), and it may need them at any moment.
-    private const int RuntimeDescriptorReserve = 32;
-
-    // The process's descriptor limit (RLIMIT_NOFILE), read once at start; null where it cannot be read.
-    private static readonly long? ProcessDescriptorLimit = DescriptorLimit.Current();
-    private static readonly TimeSpan CeilingLifetime = TimeSpan.FromSeconds(30);
 
     private readonly OssuaryServerOptions _options;
     private readonly Socket _socket;
@@ -57,8 +46,7 @@ public sealed class OssuaryListener : IAsyncDisposable, IDisposable
     private Task? _acceptLoop;
     private long _failedHandshakes, _acceptErrors;
     private int _activeConnections;
-    private int _descriptorCeiling = int.MaxValue; // learned when accepting ran out of descriptors
-    private TimeSpan _descriptorCeilingSince;
+    private DescriptorBudget? _descriptors;
 
     /// <summary>Creates a listener on <paramref name="localEndpoint"/> (port 0 picks a free port); call <see cref="Start"/>.</summary>
     public OssuaryListener(IPEndPoint localEndpoint, OssuaryServerOptions options)
@@ -169,6 +157,7 @@ public sealed class OssuaryListener : IAsyncDisposable, IDisposable
         }
         ArgumentOutOfRangeException.ThrowIfLessThan(MaxConnections, 1, nameof(MaxConnections));
         _pending = new PendingHandshakes(MaxPendingHandshakes, MaxPendingHandshakesPerSource, FirstFrameTimeout, StallGrace);
+        _descriptors = new DescriptorBudget(TimeProvider);
         _accepted = Channel.CreateUnbounded<OssuaryStream>(new UnboundedChannelOptions { SingleReader = false, SingleWriter = false });
         TimeSpan sweep = TimeSpan.FromTicks(Math.Clamp(FirstFrameTimeout.Ticks / 5, TimeSpan.FromMilliseconds(20).Ticks, TimeSpan.FromSeconds(1).Ticks));
         _sweeper = TimeProvider.CreateTimer(static state => ((OssuaryListener)state!).Sweep(), this, sweep, sweep);
@@ -210,7 +199,7 @@ public sealed class OssuaryListener : IAsyncDisposable, IDisposable
                 Socket client = await _socket.AcceptAsync(_stopping.Token).ConfigureAwait(false);
                 // Only this loop adds, after checking the cap above, and others only remove.
                 Interlocked.Increment(ref _activeConnections);
-                if (NearDescriptorLimit(client))
+                if (DescriptorBudget.LeavesTooFew(client.SafeHandle))
                 {
                     client.Dispose();
                     ReleaseConnection();
@@ -248,28 +237,15 @@ public sealed class OssuaryListener : IAsyncDisposable, IDisposable
 
     private TimeSpan Now => TimeProvider.GetElapsedTime(0);
 
-    /// <summary>
-    /// Whether accepting <paramref name="client"/> left fewer than <see cref="RuntimeDescriptorReserve"/> descriptors
-    /// free. The kernel hands out the lowest free descriptor, so a number this close to the limit means every lower
-    /// one is taken. (Holes below can hide a nearly full table; then accepting fails with EMFILE, handled too.)
-    /// </summary>
-    private static bool NearDescriptorLimit(Socket client) =>
-        ProcessDescriptorLimit is long limit && (long)client.SafeHandle.DangerousGetHandle() >= limit - RuntimeDescriptorReserve;
-
-    /// <summary>
-    /// <see cref="MaxConnections"/>, or lower for a while after accepting ran out of descriptors: the process's real
-    /// limit (other descriptors count too) was then below the configured one.
-    /// </summary>
-    private int ConnectionLimit =>
-        Volatile.Read(ref _descriptorCeiling) < MaxConnections && Now - _descriptorCeilingSince < CeilingLifetime ? _descriptorCeiling : MaxConnections;
+    /// <summary><see cref="MaxConnections"/>, or lower for a while after accepting ran out of descriptors.</summary>
+    private int ConnectionLimit => _descriptors!.Limit(MaxConnections);
 
     /// <summary>Learns a ceiling below the failure point and frees descriptors at once by dropping handshakes still waiting for their first frame.</summary>
     private void OutOfDescriptors()
     {
-        _descriptorCeilingSince = Now;
-        Volatile.Write(ref _descriptorCeiling, Math.Max(1, ActiveConnections - DescriptorHeadroom));
+        _descriptors!.RanOut(ActiveConnections);
         var dropped = new List<PendingHandshakes.Entry>();
-        _pending!.DropWaiting(DescriptorHeadroom, dropped);
+        _pending!.DropWaiting(DescriptorBudget.Headroom, dropped);
         AbortAll(dropped);
     }
 

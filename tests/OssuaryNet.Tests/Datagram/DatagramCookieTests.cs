@@ -65,7 +65,7 @@ public sealed class DatagramCookieTests
         var (network, client, server) = DatagramHandshakeTests.Pair(401, o => o.AddressValidation = DatagramAddressValidation.Always);
         using var _n = network;
         client.Endpoint.Connect(server.Address, server.Identity.PublicKey, network.Now);
-        Assert.True(network.RunUntil(() => client.EventsOf(DatagramEventKind.Connected).Any(), Second));
+        Assert.True(network.RunUntil(() => client.EventsOf(DatagramEventKind.Connected).Any() && server.EventsOf(DatagramEventKind.Accepted).Any(), Second));
         Assert.Equal(1, server.Endpoint.Statistics.CookieRepliesSent);
         Assert.Equal(1, server.Endpoint.Statistics.TokensAccepted);
         Assert.Equal([DatagramPacketType.Initiation, DatagramPacketType.CookieReply, DatagramPacketType.Initiation, DatagramPacketType.Response],

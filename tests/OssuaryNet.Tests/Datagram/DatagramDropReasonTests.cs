@@ -117,13 +117,17 @@ public sealed class DatagramDropReasonTests
     [Fact]
     public void RateLimited()
     {
-        var (network, client, server) = DatagramHandshakeTests.Pair(109);
+        var (network, client, server) = DatagramHandshakeTests.Pair(109, o => o.MaxHalfOpenPerAddress = 16); // the table is not what refuses here
         using var _n = network;
-        client.Endpoint.Connect(server.Address, server.Identity.PublicKey, network.Now);
-        network.RunFor(TimeSpan.FromMilliseconds(25)); // the first was consumed at 20 ms
-        // A second IK Initiation from the same key 5 ms later (a newer timestamp, but within 20 ms of the first consumed).
-        WirePacket second = Hold(network, p => p.Type == DatagramPacketType.Initiation, () => client.Endpoint.Connect(server.Address, server.Identity.PublicKey, network.Now));
-        DropsExactlyOnce(server.Endpoint, DatagramDropReason.RateLimited, () => network.DeliverNow(second.Packet, second.From, server));
+        for (int i = 0; i < 8; i++)
+        {
+            client.Endpoint.Connect(server.Address, server.Identity.PublicKey, network.Now); // a burst of eight is consumed
+        }
+        network.RunFor(TimeSpan.FromMilliseconds(25)); // consumed at 20 ms
+        Assert.Equal(8, server.EventsOf(DatagramEventKind.VerificationRequired).Count());
+        // A ninth IK Initiation from the same key 5 ms later: a new timestamp, but the key's bucket is empty.
+        WirePacket ninth = Hold(network, p => p.Type == DatagramPacketType.Initiation, () => client.Endpoint.Connect(server.Address, server.Identity.PublicKey, network.Now));
+        DropsExactlyOnce(server.Endpoint, DatagramDropReason.RateLimited, () => network.DeliverNow(ninth.Packet, ninth.From, server));
     }
 
     [Fact]
@@ -202,10 +206,11 @@ public sealed class DatagramDropReasonTests
     [Fact]
     public void ConnectionLimit()
     {
-        var (network, client, server) = DatagramHandshakeTests.Pair(117, o => o.MaxConnections = 1);
+        var (network, client, server) = DatagramHandshakeTests.Pair(117, o => (o.MaxConnections, o.MaxConnectionsPerSource, o.MaxConnectionsPerPeer) = (1, 10, 10));
         using var _n = network;
         DatagramHandle first = client.Endpoint.Connect(server.Address, server.Identity.PublicKey, network.Now);
         Assert.True(network.RunUntil(() => server.EventsOf(DatagramEventKind.Accepted).Any(), Second));
+        client.Endpoint.Send(first, "used"u8, network.Now); // a used connection never gives its place
         network.RunFor(TimeSpan.FromMilliseconds(30));
         // A second connection (IK, and XX) does not fit; a rekey of the first still does.
         WirePacket ik = Hold(network, p => p.Type == DatagramPacketType.Initiation, () => client.Endpoint.Connect(server.Address, server.Identity.PublicKey, network.Now));
@@ -244,6 +249,38 @@ public sealed class DatagramDropReasonTests
         using var _n = network;
         WirePacket initiation = Hold(network, p => p.Type == DatagramPacketType.Initiation, () => server.Endpoint.Connect(client.Address, client.Identity.PublicKey, network.Now));
         DropsExactlyOnce(client.Endpoint, DatagramDropReason.Unexpected, () => network.DeliverNow(initiation.Packet, initiation.From, client)); // the client does not accept
+    }
+
+    [Fact]
+    public void SourceLimit()
+    {
+        // Two ports of one IP are one source: its one connection, used, leaves no room for a second from another port.
+        var (network, client, server) = DatagramHandshakeTests.Pair(118, o => (o.AddressFormat, o.MaxConnectionsPerSource) = (DatagramAddressFormat.SocketAddress, 1));
+        using var _n = network;
+        client.Address = SocketAddresses.Of("10.0.0.1", 1000);
+        DatagramHandle first = client.Endpoint.Connect(server.Address, server.Identity.PublicKey, network.Now);
+        Assert.True(network.RunUntil(() => server.EventsOf(DatagramEventKind.Accepted).Any(), Second));
+        client.Endpoint.Send(first, "used"u8, network.Now);
+        network.RunFor(TimeSpan.FromMilliseconds(30));
+        SimulatedNode other = network.AddNode("same host, other port");
+        other.Address = SocketAddresses.Of("10.0.0.1", 1001);
+        WirePacket initiation = Hold(network, p => p.Type == DatagramPacketType.Initiation, () => other.Endpoint.Connect(server.Address, server.Identity.PublicKey, network.Now));
+        DropsExactlyOnce(server.Endpoint, DatagramDropReason.SourceLimit, () => network.DeliverNow(initiation.Packet, initiation.From, server));
+        Assert.Equal(1, server.Endpoint.Statistics.Connections);
+    }
+
+    [Fact]
+    public void PeerLimit()
+    {
+        var (network, client, server) = DatagramHandshakeTests.Pair(119, o => o.MaxConnectionsPerPeer = 1);
+        using var _n = network;
+        DatagramHandle first = client.Endpoint.Connect(server.Address, server.Identity.PublicKey, network.Now);
+        Assert.True(network.RunUntil(() => server.EventsOf(DatagramEventKind.Accepted).Any(), Second));
+        client.Endpoint.Send(first, "used"u8, network.Now);
+        network.RunFor(TimeSpan.FromMilliseconds(30));
+        WirePacket second = Hold(network, p => p.Type == DatagramPacketType.Initiation, () => client.Endpoint.Connect(server.Address, server.Identity.PublicKey, network.Now));
+        DropsExactlyOnce(server.Endpoint, DatagramDropReason.PeerLimit, () => network.DeliverNow(second.Packet, second.From, server));
+        Assert.Equal(1, server.Endpoint.Statistics.Connections);
     }
 
     [Fact]

@@ -64,7 +64,11 @@ public sealed class DatagramHandshakeTests
         TimeSpan started = network.Now;
         Assert.True(network.RunUntil(() => client.EventsOf(DatagramEventKind.Connected).Any(), Second));
         Assert.Equal(TimeSpan.FromMilliseconds(40), network.Now - started); // one round trip of 2 × 20 ms
+        Assert.Empty(server.Received); // held with the unconfirmed keys: no connection exists yet
 
+        // The initiator's first packet under the keys confirms them: the connection is made, its early data first.
+        Assert.True(network.RunUntil(() => server.Received.Count == 1, Second));
+        Assert.Equal(TimeSpan.FromMilliseconds(60), network.Now - started);
         ReceivedDatagram early = Assert.Single(server.Received);
         Assert.Equal("hello early"u8.ToArray(), early.Payload);
         Assert.Equal(DatagramReceiveFlags.EarlyData, early.Flags);
@@ -152,7 +156,7 @@ public sealed class DatagramHandshakeTests
         Assert.DoesNotContain(network.Wire, p => p.Type == DatagramPacketType.Response);
 
         server.Endpoint.CompletePeerVerification(pending, PeerVerdict.Accept(), network.Now);
-        Assert.True(network.RunUntil(() => client.EventsOf(DatagramEventKind.Connected).Any(), 2 * Second));
+        Assert.True(network.RunUntil(() => client.EventsOf(DatagramEventKind.Connected).Any() && server.EventsOf(DatagramEventKind.Accepted).Any(), 2 * Second));
         Assert.Equal(pending, server.Accepted);
         Assert.Throws<InvalidOperationException>(() => server.Endpoint.CompletePeerVerification(pending, PeerVerdict.Accept(), network.Now));
     }

@@ -17,9 +17,9 @@ public sealed class DatagramLossyNetworkTests
         return payload;
     }
 
-    private static (SimulatedNetwork, SimulatedNode, SimulatedNode, DatagramHandle, DatagramHandle) Connected(int seed, bool ik, LinkConditions conditions)
+    private static (SimulatedNetwork, SimulatedNode, SimulatedNode, DatagramHandle, DatagramHandle) Connected(int seed, bool ik, LinkConditions conditions, Action<DatagramOptions>? serverOptions = null)
     {
-        var (network, client, server) = DatagramHandshakeTests.Pair(seed, conditions: conditions);
+        var (network, client, server) = DatagramHandshakeTests.Pair(seed, serverOptions, conditions: conditions);
         DatagramHandle handle = client.Endpoint.Connect(server.Address, ik ? server.Identity.PublicKey : null, network.Now);
         Assert.True(network.RunUntil(() => client.EventsOf(DatagramEventKind.Connected).Any() && server.EventsOf(DatagramEventKind.Accepted).Any(), TimeSpan.FromSeconds(90)),
             $"no handshake within 90 s (seed {seed}, loss {conditions.Loss}): client {string.Join(",", client.Events)}; server {string.Join(",", server.Events)}; "
@@ -201,7 +201,8 @@ public sealed class DatagramLossyNetworkTests
     [Fact]
     public void PacketsSentUnderTheOldKeysAreDeliveredAfterARekey()
     {
-        var (network, client, server, handle, _) = Connected(61, ik: true, LinkConditions.Clean);
+        // The held datagrams are the connection's first: the responder is told to keep a connection not used yet.
+        var (network, client, server, handle, _) = Connected(61, ik: true, LinkConditions.Clean, o => o.UnusedConnectionTimeout = null);
         using var _ = network;
         var held = new List<WirePacket>();
         network.Tap = p => { if (p.Type == DatagramPacketType.Data && held.Count < 5 && p.To.SequenceEqual(server.Address)) { held.Add(p); return false; } return true; };

@@ -59,21 +59,27 @@ public sealed class DatagramReplayTests
     {
         var (network, client, server) = DatagramHandshakeTests.Pair(201);
         using var _n = network;
-        // The initiator's first packet under the new keys (its keepalive) is held: the responder's keys stay unconfirmed.
+        // The initiator's first packet under the new keys (its keepalive) is held: the responder's keys stay unconfirmed,
+        // in the half-open table, and no connection exists.
         WirePacket confirmation = Hold(network, p => p.IsDataTo(server), () =>
         {
             client.Endpoint.Connect(server.Address, server.Identity.PublicKey, network.Now);
             network.RunFor(TimeSpan.FromMilliseconds(100));
         });
-        DatagramHandle accepted = server.Accepted;
-        Assert.False(server.Endpoint.GetInfo(accepted).IsEstablished);
+        Assert.Empty(server.EventsOf(DatagramEventKind.Accepted));
+        Assert.Equal(0, server.Endpoint.Statistics.Connections);
+        Assert.Equal(1, server.Endpoint.Statistics.HalfOpenHandshakes);
         byte[] forged = (byte[])confirmation.Packet.Clone();
         forged[^3] ^= 4;
+        long failures = server.Endpoint.Statistics.Dropped(DatagramDropReason.AuthenticationFailed);
         network.DeliverNow(forged, confirmation.From, server);
-        Assert.False(server.Endpoint.GetInfo(accepted).IsEstablished);
-        Assert.Equal(DatagramSendResult.Queued, server.Endpoint.Send(accepted, "wait"u8, network.Now));
+        Assert.Equal(failures + 1, server.Endpoint.Statistics.Dropped(DatagramDropReason.AuthenticationFailed));
+        Assert.Empty(server.EventsOf(DatagramEventKind.Accepted));
+        Assert.Equal(0, server.Endpoint.Statistics.Connections);
         network.DeliverNow(confirmation.Packet, confirmation.From, server);
-        Assert.True(server.Endpoint.GetInfo(accepted).IsEstablished);
+        Assert.True(server.Endpoint.GetInfo(server.Accepted).IsEstablished);
+        Assert.Equal(1, server.Endpoint.Statistics.Connections);
+        Assert.Equal(0, server.Endpoint.Statistics.HalfOpenHandshakes);
     }
 
     [Fact]

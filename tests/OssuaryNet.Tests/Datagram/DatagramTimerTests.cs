@@ -107,6 +107,7 @@ public sealed class DatagramTimerTests
     {
         var (network, client, server, handle, accepted) = Connected(504, ik: true);
         using var _n = network;
+        client.Endpoint.Send(handle, "used"u8, network.Now); // a connection never used is closed long before (its own test)
         network.RunFor(TimeSpan.FromSeconds(541));
         Assert.Equal(DatagramCloseReason.Idle, server.EventsOf(DatagramEventKind.Closed).Single().CloseReason);
         Assert.Throws<ArgumentException>(() => server.Endpoint.GetInfo(accepted));
@@ -120,6 +121,8 @@ public sealed class DatagramTimerTests
     {
         var (network, client, server, handle, _) = Connected(505, ik: true, client: o => o.PersistentKeepalive = TimeSpan.FromSeconds(25));
         using var _n = network;
+        client.Endpoint.Send(handle, "used"u8, network.Now); // a connection never used is closed long before (its own test)
+        network.RunFor(TimeSpan.FromMilliseconds(100));
         TimeSpan start = network.Now;
         network.RunFor(TimeSpan.FromSeconds(600));
         long rekeys = client.Endpoint.Statistics.Rekeys;

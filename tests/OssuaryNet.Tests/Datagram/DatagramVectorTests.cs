@@ -145,10 +145,11 @@ public sealed class DatagramVectorTests
         DatagramHandle handle = client.Connect(ServerAddress, ik ? TestKeys.Server.PublicKey : null, now, ik ? "early"u8 : default);
         Exchange();
         now += TimeSpan.FromMilliseconds(10);
-        text.Append("(10 ms later the client sends the datagram \"hello\" (inner plaintext 68656c6c6f 01), then closes with reason 7\n"
-            + " (inner plaintext 0700 02); a 32-byte Data packet is a keepalive, whose inner plaintext is empty)\n\n");
+        text.Append("(10 ms later the client sends the datagram \"hello\" (inner plaintext 68656c6c6f 01), then closes with the\n"
+            + " application's reason code 260 = 0x0104 (inner plaintext 0401 02: the code little-endian, then the close type);\n"
+            + " a 32-byte Data packet is a keepalive, whose inner plaintext is empty)\n\n");
         client.Send(handle, "hello"u8, now);
-        client.Close(handle, 7, now);
+        client.Close(handle, 0x0104, now);
         Exchange();
         return text.ToString();
     }

@@ -53,8 +53,11 @@ public sealed class OssuaryUdpEndpoint : IAsyncDisposable
         _socket = socket;
         _sendTo = new SocketAddress(socket.AddressFamily);
         _verifier = verifier;
-        options.WallClockAtStart = DateTimeOffset.UtcNow;
-        _core = new DatagramEndpoint(options, Now);
+        // The caller's options are left as they are: the wall clock and the address format are this wrapper's to set.
+        DatagramOptions own = options.Copy();
+        own.WallClockAtStart = DateTimeOffset.UtcNow;
+        own.AddressFormat = DatagramAddressFormat.SocketAddress; // per-source limits count IP addresses, not IP:port
+        _core = new DatagramEndpoint(own, Now);
         _sendBuffer = new byte[options.MaxDatagramSize];
         _receiveLoop = Task.Run(ReceiveLoopAsync);
         _timerLoop = Task.Run(TimerLoopAsync);

@@ -48,6 +48,34 @@ public sealed class OssuaryUdpTests
     }
 
     [Fact]
+    public async Task DatagramsSentRightAfterAnXXConnectAllArriveWhenTheVerdictTakes200Milliseconds()
+    {
+        using OssuaryKeyPair serverKey = OssuaryKeyPair.Generate(), clientKey = OssuaryKeyPair.Generate();
+        PeerVerifier slow = PeerVerifier.FromAsyncCallback(async (peer, cancellationToken) =>
+        {
+            await Task.Delay(200, cancellationToken);
+            return PeerVerdict.Accept();
+        });
+        await using OssuaryUdpEndpoint server = Server(serverKey, slow);
+        await using OssuaryUdpEndpoint client = Client(clientKey, PeerVerifier.AcceptAny);
+        OssuaryUdpConnection connection = await client.ConnectAsync(server.LocalEndPoint).WaitAsync(Patience);
+        Assert.Equal(OssuaryHandshakePattern.XX, connection.Pattern);
+        for (int i = 0; i < 50; i++)
+        {
+            await connection.SendAsync(new byte[] { (byte)i });
+        }
+        OssuaryUdpConnection accepted = await server.AcceptAsync().AsTask().WaitAsync(Patience);
+        var received = new List<byte>();
+        for (int i = 0; i < 50; i++)
+        {
+            received.Add((await Receive(accepted)).Single());
+        }
+        Assert.Equal(Enumerable.Range(0, 50).Select(i => (byte)i).Order(), received.Order());
+        Assert.Equal(0, server.Statistics.Dropped(DatagramDropReason.UnknownSession));
+        Assert.Equal(0, server.Statistics.TotalDropped);
+    }
+
+    [Fact]
     public async Task XXByFingerprintRefusesAnImpostor()
     {
         using OssuaryKeyPair serverKey = OssuaryKeyPair.Generate(), clientKey = OssuaryKeyPair.Generate(), other = OssuaryKeyPair.Generate();
