@@ -105,12 +105,13 @@ internal sealed class RunningTunnel : IAsyncDisposable
 
     private async Task StartUdpForwardAsync(OssuaryClientOptions trust, CancellationToken flows)
     {
+        // The local port first, as udp-forward binds it: one in use is the first thing to report.
+        var plain = Own(new Socket(Definition.Listen.AddressFamily, SocketType.Dgram, ProtocolType.Udp));
+        plain.Bind(Definition.Listen);
         IPEndPoint remote = await Endpoints.ResolveAsync(Definition.ToHost, Definition.ToPort, flows);
         OssuaryUdpEndpoint secure = Own(OssuaryUdpEndpoint.Bind(
             new IPEndPoint(remote.AddressFamily == AddressFamily.InterNetworkV6 ? IPAddress.IPv6Any : IPAddress.Any, 0),
             Commands.TunnelOptions(Key, Definition.PostQuantum, acceptConnections: false), trust.PeerVerifier));
-        var plain = Own(new Socket(Definition.Listen.AddressFamily, SocketType.Dgram, ProtocolType.Udp));
-        plain.Bind(Definition.Listen);
         _output.Note($"forwarding udp {plain.LocalEndPoint} to {Definition.ToHost}:{Definition.ToPort}");
         _loop = Commands.ForwardFlowsAsync(plain, secure, remote, trust.ServerKey, Definition.FlowIdle, _output, _accepting.Token);
     }

@@ -459,6 +459,25 @@ public sealed partial class CliRunTests : CliHomes
     }
 
     [Fact]
+    public async Task AUdpEntranceOnAPortInUseSaysSoBeforeLookingUpItsServer()
+    {
+        using var taken = new Socket(AddressFamily.InterNetwork, SocketType.Dgram, ProtocolType.Udp);
+        taken.Bind(new IPEndPoint(IPAddress.Loopback, 0));
+        int port = ((IPEndPoint)taken.LocalEndPoint!).Port;
+        KeyIn(Home, "id");
+        string config = Write(Home, "tunnels.toml", $"""
+            key = "id"
+            [tunnels.dns]
+            mode = "udp-forward"
+            listen = "127.0.0.1:{port}"
+            to = "no.such.host.invalid:7000"
+            """);
+        var (code, _, stderr) = await CliProcess.Run(Home, [], "run", config);
+        Assert.Equal(2, code);
+        Assert.Equal($"ossuary: tunnels.dns (udp-forward 127.0.0.1:{port} to no.such.host.invalid:7000): Address already in use\n", stderr);
+    }
+
+    [Fact]
     public async Task ReadinessGoesToNotifySocketOnceEveryTunnelListensAndLinesCarryJournalPriorities()
     {
         using var echo = new PlainEchoServer();
