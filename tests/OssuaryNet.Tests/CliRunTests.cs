@@ -269,6 +269,41 @@ public sealed partial class CliRunTests : CliHomes
     }
 
     [Fact]
+    public async Task AReloadDoesNotLetAClientThatSpokeTheHybridHandshakeFallBackToAClassicalOne()
+    {
+        using var echo = new PlainEchoServer();
+        OssuaryPublicKey serverKey = KeyIn(Home, "server.key");
+        OssuaryPublicKey client = KeyIn(OtherHome, "client.key");
+        Write(Home, "authorized_keys", $"{client} client\n");
+        string config = Write(Home, "server.toml", $"""
+            key = "server.key"
+            [tunnels.db]
+            mode = "serve"
+            listen = "127.0.0.1:0"
+            to = "127.0.0.1:{echo.Port}"
+            authorized_keys = "authorized_keys"
+            """);
+        await using CliProcess server = CliProcess.Start(Home, "run", "-v", config);
+        int port = await PortFrom(server, @"db: serving 127\.0\.0\.1:(\d+)");
+        string[] entrance(string pq) => ["forward", "--key", Path.Combine(OtherHome, "client.key"), "--pq", pq,
+            "--listen", "127.0.0.1:0", "--to", $"127.0.0.1:{port}", "--peer", serverKey.ToString()];
+        await using CliProcess hybrid = CliProcess.Start(OtherHome, entrance("required"));
+        int hybridPort = await PortFrom(hybrid, @"forwarding 127\.0\.0\.1:(\d+)");
+        await using CliProcess classical = CliProcess.Start(OtherHome, entrance("off"));
+        int classicalPort = await PortFrom(classical, @"forwarding 127\.0\.0\.1:(\d+)");
+
+        byte[] data = RandomNumberGenerator.GetBytes(1000);
+        Assert.Equal(data, await OneRoundTrip(hybridPort, data));
+        await server.WaitForStderr("(db: .* -> 127.0.0.1:)"); // carried: the client has spoken IKhfs
+
+        server.Hangup(); // the same file, loaded again
+        await server.WaitForStderr("(reloaded .*: 1 kept)");
+        Assert.Null(await OneRoundTrip(classicalPort, data));
+        await server.WaitForStderr($"(fingerprint {Regex.Escape(client.Fingerprint)}\\) used a classical handshake)");
+        Assert.Equal(data, await OneRoundTrip(hybridPort, data));
+    }
+
+    [Fact]
     public async Task SighupStopsARemovedTunnelAndStartsAnAddedOneWhileItsLiveConnectionGoesOn()
     {
         using var echo = new PlainEchoServer();

@@ -51,18 +51,6 @@ public sealed class AuthorizedKeys : PeerVerifier
         return new AuthorizedKeys(keys, postQuantum);
     }
 
-    /// <summary>
-    /// Takes over what <paramref name="previous"/> (the same file, loaded before) learned at run time: the keys still
-    /// authorized here that have completed a hybrid handshake, for which a classical one stays refused.
-    /// </summary>
-    internal void RememberPostQuantumFrom(AuthorizedKeys previous)
-    {
-        foreach (OssuaryPublicKey key in previous._postQuantum.Keys.Where(_keys.Contains))
-        {
-            _postQuantum[key] = true;
-        }
-    }
-
     /// <inheritdoc/>
     public override bool HasSpokenPostQuantum(string? endpoint, OssuaryPublicKey? key) => key is not null && _postQuantum.ContainsKey(key);
 
