@@ -139,48 +139,57 @@ internal static class RunConfigurationReader
             table.Mistake("peer", $"'{PrintableText.Escape(peer)}' is neither a public key (44 characters of base64) nor a fingerprint (xxxx-xxxx-...-xxxx)");
         }
         definition = definition with { Peer = peer };
-        if (definition.IsServer)
+        definition = definition.IsServer ? WithServerTrust(definition, table, directory) : WithClientTrust(definition, table, knownHosts);
+        definition = WithLimits(definition, table);
+        table.RejectUnknown($"for mode {definition.ModeName} ", [.. CommonKeys, .. ModeKeys[known]]);
+        return table.Mistakes.Count == before ? definition : null;
+    }
+
+    /// <summary>A server mode's client policy: exactly one of authorized_keys, peer (read already) and accept_any.</summary>
+    private static TunnelDefinition WithServerTrust(TunnelDefinition definition, TomlTableReader table, string directory)
+    {
+        string? authorizedKeys = PathValue(table, "authorized_keys", directory);
+        bool acceptAny = table.Bool("accept_any") ?? false;
+        int chosen = (authorizedKeys is null ? 0 : 1) + (definition.Peer is null ? 0 : 1) + (acceptAny ? 1 : 0);
+        if (chosen != 1)
         {
-            string? authorizedKeys = PathValue(table, "authorized_keys", directory);
-            bool acceptAny = table.Bool("accept_any") ?? false;
-            int chosen = (authorizedKeys is null ? 0 : 1) + (peer is null ? 0 : 1) + (acceptAny ? 1 : 0);
-            if (chosen != 1)
-            {
-                table.TableMistake(chosen == 0
-                    ? "serves nobody: give authorized_keys = \"FILE\", peer = \"KEY|FINGERPRINT\", or accept_any = true to serve anyone who can reach the port"
-                    : "give only one of authorized_keys, peer and accept_any");
-            }
-            definition = definition with { AuthorizedKeys = authorizedKeys, AcceptAny = acceptAny };
+            table.TableMistake(chosen == 0
+                ? "serves nobody: give authorized_keys = \"FILE\", peer = \"KEY|FINGERPRINT\", or accept_any = true to serve anyone who can reach the port"
+                : "give only one of authorized_keys, peer and accept_any");
         }
-        else
+        return definition with { AuthorizedKeys = authorizedKeys, AcceptAny = acceptAny };
+    }
+
+    /// <summary>A client mode's first-contact policy (accept or reject: `run` has no terminal to ask on) and known-hosts file.</summary>
+    private static TunnelDefinition WithClientTrust(TunnelDefinition definition, TomlTableReader table, string? knownHosts)
+    {
+        string? tofu = table.String("tofu");
+        if (tofu is not null and not "accept" and not "reject")
         {
-            string? tofu = table.String("tofu");
-            TofuMode tofuMode = TofuMode.Accept;
-            if (tofu is "reject")
-            {
-                tofuMode = TofuMode.Reject;
-            }
-            else if (tofu is not null and not "accept")
-            {
-                table.Mistake("tofu", tofu == "ask"
-                    ? "'ask' needs a terminal, which `run` does not have: use accept or reject"
-                    : $"'{PrintableText.Escape(tofu)}' is not a first-contact policy: use accept or reject");
-            }
-            definition = definition with { Tofu = tofuMode, KnownHosts = knownHosts ?? CliPaths.DefaultKnownHosts };
+            table.Mistake("tofu", tofu == "ask"
+                ? "'ask' needs a terminal, which `run` does not have: use accept or reject"
+                : $"'{PrintableText.Escape(tofu)}' is not a first-contact policy: use accept or reject");
         }
-        switch (known)
+        return definition with { Tofu = tofu == "reject" ? TofuMode.Reject : TofuMode.Accept, KnownHosts = knownHosts ?? CliPaths.DefaultKnownHosts };
+    }
+
+    /// <summary>The timeouts and limits of each mode, with the verbs' defaults.</summary>
+    private static TunnelDefinition WithLimits(TunnelDefinition definition, TomlTableReader table)
+    {
+        const int MaxSeconds = int.MaxValue / 1000;
+        switch (definition.Mode)
         {
             case TunnelMode.Forward:
                 double? timeout = table.Number("timeout");
-                if (timeout is <= 0 or > int.MaxValue / 1000)
+                if (timeout is <= 0 or > MaxSeconds)
                 {
                     table.Mistake("timeout", "must be a number of seconds greater than 0");
+                    return definition;
                 }
-                definition = definition with { ConnectTimeout = TimeSpan.FromSeconds(timeout is > 0 and <= int.MaxValue / 1000 ? timeout.Value : 30) };
-                break;
+                return definition with { ConnectTimeout = TimeSpan.FromSeconds(timeout ?? 30) };
             case TunnelMode.Serve:
                 long? idle = table.Integer("idle_timeout");
-                if (idle is < 0 or > int.MaxValue / 1000)
+                if (idle is < 0 or > MaxSeconds)
                 {
                     table.Mistake("idle_timeout", "must be a number of seconds, 0 (never) or more");
                 }
@@ -189,19 +198,19 @@ internal static class RunConfigurationReader
                 {
                     table.Mistake("max_connections", "must be a number of connections, 1 or more");
                 }
-                definition = definition with { IdleTimeoutSeconds = (int)Math.Clamp(idle ?? 120, 0, int.MaxValue / 1000), MaxConnections = cap is >= 1 and <= int.MaxValue ? (int)cap : null };
-                break;
+                return definition with
+                {
+                    IdleTimeoutSeconds = (int)Math.Clamp(idle ?? 120, 0, MaxSeconds),
+                    MaxConnections = cap is >= 1 and <= int.MaxValue ? (int)cap : null,
+                };
             default:
                 long? flowIdle = table.Integer("flow_idle");
-                if (flowIdle is < 1 or > int.MaxValue / 1000)
+                if (flowIdle is < 1 or > MaxSeconds)
                 {
                     table.Mistake("flow_idle", "must be a number of seconds, 1 or more");
                 }
-                definition = definition with { FlowIdle = TimeSpan.FromSeconds(Math.Clamp(flowIdle ?? 60, 1, int.MaxValue / 1000)) };
-                break;
+                return definition with { FlowIdle = TimeSpan.FromSeconds(Math.Clamp(flowIdle ?? 60, 1, MaxSeconds)) };
         }
-        table.RejectUnknown($"for mode {definition.ModeName} ", [.. CommonKeys, .. ModeKeys[known]]);
-        return table.Mistakes.Count == before ? definition : null;
     }
 
     private static MetricsSettings? ReadMetrics(TomlTableReader? table)
