@@ -1,5 +1,3 @@
-using OssuaryNet.Identity;
-
 /// <summary>
 /// Where the examples keep their keys and trust files: $OSSUARY_EXAMPLES_DIR, or "ossuary-examples" under the user's
 /// configuration directory (~/.config on Linux), created 0700; never the current directory or the checkout.
@@ -9,18 +7,6 @@ internal static class ExampleFiles
     public static string Directory { get; } = Create();
 
     public static string PathOf(string name) => System.IO.Path.Combine(Directory, name);
-
-    /// <summary>The key pair stored under <paramref name="name"/>, made (0600) on first use.</summary>
-    public static OssuaryKeyPair KeyPair(string name)
-    {
-        string path = PathOf(name + ".key");
-        if (!File.Exists(path))
-        {
-            using OssuaryKeyPair generated = OssuaryKeyPair.Generate();
-            generated.Save(path);
-        }
-        return OssuaryKeyPair.Load(path);
-    }
 
     private static string Create()
     {

@@ -6,7 +6,7 @@ using OssuaryNet.Identity;
 using OssuaryNet.Trust;
 
 int port = args.Length > 0 ? int.Parse(args[0], CultureInfo.InvariantCulture) : 7000;
-using OssuaryKeyPair key = ExampleFiles.KeyPair("echo-server"); // kept under ExampleFiles.Directory, not the checkout
+using OssuaryKeyPair key = OssuaryKeyPair.LoadOrCreate(ExampleFiles.PathOf("echo-server.key")); // made 0600 on first use, under ExampleFiles.Directory
 
 var options = new OssuaryServerOptions { StaticKeyPair = key, PeerVerifier = PeerVerifier.AcceptAny };
 await using var listener = new OssuaryListener(new IPEndPoint(IPAddress.Loopback, port), options)

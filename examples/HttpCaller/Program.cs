@@ -5,7 +5,7 @@ using OssuaryNet;
 using OssuaryNet.Identity;
 using OssuaryNet.Trust;
 
-using OssuaryKeyPair key = ExampleFiles.KeyPair("http-caller"); // kept under ExampleFiles.Directory, not the checkout
+using OssuaryKeyPair key = OssuaryKeyPair.LoadOrCreate(ExampleFiles.PathOf("http-caller.key")); // made 0600 on first use, under ExampleFiles.Directory
 if (args is ["key"])
 {
     Console.WriteLine(key.PublicKey);

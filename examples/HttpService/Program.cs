@@ -12,7 +12,7 @@ if (args.Length < 2 || !int.TryParse(args[0], out int port))
     Console.Error.WriteLine("usage: HttpService PORT CLIENT-PUBLIC-KEY...");
     return 1;
 }
-OssuaryKeyPair key = ExampleFiles.KeyPair("http-service"); // kept under ExampleFiles.Directory, not the checkout
+OssuaryKeyPair key = OssuaryKeyPair.LoadOrCreate(ExampleFiles.PathOf("http-service.key")); // made 0600 on first use, under ExampleFiles.Directory
 var options = new OssuaryServerOptions
 {
     StaticKeyPair = key,

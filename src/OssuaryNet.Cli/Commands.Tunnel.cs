@@ -27,33 +27,45 @@ internal static partial class Commands
             ListeningSocket.Bind(plain, local);
             plain.Listen(512);
             output.Note($"forwarding {plain.LocalEndPoint} to {host}:{port}");
-            while (!cancellationToken.IsCancellationRequested)
-            {
-                Socket client = await plain.AcceptAsync(cancellationToken);
-                client.NoDelay = true;
-                _ = Task.Run(async () =>
-                {
-                    await using var local = new NetworkStream(client, ownsSocket: true);
-                    try
-                    {
-                        await using OssuaryStream remote = await ConnectToServerAsync(host, port, options, result, cancellationToken);
-                        output.Detail($"{client.RemoteEndPoint} -> {host}:{port} ({remote.NoiseProtocolName})");
-                        var (up, down) = await Pump.BothWaysAsync(local, remote, cancellationToken);
-                        output.Detail($"{client.RemoteEndPoint} closed: {up:N0} bytes up, {down:N0} down");
-                    }
-                    catch (Exception e) when (e is not OperationCanceledException)
-                    {
-                        output.Note($"connection from {client.RemoteEndPoint}: {ExitCodes.Classify(e).Message}");
-                        if (e is OssuaryException { ErrorCode: OssuaryErrorCode.PeerKeyChanged or OssuaryErrorCode.PostQuantumDowngrade })
-                        {
-                            Program.PrintBanner(e);
-                        }
-                    }
-                }, CancellationToken.None);
-            }
+            await ForwardConnectionsAsync(plain, host, port, options, ConnectTimeout(result), output, cancellationToken, cancellationToken);
             return ExitCodes.Success;
         });
         return command;
+    }
+
+    /// <summary>
+    /// The tunnel entrance's loop: each plaintext connection accepted on <paramref name="plain"/> (bound and
+    /// listening) is carried, encrypted, to the server at <paramref name="host"/>:<paramref name="port"/>.
+    /// <paramref name="accepting"/> ends the loop; <paramref name="flows"/> ends the connections it started, which
+    /// otherwise outlive it (a reloaded `run` stops accepting on a tunnel without cutting its live connections).
+    /// </summary>
+    internal static async Task ForwardConnectionsAsync(Socket plain, string host, int port, OssuaryClientOptions options, TimeSpan connectTimeout,
+        Output output, CancellationToken accepting, CancellationToken flows)
+    {
+        while (!accepting.IsCancellationRequested)
+        {
+            Socket client = await plain.AcceptAsync(accepting);
+            client.NoDelay = true;
+            _ = Task.Run(async () =>
+            {
+                await using var local = new NetworkStream(client, ownsSocket: true);
+                try
+                {
+                    await using OssuaryStream remote = await ConnectToServerAsync(host, port, options, connectTimeout, flows);
+                    output.Detail($"{client.RemoteEndPoint} -> {host}:{port} ({remote.NoiseProtocolName})");
+                    var (up, down) = await Pump.BothWaysAsync(local, remote, flows);
+                    output.Detail($"{client.RemoteEndPoint} closed: {up:N0} bytes up, {down:N0} down");
+                }
+                catch (Exception e) when (e is not OperationCanceledException)
+                {
+                    output.Note($"connection from {client.RemoteEndPoint}: {ExitCodes.Classify(e).Message}");
+                    if (e is OssuaryException { ErrorCode: OssuaryErrorCode.PeerKeyChanged or OssuaryErrorCode.PostQuantumDowngrade })
+                    {
+                        Program.PrintBanner(e);
+                    }
+                }
+            }, CancellationToken.None);
+        }
     }
 
     public static Command Serve()
@@ -78,31 +90,42 @@ internal static partial class Commands
             await using OssuaryListener listener = StartListener(local,
                 TrustSettings.Server(key, trust, TunnelProtocol, result.GetValue(PostQuantum)), result, output);
             output.Note($"serving {listener.LocalEndpoint} to {host}:{port}, fingerprint {key.PublicKey.Fingerprint}");
-            while (!cancellationToken.IsCancellationRequested)
-            {
-                OssuaryStream remote = await listener.AcceptAsync(cancellationToken);
-                _ = Task.Run(async () =>
-                {
-                    await using (remote)
-                    {
-                        try
-                        {
-                            using var socket = new Socket(SocketType.Stream, ProtocolType.Tcp) { NoDelay = true };
-                            await socket.ConnectAsync(host, port, cancellationToken);
-                            await using var local = new NetworkStream(socket, ownsSocket: false);
-                            output.Detail($"{remote.RemotePublicKey!.Fingerprint} -> {host}:{port}");
-                            var (up, down) = await Pump.BothWaysAsync(remote, local, cancellationToken);
-                            output.Detail($"{remote.RemotePublicKey.Fingerprint} closed: {up:N0} bytes in, {down:N0} out");
-                        }
-                        catch (Exception e) when (e is not OperationCanceledException)
-                        {
-                            output.Note($"tunnel for {remote.RemotePublicKey?.Fingerprint}: {ExitCodes.Classify(e).Message}");
-                        }
-                    }
-                }, CancellationToken.None);
-            }
+            await ServeConnectionsAsync(listener, host, port, output, cancellationToken, cancellationToken);
             return ExitCodes.Success;
         });
         return command;
+    }
+
+    /// <summary>
+    /// The tunnel exit's loop: each authenticated connection from <paramref name="listener"/> (started) is delivered,
+    /// in plaintext, to the service at <paramref name="host"/>:<paramref name="port"/>. <paramref name="accepting"/>
+    /// ends the loop; <paramref name="flows"/> ends the connections it started, which otherwise outlive it and the
+    /// listener (disposing an OssuaryListener leaves the streams it handed out open).
+    /// </summary>
+    internal static async Task ServeConnectionsAsync(OssuaryListener listener, string host, int port, Output output, CancellationToken accepting, CancellationToken flows)
+    {
+        while (!accepting.IsCancellationRequested)
+        {
+            OssuaryStream remote = await listener.AcceptAsync(accepting);
+            _ = Task.Run(async () =>
+            {
+                await using (remote)
+                {
+                    try
+                    {
+                        using var socket = new Socket(SocketType.Stream, ProtocolType.Tcp) { NoDelay = true };
+                        await socket.ConnectAsync(host, port, flows);
+                        await using var local = new NetworkStream(socket, ownsSocket: false);
+                        output.Detail($"{remote.RemotePublicKey!.Fingerprint} -> {host}:{port}");
+                        var (up, down) = await Pump.BothWaysAsync(remote, local, flows);
+                        output.Detail($"{remote.RemotePublicKey.Fingerprint} closed: {up:N0} bytes in, {down:N0} out");
+                    }
+                    catch (Exception e) when (e is not OperationCanceledException)
+                    {
+                        output.Note($"tunnel for {remote.RemotePublicKey?.Fingerprint}: {ExitCodes.Classify(e).Message}");
+                    }
+                }
+            }, CancellationToken.None);
+        }
     }
 }

@@ -43,7 +43,7 @@ internal static partial class Commands
             IPEndPoint remote = await Endpoints.ResolveAsync(host, port, cancellationToken);
             await using OssuaryUdpEndpoint secure = OssuaryUdpEndpoint.Bind(
                 new IPEndPoint(remote.AddressFamily == AddressFamily.InterNetworkV6 ? IPAddress.IPv6Any : IPAddress.Any, 0),
-                TunnelOptions(key, result, acceptConnections: false), trust.PeerVerifier);
+                TunnelOptions(key, result.GetValue(PostQuantum), acceptConnections: false), trust.PeerVerifier);
             // The server is checked before any flow is taken: a changed key or a refusal ends the verb as `forward` does.
             OssuaryUdpConnection probe;
             TimeSpan limit = ConnectTimeout(result);
@@ -66,39 +66,61 @@ internal static partial class Commands
             probe.Close(DatagramCloseCodes.Probe);
 
             output.Note($"forwarding udp {plain.LocalEndPoint} to {host}:{port}");
-            var flows = new Dictionary<string, UdpFlow>();
-            using var sweep = new PeriodicTimer(TimeSpan.FromSeconds(1));
-            _ = SweepIdleFlowsAsync(flows, flowIdle, sweep, output);
-            byte[] buffer = new byte[65536];
-            var from = new SocketAddress(plain.AddressFamily);
-            try
-            {
-                while (!cancellationToken.IsCancellationRequested)
-                {
-                    int length = await plain.ReceiveFromAsync(buffer, SocketFlags.None, from, cancellationToken);
-                    string id = Convert.ToHexString(from.Buffer.Span[..from.Size]);
-                    UdpFlow? flow;
-                    lock (flows)
-                    {
-                        if (!flows.TryGetValue(id, out flow))
-                        {
-                            var sender = (IPEndPoint)new IPEndPoint(IPAddress.Any, 0).Create(from);
-                            flow = new UdpFlow(sender);
-                            flows.Add(id, flow);
-                            flow.Run(secure.ConnectAsync(remote, trust.ServerKey, cancellationToken: cancellationToken), remote.ToString(), plain, secure.MaxPayloadSize, output);
-                        }
-                    }
-                    flow.Enqueue(buffer.AsSpan(0, length));
-                }
-            }
-            catch (OperationCanceledException)
-            {
-            }
+            await ForwardFlowsAsync(plain, secure, remote, trust.ServerKey, flowIdle, output, cancellationToken);
             PrintStatisticsIf(result, secure, output);
             cancellationToken.ThrowIfCancellationRequested(); // interrupted: exit 130, as the TCP verbs
             return ExitCodes.Success;
         });
         return command;
+    }
+
+    /// <summary>
+    /// The UDP tunnel entrance's loop: every flow (source address) arriving on <paramref name="plain"/> (bound) gets its
+    /// own secure connection from <paramref name="secure"/> to the server at <paramref name="remote"/>, pinned to
+    /// <paramref name="serverKey"/> when given; flows idle for <paramref name="flowIdle"/> close. Returns, with its
+    /// flows stopped, when <paramref name="cancellationToken"/> is cancelled.
+    /// </summary>
+    internal static async Task ForwardFlowsAsync(Socket plain, OssuaryUdpEndpoint secure, IPEndPoint remote, OssuaryPublicKey? serverKey, TimeSpan flowIdle,
+        Output output, CancellationToken cancellationToken)
+    {
+        var flows = new Dictionary<string, UdpFlow>();
+        using var sweep = new PeriodicTimer(TimeSpan.FromSeconds(1));
+        _ = SweepIdleFlowsAsync(flows, flowIdle, sweep, output);
+        byte[] buffer = new byte[65536];
+        var from = new SocketAddress(plain.AddressFamily);
+        try
+        {
+            while (!cancellationToken.IsCancellationRequested)
+            {
+                int length = await plain.ReceiveFromAsync(buffer, SocketFlags.None, from, cancellationToken);
+                string id = Convert.ToHexString(from.Buffer.Span[..from.Size]);
+                UdpFlow? flow;
+                lock (flows)
+                {
+                    if (!flows.TryGetValue(id, out flow))
+                    {
+                        var sender = (IPEndPoint)new IPEndPoint(IPAddress.Any, 0).Create(from);
+                        flow = new UdpFlow(sender);
+                        flows.Add(id, flow);
+                        flow.Run(secure.ConnectAsync(remote, serverKey, cancellationToken: cancellationToken), remote.ToString(), plain, secure.MaxPayloadSize, output);
+                    }
+                }
+                flow.Enqueue(buffer.AsSpan(0, length));
+            }
+        }
+        catch (OperationCanceledException)
+        {
+        }
+        finally
+        {
+            lock (flows)
+            {
+                foreach (UdpFlow flow in flows.Values)
+                {
+                    flow.Stop(DatagramCloseCodes.ShuttingDown); // a stopped tunnel of `run` leaves no flow waiting on its closed sockets
+                }
+            }
+        }
     }
 
     public static Command UdpServe()
@@ -119,30 +141,41 @@ internal static partial class Commands
             using OssuaryKeyPair key = Identity.LoadOrCreate(result.GetValue(Key), output);
             IPEndPoint service = await Endpoints.ResolveAsync(host, port, cancellationToken);
             await using OssuaryUdpEndpoint secure = OssuaryUdpEndpoint.Bind(local,
-                TunnelOptions(key, result, acceptConnections: true),
+                TunnelOptions(key, result.GetValue(PostQuantum), acceptConnections: true),
                 TrustSettings.Server(key, trust, TunnelProtocol, result.GetValue(PostQuantum)).PeerVerifier);
             output.Note($"serving udp {secure.LocalEndPoint} to {host}:{port}, fingerprint {key.PublicKey.Fingerprint}");
-            var flows = new UdpServiceFlows(service, flowIdle, secure.MaxPayloadSize, output);
-            try
-            {
-                while (!cancellationToken.IsCancellationRequested)
-                {
-                    OssuaryUdpConnection flow = await secure.AcceptAsync(cancellationToken);
-                    output.Detail($"flow from {flow.RemoteEndPoint} ({flow.PeerFingerprint}, {flow.Pattern})");
-                    flows.Serve(flow);
-                }
-            }
-            catch (OperationCanceledException)
-            {
-            }
-            catch (ChannelClosedException)
-            {
-            }
+            await AcceptFlowsAsync(secure, service, flowIdle, output, cancellationToken);
             PrintStatisticsIf(result, secure, output);
             cancellationToken.ThrowIfCancellationRequested(); // interrupted: exit 130, as the TCP verbs
             return ExitCodes.Success;
         });
         return command;
+    }
+
+    /// <summary>
+    /// The UDP tunnel exit's loop: every flow <paramref name="secure"/> accepts has its datagrams handed to
+    /// <paramref name="service"/> from a socket of its own, and the service's replies sent back; flows idle for
+    /// <paramref name="flowIdle"/> close. Returns when <paramref name="cancellationToken"/> is cancelled or the
+    /// endpoint is disposed.
+    /// </summary>
+    internal static async Task AcceptFlowsAsync(OssuaryUdpEndpoint secure, IPEndPoint service, TimeSpan flowIdle, Output output, CancellationToken cancellationToken)
+    {
+        var flows = new UdpServiceFlows(service, flowIdle, secure.MaxPayloadSize, output);
+        try
+        {
+            while (!cancellationToken.IsCancellationRequested)
+            {
+                OssuaryUdpConnection flow = await secure.AcceptAsync(cancellationToken);
+                output.Detail($"flow from {flow.RemoteEndPoint} ({flow.PeerFingerprint}, {flow.Pattern})");
+                flows.Serve(flow);
+            }
+        }
+        catch (OperationCanceledException)
+        {
+        }
+        catch (ChannelClosedException)
+        {
+        }
     }
 
     private static int CheckPositive(int value, string option) =>
@@ -154,9 +187,8 @@ internal static partial class Commands
     /// A server's connections are as many as its descriptors allow a socket each (less 64 for the rest of the process),
     /// half of them for one source IP, and all for one key: each key is a client the operator chose.
     /// </summary>
-    private static DatagramOptions TunnelOptions(OssuaryKeyPair key, ParseResult result, bool acceptConnections)
+    internal static DatagramOptions TunnelOptions(OssuaryKeyPair key, OssuaryPostQuantum policy, bool acceptConnections)
     {
-        OssuaryPostQuantum policy = result.GetValue(PostQuantum);
         int flows = Interop.DescriptorLimit.Current() is long limit ? (int)Math.Clamp(limit - 64, 16, 16384) : 16384;
         return new DatagramOptions
         {

@@ -67,9 +67,12 @@ internal static partial class Commands
     /// Connects a client verb to its server within --timeout. A changed key or a stripped post-quantum handshake is
     /// tagged with the endpoint, so that the banner can name it in its `known-hosts remove` hint.
     /// </summary>
-    private static async Task<OssuaryStream> ConnectToServerAsync(string host, int port, OssuaryClientOptions options, ParseResult result, CancellationToken cancellationToken)
+    private static Task<OssuaryStream> ConnectToServerAsync(string host, int port, OssuaryClientOptions options, ParseResult result, CancellationToken cancellationToken) =>
+        ConnectToServerAsync(host, port, options, ConnectTimeout(result), cancellationToken);
+
+    /// <summary>Connects to a server within <paramref name="limit"/> (see the overload that reads it from --timeout).</summary>
+    private static async Task<OssuaryStream> ConnectToServerAsync(string host, int port, OssuaryClientOptions options, TimeSpan limit, CancellationToken cancellationToken)
     {
-        TimeSpan limit = ConnectTimeout(result);
         string endpoint = OssuaryClient.EndpointName(new DnsEndPoint(host, port));
         using var deadline = CancellationTokenSource.CreateLinkedTokenSource(cancellationToken);
         deadline.CancelAfter(limit);
@@ -106,7 +109,6 @@ internal static partial class Commands
         {
             throw new UsageException("--idle-timeout takes a number of seconds, 0 or more.");
         }
-        TimeSpan idle = idleSeconds == 0 ? Timeout.InfiniteTimeSpan : TimeSpan.FromSeconds(idleSeconds);
         int? maxConnections = result.GetValue(MaxConnections);
         if (maxConnections is < 1)
         {
@@ -118,6 +120,18 @@ internal static partial class Commands
             // Past the descriptor limit, accepting fails (the listener backs off) and the runtime may fail to start threads.
             output.Note($"--max-connections {maxConnections} may need more descriptors than `ulimit -n` allows (the default here would be {defaultCap})");
         }
+        return StartListener(endpoint, options, idleSeconds, maxConnections, output);
+    }
+
+    /// <summary>
+    /// <see cref="StartListener(IPEndPoint, OssuaryServerOptions, ParseResult, Output)"/> with checked limits:
+    /// <paramref name="idleSeconds"/> 0 or more (0: no idle timeout), <paramref name="maxConnections"/> 1 or more, or
+    /// null for the default from the descriptor limit.
+    /// </summary>
+    internal static OssuaryListener StartListener(IPEndPoint endpoint, OssuaryServerOptions options, int idleSeconds, int? maxConnections, Output output)
+    {
+        TimeSpan idle = idleSeconds == 0 ? Timeout.InfiniteTimeSpan : TimeSpan.FromSeconds(idleSeconds);
+        int defaultCap = OssuaryListener.DefaultMaxConnections(OssuaryListener.DefaultMaxPendingHandshakes);
         var listener = new OssuaryListener(endpoint, options)
         {
             MaxConnections = maxConnections ?? defaultCap,

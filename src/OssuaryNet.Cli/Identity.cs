@@ -7,17 +7,18 @@ internal static class Identity
 {
     public static OssuaryKeyPair LoadOrCreate(string? path, Output output)
     {
-        string keyPath = path ?? CliPaths.DefaultKey;
-        if (!File.Exists(keyPath))
+        if (path is not null)
         {
-            if (path is not null)
-            {
-                throw new OssuaryException(OssuaryErrorCode.KeyFileInvalid, $"No key file at '{keyPath}'. Create one with: ossuary keygen --key '{keyPath}'");
-            }
-            using OssuaryKeyPair created = OssuaryKeyPair.Generate();
-            created.Save(keyPath);
-            output.Note($"created identity {keyPath} (fingerprint {created.PublicKey.Fingerprint})");
+            // A key named on the command line must exist: a typo must not quietly become a new identity.
+            return File.Exists(path)
+                ? OssuaryKeyPair.Load(path)
+                : throw new OssuaryException(OssuaryErrorCode.KeyFileInvalid, $"No key file at '{path}'. Create one with: ossuary keygen --key '{path}'");
         }
-        return OssuaryKeyPair.Load(keyPath);
+        OssuaryKeyPair key = OssuaryKeyPair.LoadOrCreate(CliPaths.DefaultKey, out bool created);
+        if (created)
+        {
+            output.Note($"created identity {CliPaths.DefaultKey} (fingerprint {key.PublicKey.Fingerprint})");
+        }
+        return key;
     }
 }

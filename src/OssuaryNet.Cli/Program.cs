@@ -20,6 +20,7 @@ internal static class Program
         root.Subcommands.Add(Commands.Serve());
         root.Subcommands.Add(Commands.UdpForward());
         root.Subcommands.Add(Commands.UdpServe());
+        root.Subcommands.Add(Commands.Run());
         root.Subcommands.Add(Commands.Send());
         root.Subcommands.Add(Commands.Receive());
         root.Subcommands.Add(Commands.KnownHosts());

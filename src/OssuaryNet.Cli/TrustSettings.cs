@@ -64,7 +64,7 @@ internal static class TrustSettings
             return PeerVerifier.Pinned(key);
         }
         string fingerprint = peer.Trim().ToLowerInvariant();
-        if (!System.Text.RegularExpressions.Regex.IsMatch(fingerprint, "^([a-z2-7]{4}-){7}[a-z2-7]{4}$"))
+        if (!PeerText.Fingerprint().IsMatch(fingerprint))
         {
             throw new UsageException($"--peer takes a public key (44 characters of base64) or a fingerprint (xxxx-xxxx-...-xxxx), not '{PrintableText.Escape(peer)}'.");
         }

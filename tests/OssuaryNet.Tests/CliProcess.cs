@@ -42,8 +42,15 @@ internal sealed class CliProcess : IAsyncDisposable
 
     public static CliProcess Start(string home, params string[] arguments) => Start(home, descriptorLimit: null, arguments);
 
+    /// <summary>Starts the tool with <paramref name="environment"/> added to its environment (NOTIFY_SOCKET, JOURNAL_STREAM).</summary>
+    public static CliProcess Start(string home, IReadOnlyDictionary<string, string> environment, params string[] arguments) =>
+        Start(home, descriptorLimit: null, environment, arguments);
+
     /// <summary>Starts the tool; with <paramref name="descriptorLimit"/>, under that `ulimit -n` (through bash, which then execs it).</summary>
-    public static CliProcess Start(string home, int? descriptorLimit, params string[] arguments)
+    public static CliProcess Start(string home, int? descriptorLimit, params string[] arguments) =>
+        Start(home, descriptorLimit, new Dictionary<string, string>(), arguments);
+
+    private static CliProcess Start(string home, int? descriptorLimit, IReadOnlyDictionary<string, string> environment, string[] arguments)
     {
         var start = new ProcessStartInfo(descriptorLimit is null ? "dotnet" : "bash")
         {
@@ -65,6 +72,12 @@ internal sealed class CliProcess : IAsyncDisposable
         }
         start.Environment["HOME"] = home;
         start.Environment.Remove("XDG_CONFIG_HOME");
+        start.Environment.Remove("NOTIFY_SOCKET"); // a test's tool never talks to a service manager unless the test says so
+        start.Environment.Remove("JOURNAL_STREAM");
+        foreach ((string name, string value) in environment)
+        {
+            start.Environment[name] = value;
+        }
         return new CliProcess(Process.Start(start)!);
     }
 
@@ -132,6 +145,9 @@ internal sealed class CliProcess : IAsyncDisposable
 
     /// <summary>Sends SIGTERM, as a service manager stopping the tool would.</summary>
     public void Terminate() => Process.Start("kill", ["-TERM", _process.Id.ToString(System.Globalization.CultureInfo.InvariantCulture)])!.WaitForExit();
+
+    /// <summary>Sends SIGHUP, as `systemctl reload` does through the unit's ExecReload.</summary>
+    public void Hangup() => Process.Start("kill", ["-HUP", _process.Id.ToString(System.Globalization.CultureInfo.InvariantCulture)])!.WaitForExit();
 
     public bool HasExited => _process.HasExited;
 

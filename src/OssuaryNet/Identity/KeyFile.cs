@@ -69,6 +69,7 @@ internal static class KeyFile
 
     public static void SavePrivateKey(OssuaryKeyPair keyPair, string path, bool overwrite)
     {
+        string? temporary = null;
         byte[] encoded = SecretMemory.Allocate(Begin.Length + End.Length + 48 + 3);
         try
         {
@@ -77,22 +78,29 @@ internal static class KeyFile
             length += written;
             length += Encoding.ASCII.GetBytes("\n" + End + "\n", encoded.AsSpan(length));
             PrivateDirectory.EnsureFor(path); // created 0700 when missing
-            // A new file is created 0600 from the start (never briefly world-readable); an overwrite goes through a
-            // 0600 temporary file renamed over the old one, so a crash cannot leave a half-written key.
-            string target = overwrite ? $"{path}.{Environment.ProcessId}.tmp" : path;
+            // The key is written to a 0600 temporary file beside the target (never briefly world-readable) and put in
+            // place whole, so no reader ever sees a half-written key. An overwrite renames over the old file; otherwise
+            // the file is linked in only if nothing is at the path yet (link(2) fails on an existing name), so of two
+            // creators racing for one path exactly one succeeds and the other learns that the file exists.
+            temporary = $"{path}.{Path.GetRandomFileName()}.tmp";
             var options = new FileStreamOptions { Mode = FileMode.CreateNew, Access = FileAccess.Write, Share = FileShare.None };
             if (!OperatingSystem.IsWindows())
             {
                 options.UnixCreateMode = OwnerOnly;
             }
-            using (var stream = new FileStream(target, options))
+            using (var stream = new FileStream(temporary, options))
             {
                 stream.Write(encoded, 0, length);
                 stream.Flush(flushToDisk: true);
             }
             if (overwrite)
             {
-                File.Move(target, path, overwrite: true);
+                File.Move(temporary, path, overwrite: true);
+                temporary = null;
+            }
+            else if (!Interop.NoReplaceLink.TryLink(temporary, path))
+            {
+                throw new IOException($"'{path}' exists.");
             }
             File.WriteAllText(path + ".pub", $"{keyPair.PublicKey} {keyPair.PublicKey.Fingerprint}\n");
         }
@@ -107,7 +115,34 @@ internal static class KeyFile
         finally
         {
             CryptographicOperations.ZeroMemory(encoded);
+            if (temporary is not null)
+            {
+                File.Delete(temporary); // linked in, or not put in place at all: either way no second copy stays behind
+            }
         }
+    }
+
+    /// <summary>
+    /// Loads the key file at <paramref name="path"/>, first creating it with a new key pair when nothing is there.
+    /// A concurrent creator (another thread or process) that wins the race is not an error: its key is loaded.
+    /// </summary>
+    public static OssuaryKeyPair LoadOrCreate(string path, out bool created)
+    {
+        created = false;
+        if (!File.Exists(path))
+        {
+            using OssuaryKeyPair generated = OssuaryKeyPair.Generate();
+            try
+            {
+                SavePrivateKey(generated, path, overwrite: false);
+                created = true;
+            }
+            catch (OssuaryException) when (File.Exists(path))
+            {
+                // Someone else created it between the check and the move: theirs is the key.
+            }
+        }
+        return LoadPrivateKey(path);
     }
 
     private static void CheckPermissions(string path)

@@ -64,6 +64,30 @@ public sealed class OssuaryKeyPair : IDisposable, IStaticKeyAgreement
     /// <exception cref="OssuaryException"><see cref="OssuaryErrorCode.KeyFileInvalid"/> when the file exists and <paramref name="overwrite"/> is false, or on I/O failure.</exception>
     public void Save(string path, bool overwrite = false) => KeyFile.SavePrivateKey(this, path, overwrite);
 
+    /// <summary>
+    /// Loads the private key file at <paramref name="path"/>, creating it with a new key pair first when no file is
+    /// there: what a program that keeps its identity in a file does on every start.
+    /// </summary>
+    /// <remarks>
+    /// The rules are those of <see cref="Load"/> and <see cref="Save"/>: a new file is created with mode 0600 (and its
+    /// <c>path.pub</c> beside it), missing directories are created 0700, and an existing file that group or others can
+    /// access is refused, never repaired or replaced. An existing file that is not a key is an error, never
+    /// overwritten. Creation is atomic: the key is moved into place whole, so a concurrent caller (another thread or
+    /// process) sees no file or a complete one, and when two create at once both get the one key that was stored.
+    /// </remarks>
+    /// <param name="path">The private key file.</param>
+    /// <exception cref="OssuaryException"><see cref="OssuaryErrorCode.KeyFilePermissions"/> or <see cref="OssuaryErrorCode.KeyFileInvalid"/>, as <see cref="Load"/> and <see cref="Save"/> report them.</exception>
+    public static OssuaryKeyPair LoadOrCreate(string path) => KeyFile.LoadOrCreate(path, out _);
+
+    /// <summary>
+    /// <see cref="LoadOrCreate(string)"/>, telling whether this call created the file (to say so to the user, or to print
+    /// the new public key for the other side).
+    /// </summary>
+    /// <param name="path">The private key file.</param>
+    /// <param name="created">True when this call generated the key pair and wrote the file; false when it loaded one.</param>
+    /// <exception cref="OssuaryException"><see cref="OssuaryErrorCode.KeyFilePermissions"/> or <see cref="OssuaryErrorCode.KeyFileInvalid"/>, as <see cref="Load"/> and <see cref="Save"/> report them.</exception>
+    public static OssuaryKeyPair LoadOrCreate(string path, out bool created) => KeyFile.LoadOrCreate(path, out created);
+
     /// <summary>The private key, for the handshake only.</summary>
     internal ReadOnlySpan<byte> PrivateKey
     {

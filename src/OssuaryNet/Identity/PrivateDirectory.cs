@@ -2,7 +2,8 @@ namespace OssuaryNet.Identity;
 
 /// <summary>
 /// Creates the directories that hold keys and trust files as ssh creates ~/.ssh: missing ones are made 0700 (owner
-/// only), so that nobody else can list, add or swap files in them. Existing directories are left as they are.
+/// only), every missing level of the path, so that nobody else can list, add or swap files in them. Existing
+/// directories are left as they are.
 /// </summary>
 internal static class PrivateDirectory
 {
@@ -19,10 +20,11 @@ internal static class PrivateDirectory
         if (OperatingSystem.IsWindows())
         {
             Directory.CreateDirectory(directory);
+            return;
         }
-        else
-        {
-            Directory.CreateDirectory(directory, OwnerOnly);
-        }
+        // Directory.CreateDirectory(path, mode) gives the mode to the last level only (the others get 0777 less the
+        // umask), so each missing level is made here, outermost first.
+        EnsureFor(directory);
+        Directory.CreateDirectory(directory, OwnerOnly);
     }
 }
