@@ -3,6 +3,7 @@ using OssuaryNet.Identity;
 using OssuaryNet.Tests.Datagram.Simulation;
 using OssuaryNet.Trust;
 using Xunit;
+using Xunit.Abstractions;
 using static OssuaryNet.Tests.Datagram.Simulation.DatagramScenario;
 
 namespace OssuaryNet.Tests.Datagram.Admission;
@@ -12,7 +13,7 @@ namespace OssuaryNet.Tests.Datagram.Admission;
 /// receives at its address, nothing but a half-open entry (bounded in total and per source); after, connections
 /// bounded per source and per key, and silent ones give their place to newcomers and are closed long before the idle timer.
 /// </summary>
-public sealed class DatagramAdmissionTests
+public sealed class DatagramAdmissionTests(ITestOutputHelper output)
 {
     private static readonly TimeSpan Second = TimeSpan.FromSeconds(1);
 
@@ -81,6 +82,8 @@ public sealed class DatagramAdmissionTests
         }
         network.RunFor(Second);
         DatagramStatistics stats = server.Endpoint.Statistics;
+        output.WriteLine($"8000 spoofed IK Initiations: {server.EventsOf(DatagramEventKind.VerificationRequired).Count()} verification requests, "
+            + $"{stats.CookieRepliesSent} cookie replies, {stats.Connections} connections, {stats.TimesUnderLoad} times under load");
         Assert.Empty(server.EventsOf(DatagramEventKind.Accepted));
         Assert.Empty(server.Received);
         Assert.Equal(0, stats.Connections);
@@ -121,6 +124,7 @@ public sealed class DatagramAdmissionTests
         }
         network.RunFor(Second);
         // The host holds at most its share; its newer handshakes only replace its own older silent connections.
+        output.WriteLine($"one host, 400 handshakes: {server.Endpoint.Statistics.Connections} connections held, {server.Endpoint.Statistics.ConnectionsEvicted} evicted");
         Assert.InRange(server.Endpoint.Statistics.Connections, 1, 50);
         Assert.True(server.Endpoint.Statistics.ConnectionsEvicted >= 300, $"{server.Endpoint.Statistics.ConnectionsEvicted} evicted");
 
