@@ -3,9 +3,9 @@ namespace OssuaryNet.Datagram;
 /// <summary>What happened to a connection (<see cref="DatagramEndpoint.TryPollEvent"/>).</summary>
 public enum DatagramEventKind
 {
-    /// <summary>A connection this endpoint started can send and receive.</summary>
+    /// <summary>A connection this endpoint started can send and receive: the responder has let it in (IK: its Response; XX: its first packet under the new keys, after its verdict).</summary>
     Connected = 1,
-    /// <summary>A peer's handshake completed and its key was verified: a new connection (see <see cref="DatagramEndpoint.GetInfo"/>).</summary>
+    /// <summary>A peer's handshake completed, its key was verified, and a packet under the new keys arrived (key confirmation): a new connection (see <see cref="DatagramEndpoint.GetInfo"/>).</summary>
     Accepted,
     /// <summary>A handshake has authenticated the peer's key and waits for <see cref="DatagramEndpoint.CompletePeerVerification"/>.</summary>
     VerificationRequired,

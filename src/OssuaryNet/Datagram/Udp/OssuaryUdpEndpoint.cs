@@ -202,7 +202,7 @@ public sealed class OssuaryUdpEndpoint : IAsyncDisposable
         }
     }
 
-    /// <summary>Waits for the next connection a peer opened here (the options must accept connections); its key is verified already.</summary>
+    /// <summary>Waits for the next connection a peer opened here (the options must accept connections): its key is verified already, and a packet under its new keys has arrived.</summary>
     public ValueTask<OssuaryUdpConnection> AcceptAsync(CancellationToken cancellationToken = default) => _accepted.Reader.ReadAsync(cancellationToken);
 
     /// <summary>
