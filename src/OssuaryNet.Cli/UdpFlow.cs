@@ -2,6 +2,7 @@ using System.Buffers;
 using System.Net;
 using System.Net.Sockets;
 using System.Threading.Channels;
+using CommunityToolkit.HighPerformance.Buffers;
 using OssuaryNet.Datagram;
 
 namespace OssuaryNet.Cli;
@@ -9,7 +10,8 @@ namespace OssuaryNet.Cli;
 /// <summary>
 /// One local UDP flow of `udp-forward` (one source address): its datagrams wait in a small queue while its secure
 /// connection opens, then go through it; replies go back to the flow's sender from the listening socket. Datagrams
-/// are held in pooled buffers, returned (wiped) once sent or dropped.
+/// are held in buffers rented from the shared pool (a bare array each: a pooled owner object per datagram would be
+/// an allocation per datagram), returned wiped once sent or dropped; the reply buffer is the flow's own.
 /// </summary>
 [System.Diagnostics.CodeAnalysis.SuppressMessage("Design", "CA1001:Types that own disposable fields should be disposable",
     Justification = "Its CancellationTokenSource has no timer and holds nothing to release; Stop cancels it.")]
@@ -82,24 +84,24 @@ internal sealed class UdpFlow(IPEndPoint sender)
 
     private async Task RelayRepliesAsync(OssuaryUdpConnection connection, Socket plain, int maxPayload)
     {
-        byte[] buffer = ArrayPool<byte>.Shared.Rent(maxPayload);
+        using MemoryOwner<byte> buffer = MemoryOwner<byte>.Allocate(maxPayload);
         try
         {
             while (!_stop.IsCancellationRequested)
             {
-                DatagramReceiveResult got = await connection.ReceiveAsync(buffer.AsMemory(0, maxPayload), _stop.Token);
+                DatagramReceiveResult got = await connection.ReceiveAsync(buffer.Memory, _stop.Token);
                 if (got.IsClosed)
                 {
                     _stop.Cancel();
                     return;
                 }
                 Volatile.Write(ref _lastActive, Environment.TickCount64);
-                await plain.SendToAsync(buffer.AsMemory(0, got.Length), SocketFlags.None, Sender);
+                await plain.SendToAsync(buffer.Memory[..got.Length], SocketFlags.None, Sender);
             }
         }
         finally
         {
-            ArrayPool<byte>.Shared.Return(buffer, clearArray: true);
+            buffer.Span.Clear(); // a reply's plaintext
         }
     }
 

@@ -1,6 +1,6 @@
-using System.Buffers;
 using System.Net;
 using System.Net.Sockets;
+using CommunityToolkit.HighPerformance.Buffers;
 using OssuaryNet.Datagram;
 using OssuaryNet.Interop;
 
@@ -41,8 +41,8 @@ internal sealed class UdpServiceFlows(IPEndPoint service, TimeSpan idle, int max
     private async Task RunAsync(OssuaryUdpConnection flow)
     {
         Socket? socket = null;
-        byte[] toService = ArrayPool<byte>.Shared.Rent(maxPayload);
-        byte[] fromService = ArrayPool<byte>.Shared.Rent(maxPayload + 1); // one more: a reply too large for the tunnel shows as such
+        MemoryOwner<byte> toService = MemoryOwner<byte>.Allocate(maxPayload);
+        MemoryOwner<byte> fromService = MemoryOwner<byte>.Allocate(maxPayload + 1); // one more: a reply too large for the tunnel shows as such
         using var stop = new CancellationTokenSource();
         ushort code = DatagramCloseCodes.Normal;
         try
@@ -77,14 +77,16 @@ internal sealed class UdpServiceFlows(IPEndPoint service, TimeSpan idle, int max
             stop.Cancel();
             socket?.Dispose();
             flow.Close(code);
-            ArrayPool<byte>.Shared.Return(toService, clearArray: true);
-            ArrayPool<byte>.Shared.Return(fromService, clearArray: true);
+            toService.Span.Clear(); // plaintext of the flow
+            fromService.Span.Clear();
+            toService.Dispose();
+            fromService.Dispose();
             Interlocked.Decrement(ref _active);
         }
     }
 
     /// <summary>The flow's datagrams to the service until the flow closes or both directions were idle for <c>idle</c>; returns the close code.</summary>
-    private async Task<ushort> RelayRequestsAsync(OssuaryUdpConnection flow, Socket socket, byte[] buffer, Func<long> lastActive, Action touch)
+    private async Task<ushort> RelayRequestsAsync(OssuaryUdpConnection flow, Socket socket, MemoryOwner<byte> buffer, Func<long> lastActive, Action touch)
     {
         // One deadline for the flow, re-armed by every datagram; a new one only after it fired while the service spoke.
         var wait = new CancellationTokenSource(idle);
@@ -95,7 +97,7 @@ internal sealed class UdpServiceFlows(IPEndPoint service, TimeSpan idle, int max
                 DatagramReceiveResult got;
                 try
                 {
-                    got = await flow.ReceiveAsync(buffer.AsMemory(0, maxPayload), wait.Token).ConfigureAwait(false);
+                    got = await flow.ReceiveAsync(buffer.Memory, wait.Token).ConfigureAwait(false);
                 }
                 catch (OperationCanceledException) when (wait.IsCancellationRequested)
                 {
@@ -114,7 +116,7 @@ internal sealed class UdpServiceFlows(IPEndPoint service, TimeSpan idle, int max
                 }
                 touch();
                 wait.CancelAfter(idle);
-                await socket.SendAsync(buffer.AsMemory(0, got.Length), SocketFlags.None).ConfigureAwait(false);
+                await socket.SendAsync(buffer.Memory[..got.Length], SocketFlags.None).ConfigureAwait(false);
             }
         }
         finally
@@ -123,14 +125,14 @@ internal sealed class UdpServiceFlows(IPEndPoint service, TimeSpan idle, int max
         }
     }
 
-    private async Task RelayRepliesAsync(OssuaryUdpConnection flow, Socket socket, byte[] buffer, Action touch, CancellationToken stop)
+    private async Task RelayRepliesAsync(OssuaryUdpConnection flow, Socket socket, MemoryOwner<byte> buffer, Action touch, CancellationToken stop)
     {
         while (!stop.IsCancellationRequested)
         {
             int length;
             try
             {
-                length = await socket.ReceiveAsync(buffer, SocketFlags.None, stop).ConfigureAwait(false);
+                length = await socket.ReceiveAsync(buffer.Memory, SocketFlags.None, stop).ConfigureAwait(false);
             }
             catch (SocketException e) when (e.SocketErrorCode == SocketError.MessageSize)
             {
@@ -139,7 +141,7 @@ internal sealed class UdpServiceFlows(IPEndPoint service, TimeSpan idle, int max
             touch();
             if (length <= maxPayload)
             {
-                await flow.SendAsync(buffer.AsMemory(0, length), stop).ConfigureAwait(false);
+                await flow.SendAsync(buffer.Memory[..length], stop).ConfigureAwait(false);
             }
             else
             {

@@ -1,4 +1,4 @@
-using System.Buffers;
+using CommunityToolkit.HighPerformance.Buffers;
 using OssuaryNet.Identity;
 using OssuaryNet.Noise;
 using OssuaryNet.Phases;
@@ -191,13 +191,13 @@ public sealed partial class OssuaryConnection
     /// </summary>
     private HandshakeExtensions ReadHandshakeMessage(HandshakeState noise, ReadOnlySpan<byte> message, ExtensionSet allowed, string where)
     {
-        byte[] payload = ArrayPool<byte>.Shared.Rent(Math.Max(message.Length, 1));
+        using SpanOwner<byte> payload = SpanOwner<byte>.Allocate(Math.Max(message.Length, 1));
         try
         {
             int length;
             try
             {
-                length = noise.ReadMessage(message, payload);
+                length = noise.ReadMessage(message, payload.Span);
             }
             catch (OssuaryException e) when (e.ErrorCode == OssuaryErrorCode.AuthenticationFailed && !IsClient && !Pattern!.Value.IsXXFamily() && noise.MessageIndex == 0)
             {
@@ -205,7 +205,7 @@ public sealed partial class OssuaryConnection
                 throw new OssuaryException(OssuaryErrorCode.AuthenticationFailed,
                     "The client's IK first message failed authentication: it was tampered with, or the client pinned a key this server does not hold.");
             }
-            HandshakeExtensions extensions = HandshakeExtensions.Decode(payload.AsSpan(0, length));
+            HandshakeExtensions extensions = HandshakeExtensions.Decode(payload.Span[..length]);
             ExtensionSet misplaced = extensions.Present & ~allowed;
             if (misplaced != ExtensionSet.None)
             {
@@ -215,8 +215,7 @@ public sealed partial class OssuaryConnection
         }
         finally
         {
-            payload.AsSpan(0, message.Length).Clear();
-            ArrayPool<byte>.Shared.Return(payload);
+            payload.Span.Clear();
         }
     }
 
@@ -233,8 +232,8 @@ public sealed partial class OssuaryConnection
     {
         const int StackLimit = 256;
         int payloadLength = extensions.EncodedLength;
-        byte[]? rented = null;
-        Span<byte> payload = payloadLength <= StackLimit ? stackalloc byte[StackLimit] : (rented = ArrayPool<byte>.Shared.Rent(payloadLength));
+        using SpanOwner<byte> large = payloadLength <= StackLimit ? SpanOwner<byte>.Empty : SpanOwner<byte>.Allocate(payloadLength);
+        Span<byte> payload = payloadLength <= StackLimit ? stackalloc byte[StackLimit] : large.Span;
         payload = payload[..payloadLength];
         try
         {
@@ -248,10 +247,6 @@ public sealed partial class OssuaryConnection
         finally
         {
             payload.Clear(); // early data is application data: leave no copy behind
-            if (rented is not null)
-            {
-                ArrayPool<byte>.Shared.Return(rented);
-            }
         }
     }
 

@@ -13,10 +13,10 @@ namespace OssuaryNet;
 /// out. It never touches a socket, a clock or a thread; the caller moves the bytes and passes the time in.
 /// </summary>
 /// <remarks>
-/// <para>The caller's loop: hand received bytes to <see cref="Receive"/>, which consumes them in any chunking and
+/// <para>The caller's loop: hand received bytes to <see cref="Receive(ReadOnlySpan{byte}, Span{byte}, out int, out int)"/>, which consumes them in any chunking and
 /// writes plaintext into the caller's span; whenever <see cref="HasPendingOutput"/> is true (and to send plaintext),
 /// call <see cref="Send(ReadOnlySpan{byte}, Span{byte}, out int, out int)"/>, which writes the bytes to transmit into
-/// the caller's span. When <see cref="Receive"/> returns <see cref="OssuaryStatus.PeerVerificationRequired"/>, judge
+/// the caller's span. When <see cref="Receive(ReadOnlySpan{byte}, Span{byte}, out int, out int)"/> returns <see cref="OssuaryStatus.PeerVerificationRequired"/>, judge
 /// <see cref="PeerToVerify"/> (with the configured <see cref="PeerVerifier"/>, outside any lock) and pass the verdict
 /// to <see cref="CompletePeerVerification"/>. Until the handshake completes, call <see cref="HandleTimeout"/> at
 /// <see cref="NextTimeout"/>.</para>
@@ -24,12 +24,12 @@ namespace OssuaryNet;
 /// <see cref="OssuaryConnectionState.Failed"/>, and every later call throws an exception with the same code (after
 /// <see cref="Send(ReadOnlySpan{byte}, Span{byte}, out int, out int)"/> has drained a pending clear alert, if any).
 /// A record that fails authentication releases no plaintext and advances no state. If a frame fails after authentic
-/// plaintext from earlier frames was written in the same <see cref="Receive"/> call, that plaintext is returned
+/// plaintext from earlier frames was written in the same <see cref="Receive(ReadOnlySpan{byte}, Span{byte}, out int, out int)"/> call, that plaintext is returned
 /// normally and the next call throws. Caller mistakes throw the standard exceptions
 /// (<see cref="ArgumentException"/>, <see cref="InvalidOperationException"/>, <see cref="ObjectDisposedException"/>)
 /// and change nothing.</para>
 /// <para>Threads: during the handshake, one thread at a time. Once established, one thread may receive
-/// (<see cref="Receive"/>, <see cref="CompleteInput"/>) while another sends (<see cref="Send(ReadOnlySpan{byte}, Span{byte}, out int, out int)"/>,
+/// (<see cref="Receive(ReadOnlySpan{byte}, Span{byte}, out int, out int)"/>, <see cref="CompleteInput"/>) while another sends (<see cref="Send(ReadOnlySpan{byte}, Span{byte}, out int, out int)"/>,
 /// <see cref="Close"/>, <see cref="Ping"/>, <see cref="RequestKeyUpdate"/>): the receiving and sending halves share
 /// only a small queue of owed pongs. <see cref="Dispose"/> must not run concurrently with either.</para>
 /// </remarks>
@@ -117,7 +117,7 @@ public sealed partial class OssuaryConnection : IDisposable
     /// <summary>The peer verifier given in the options this connection was created with.</summary>
     public PeerVerifier PeerVerifier => _settings.PeerVerifier;
 
-    /// <summary>While <see cref="Receive"/> reports <see cref="OssuaryStatus.PeerVerificationRequired"/>: the authenticated peer to judge; otherwise null.</summary>
+    /// <summary>While <see cref="Receive(ReadOnlySpan{byte}, Span{byte}, out int, out int)"/> reports <see cref="OssuaryStatus.PeerVerificationRequired"/>: the authenticated peer to judge; otherwise null.</summary>
     public PeerIdentity? PeerToVerify => (_phase as AwaitingVerdictPhase)?.Peer;
 
     /// <summary>The proof that the peer verifier accepted the peer, once the handshake has completed.</summary>
@@ -273,6 +273,39 @@ public sealed partial class OssuaryConnection : IDisposable
                 return OssuaryStatus.NeedMoreInput;
             }
             throw error;
+        }
+    }
+
+    /// <summary>
+    /// Like <see cref="Receive(ReadOnlySpan{byte}, Span{byte}, out int, out int)"/>, writing all the plaintext the input
+    /// holds into <paramref name="writer"/> (an <c>ArrayBufferWriter</c>, a pooled <c>ArrayPoolBufferWriter</c>, a
+    /// pipe): the caller need not size a buffer or loop on <see cref="OssuaryStatus.DestinationTooSmall"/>.
+    /// </summary>
+    /// <param name="source">Bytes received from the peer, in any chunking.</param>
+    /// <param name="writer">Where plaintext goes; it is asked for spans of at least a record's plaintext.</param>
+    /// <param name="consumed">How many bytes of <paramref name="source"/> were used; the caller presents the rest again.</param>
+    /// <returns>
+    /// <see cref="OssuaryStatus.NeedMoreInput"/> when all input was used, or what stopped it first, as for the span
+    /// overload: <see cref="OssuaryStatus.OutputPending"/>, <see cref="OssuaryStatus.PeerVerificationRequired"/> or
+    /// <see cref="OssuaryStatus.Closed"/>. Never <see cref="OssuaryStatus.DestinationTooSmall"/>.
+    /// </returns>
+    /// <exception cref="OssuaryException">Any protocol, authentication or trust failure; the connection is then failed for good.</exception>
+    public OssuaryStatus Receive(ReadOnlySpan<byte> source, IBufferWriter<byte> writer, out int consumed)
+    {
+        ArgumentNullException.ThrowIfNull(writer);
+        consumed = 0;
+        int hint = Math.Clamp(source.Length, 256, MaxRecordPayload);
+        while (true)
+        {
+            Span<byte> span = writer.GetSpan(hint);
+            OssuaryStatus status = Receive(source[consumed..], span, out int used, out int written);
+            writer.Advance(written);
+            consumed += used;
+            if (status != OssuaryStatus.DestinationTooSmall)
+            {
+                return status;
+            }
+            hint = Math.Max(RequiredDestinationSize, 1);
         }
     }
 

@@ -1,6 +1,6 @@
 namespace OssuaryNet;
 
-/// <summary>What a <see cref="OssuaryConnection.Receive"/> or <see cref="OssuaryConnection.Send(ReadOnlySpan{byte}, Span{byte}, out int, out int)"/> call left owing.</summary>
+/// <summary>What a <see cref="OssuaryConnection.Receive(ReadOnlySpan{byte}, Span{byte}, out int, out int)"/> or <see cref="OssuaryConnection.Send(ReadOnlySpan{byte}, Span{byte}, out int, out int)"/> call left owing.</summary>
 public enum OssuaryStatus
 {
     /// <summary>Everything handed over was processed.</summary>

@@ -39,6 +39,42 @@ public sealed class RecordTests
         Assert.Equal(data, Open(pair.Server, wire).Plaintext);
     }
 
+    [Theory]
+    [InlineData(1)]
+    [InlineData(7)]
+    [InlineData(65536)]
+    public void ReceivingIntoABufferWriterTakesEveryRecordWithoutSizingOrLooping(int chunk)
+    {
+        using var pair = ConnectionPair.Established();
+        byte[][] messages = [Bytes(1), Bytes(OssuaryConnection.MaxRecordPayload), Bytes(5000), Bytes(100)];
+        byte[] wire = [.. messages.SelectMany(m => Seal(pair.Client, m))];
+        using var writer = new CommunityToolkit.HighPerformance.Buffers.ArrayPoolBufferWriter<byte>(16); // smaller than any record
+        for (int offset = 0; offset < wire.Length;)
+        {
+            ReadOnlySpan<byte> piece = wire.AsSpan(offset, Math.Min(chunk, wire.Length - offset));
+            Assert.Equal(OssuaryStatus.NeedMoreInput, pair.Server.Receive(piece, writer, out int consumed));
+            Assert.Equal(piece.Length, consumed);
+            offset += consumed;
+        }
+        Assert.Equal(messages.SelectMany(m => m).ToArray(), writer.WrittenSpan.ToArray());
+    }
+
+    [Fact]
+    public void ReceivingIntoABufferWriterStopsAtTheCloseAndReportsIt()
+    {
+        using var pair = ConnectionPair.Established();
+        byte[] data = Bytes(3000);
+        var sent = new ArrayBufferWriter<byte>();
+        pair.Client.Send(data, sent);
+        pair.Client.Close();
+        pair.Client.Send(default, sent);
+        var received = new ArrayBufferWriter<byte>();
+        Assert.Equal(OssuaryStatus.Closed, pair.Server.Receive(sent.WrittenSpan, received, out int consumed));
+        Assert.Equal(sent.WrittenCount, consumed);
+        Assert.Equal(data, received.WrittenSpan.ToArray());
+        Assert.Throws<ArgumentNullException>(() => pair.Server.Receive(default, (IBufferWriter<byte>)null!, out _));
+    }
+
     [Fact]
     public void AFrameLongerThanTheLimitIsRefusedBeforeItIsBuffered()
     {

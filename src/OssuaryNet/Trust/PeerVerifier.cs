@@ -8,7 +8,7 @@ namespace OssuaryNet.Trust;
 /// </summary>
 /// <remarks>
 /// <para>The decision may take time (a file, a database, a person at a terminal), so it is asynchronous and never runs
-/// inside <see cref="OssuaryConnection.Receive"/>: the connection pauses with
+/// inside <see cref="OssuaryConnection.Receive(ReadOnlySpan{byte}, Span{byte}, out int, out int)"/>: the connection pauses with
 /// <see cref="OssuaryStatus.PeerVerificationRequired"/>, the driver (<see cref="OssuaryStream"/>, the C library, or the
 /// caller of the sans-I/O API) awaits <see cref="VerifyAsync"/> outside every lock, bounded by the handshake deadline,
 /// and hands the verdict to <see cref="OssuaryConnection.CompletePeerVerification"/>.</para>
