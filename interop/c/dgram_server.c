@@ -1,12 +1,41 @@
 /* A datagram echo server in C over UDP: dgram_server [--label LABEL] [--pq off|preferred|required] PORT [--once]
  * Binds 127.0.0.1:PORT (0 picks a free port), prints "listening on 127.0.0.1:P key KEY" on stderr, accepts any client
  * (printing its fingerprint), and sends every datagram back on the connection it came on. With --once it exits when
- * its first connection closes. The identity is a fresh key pair. */
+ * its first connection closes. The identity is a fresh key pair.
+ * A connection exists once ACCEPTED is raised: for IK, when the client's first packet under the new keys arrived. A
+ * handshake that never got that far (its keys unconfirmed after 15 s) is reported CLOSED too, under a number that was
+ * never accepted: it is no connection, and does not end --once. */
 #include <arpa/inet.h>
 #include <netinet/in.h>
 #include <stdlib.h>
 
 #include "dgram_loop.h"
+
+/* The connections accepted and not closed yet. */
+static ossuary_dgram_conn *live;
+static size_t live_count, live_capacity;
+
+static void remember(ossuary_dgram_conn conn) {
+    if (live_count == live_capacity) {
+        size_t capacity = live_capacity ? 2 * live_capacity : 16;
+        ossuary_dgram_conn *grown = realloc(live, capacity * sizeof *live);
+        if (!grown) return; /* not remembered: its close is then reported as an unconfirmed handshake's */
+        live = grown;
+        live_capacity = capacity;
+    }
+    live[live_count++] = conn;
+}
+
+/* 1 when conn was a live connection (it is forgotten), 0 when it never was one. */
+static int forget(ossuary_dgram_conn conn) {
+    for (size_t i = 0; i < live_count; i++) {
+        if (live[i] == conn) {
+            live[i] = live[--live_count];
+            return 1;
+        }
+    }
+    return 0;
+}
 
 static int show_client(const uint8_t key[32], const char *fingerprint, const char *address_hex, int peer_is_server, void *user) {
     (void)key; (void)address_hex; (void)peer_is_server; (void)user;
@@ -53,6 +82,7 @@ int main(int argc, char **argv) {
         ossuary_dgram_event e;
         while (ossuary_dgram_poll_event(ep, &e) == 1) {
             if (e.kind == OSSUARY_DGRAM_EVENT_ACCEPTED) {
+                remember(e.conn);
                 uint64_t pattern = 0;
                 if (ossuary_dgram_conn_statistic(ep, e.conn, OSSUARY_DGRAM_CONN_PATTERN, &pattern) == OSSUARY_OK) {
                     static const char *names[] = { "?", "XX", "IK", "XXhfs", "IKhfs" };
@@ -64,14 +94,18 @@ int main(int argc, char **argv) {
                     int rc = ossuary_dgram_send(ep, e.conn, datagram, n, now_ms());
                     if (rc < 0) dgram_fail("send", rc);
                 }
-            } else if (e.kind == OSSUARY_DGRAM_EVENT_CLOSED) {
+            } else if (e.kind == OSSUARY_DGRAM_EVENT_CLOSED && forget(e.conn)) {
                 fprintf(stderr, "connection %llu closed (reason %d, code %u)\n", (unsigned long long)e.conn, e.close_reason, e.peer_close_code);
                 if (once) running = 0;
+            } else if (e.kind == OSSUARY_DGRAM_EVENT_CLOSED) {
+                fprintf(stderr, "handshake %llu ended without a connection (reason %d): the client never confirmed its keys\n",
+                        (unsigned long long)e.conn, e.close_reason);
             }
         }
         if (dgram_flush(ep, fd) != 0) status = 1;
     }
     ossuary_dgram_free(ep);
+    free(live);
     close(fd);
     return status;
 }

@@ -1,11 +1,14 @@
 """Tests of the Python binding: keys, in-memory conversations, errors, and Python <-> C over loopback TCP and UDP.
 
-The cross-language tests run the C servers from interop/c (paths in $OSSUARY_C_SERVER and $OSSUARY_C_DGRAM_SERVER,
-default interop/c/build/server and dgram_server); if one is missing they fail, they do not skip.
+The cross-language tests run the C programs from interop/c (paths in $OSSUARY_C_SERVER, $OSSUARY_C_DGRAM_SERVER and
+$OSSUARY_C_DGRAM_CLIENT, default interop/c/build/server, dgram_server and dgram_client); if one is missing they fail,
+they do not skip.
 """
 import hashlib
 import os
 import re
+import socket
+import struct
 import subprocess
 import threading
 import time
@@ -16,6 +19,8 @@ import ossuary
 HERE = os.path.dirname(os.path.abspath(__file__))
 C_SERVER = os.environ.get("OSSUARY_C_SERVER", os.path.join(HERE, "..", "c", "build", "server"))
 C_DGRAM_SERVER = os.environ.get("OSSUARY_C_DGRAM_SERVER", os.path.join(HERE, "..", "c", "build", "dgram_server"))
+C_DGRAM_CLIENT = os.environ.get("OSSUARY_C_DGRAM_CLIENT", os.path.join(HERE, "..", "c", "build", "dgram_client"))
+HEADER = os.path.join(HERE, "..", "..", "native", "include", "ossuary.h")
 
 
 def pump_handshake(client, server):
@@ -268,6 +273,241 @@ class DatagramTests(unittest.TestCase):
     def first(endpoint, kind):
         return next((e for e in endpoint.events() if e.kind == kind), None)
 
+    def exchange_peers(self, server, peers):
+        """Packets between a server and several peers [(endpoint, address)], each at its own address."""
+        for _ in range(10):
+            moved = 0
+            for endpoint, address in peers:
+                for packet, to in endpoint.transmits():
+                    self.assertEqual(self.SERVER, to)
+                    server.handle_datagram(packet, address, self.now)
+                    moved += 1
+            for packet, to in server.transmits():
+                for endpoint, address in peers:
+                    if address == to:
+                        endpoint.handle_datagram(packet, self.SERVER, self.now)
+                moved += 1
+            if not moved:
+                return
+
+    @staticmethod
+    def kinds(endpoint):
+        return [e.kind for e in endpoint.events()]
+
+    @staticmethod
+    def sockaddr_in(ip, port):
+        """A struct sockaddr_in as Linux lays it out (the library reads only its length and the address at offset 4)."""
+        return struct.pack("=H", socket.AF_INET) + struct.pack(">H", port) + socket.inet_aton(ip) + bytes(8)
+
+    @staticmethod
+    def sockaddr_in6(ip, port):
+        return struct.pack("=H", socket.AF_INET6) + struct.pack(">HI", port, 0) + socket.inet_pton(socket.AF_INET6, ip) + bytes(4)
+
+    def test_the_new_constants_match_the_header(self):
+        with open(HEADER) as header:
+            defines = dict(re.findall(r"^#define OSSUARY_DGRAM_(\w+)\s+(-?\d+)U?\b", header.read(), re.M))
+        for prefix in ("CLOSE_", "CODE_", "ADDRESS_", "EVENT_", "VALIDATE_"):
+            names = [name for name in defines if name.startswith(prefix)]
+            self.assertTrue(names, prefix)
+            for name in names:
+                self.assertEqual(int(defines[name]), getattr(ossuary, name), name)
+        statistics = {name[len("STAT_"):].lower(): int(value) for name, value in defines.items() if name.startswith("STAT_")}
+        self.assertEqual(statistics, {name: number for number, name in enumerate(ossuary.ENDPOINT_STATISTICS, start=1)})
+        self.assertEqual(int(defines["DROP_REASONS"]), ossuary.DROP_REASONS)
+        self.assertEqual((6, 7, 2, 3, 20), (ossuary.CLOSE_UNUSED, ossuary.CLOSE_EVICTED, ossuary.CODE_UNUSED, ossuary.CODE_EVICTED, ossuary.DROP_REASONS))
+
+    def test_new_settings_drop_reasons_and_counters(self):
+        for options in ({"max_connections_per_source": 0}, {"max_connections_per_source": 1}, {"max_connections_per_source": 2**32 - 1},
+                        {"max_connections_per_peer": 0}, {"max_connections_per_peer": 1}, {"max_connections_per_peer": 2**32 - 1},
+                        {"unused_timeout_ms": 0}, {"unused_timeout_ms": 1}, {"unused_timeout_ms": 86400000},
+                        {"address_format": ossuary.ADDRESS_OPAQUE}, {"address_format": ossuary.ADDRESS_SOCKADDR},
+                        {"address_format": ossuary.ADDRESS_SOCKADDR, "ipv6_source_prefix_bits": 1},
+                        {"address_format": ossuary.ADDRESS_SOCKADDR, "ipv6_source_prefix_bits": 128}):
+            with self.subTest(**options):
+                self.endpoint(self.server_secret, accept_connections=True, accept_any=True, **options)
+        for options in ({"unused_timeout_ms": 86400001}, {"unused_timeout_ms": 2**32 - 1}, {"address_format": 2},
+                        {"address_format": -1}, {"address_format": ossuary.ADDRESS_SOCKADDR, "ipv6_source_prefix_bits": 129},
+                        {"address_format": ossuary.ADDRESS_OPAQUE, "ipv6_source_prefix_bits": 2**32 - 1}):
+            with self.subTest(**options):
+                with self.assertRaises(ossuary.OssuaryError) as caught:
+                    ossuary.DatagramEndpoint(self.server_secret, accept_connections=True, accept_any=True, **options)
+                self.assertEqual("INVALID_ARGUMENT", caught.exception.name)
+
+        server = self.endpoint(self.server_secret, accept_connections=True, accept_any=True)
+        dropped = server.dropped()
+        self.assertEqual(ossuary.DROP_REASONS, len(dropped))
+        self.assertEqual((0, 0), (dropped["SourceLimit"], dropped["PeerLimit"]))
+        self.assertEqual(["SourceLimit", "PeerLimit"], list(dropped)[-2:])
+        stats = server.statistics()
+        self.assertEqual((0, 0, 0), (stats["connections_evicted"], stats["connections_unused"], stats["handshakes_unconfirmed"]))
+        # In use, the settings are fixed.
+        server.handle_timeout(self.now)
+        lib = ossuary._lib
+        for result in (lib.ossuary_dgram_set_max_connections_per_source(server._handle, 1),
+                       lib.ossuary_dgram_set_max_connections_per_peer(server._handle, 1),
+                       lib.ossuary_dgram_set_unused_timeout(server._handle, 1000),
+                       lib.ossuary_dgram_set_address_format(server._handle, ossuary.ADDRESS_SOCKADDR, 0)):
+            self.assertEqual(-21, result)  # INVALID_OPERATION
+
+    def test_an_ik_connection_is_made_by_the_first_packet_under_its_keys(self):
+        server = self.endpoint(self.server_secret, accept_connections=True, authorized_keys=[self.client_public],
+                               accept_early_data=True)
+        client = self.endpoint(self.client_secret, accept_any=True)
+        conn = client.connect(self.SERVER, self.server_public, b"early", now_ms=self.now)
+        [initiation] = list(client.transmits())
+        server.handle_datagram(initiation[0], self.CLIENT, self.now)
+        self.assertEqual([], self.kinds(server))  # answered, but no connection
+        self.assertEqual((0, 1), (server.statistics()["connections"], server.statistics()["half_open_handshakes"]))
+        [response] = list(server.transmits())
+        client.handle_datagram(response[0], self.SERVER, self.now)
+        self.assertEqual([ossuary.EVENT_CONNECTED], self.kinds(client))
+        self.assertEqual(ossuary.OK, client.send(conn, b"first", now_ms=self.now))
+        self.assertEqual([], self.kinds(server))  # nothing has arrived under the keys yet
+        packets = list(client.transmits())  # the datagram (the initiator had nothing held, so first a keepalive)
+        for packet, _ in packets[:-1]:
+            server.handle_datagram(packet, self.CLIENT, self.now)
+        accepted = self.first(server, ossuary.EVENT_ACCEPTED)
+        self.assertIsNotNone(accepted)
+        self.assertEqual((b"early", ossuary.RECV_EARLY_DATA), server.recv(accepted.conn))
+        server.handle_datagram(packets[-1][0], self.CLIENT, self.now)
+        self.assertEqual((b"first", 0), server.recv(accepted.conn))
+        self.assertEqual((1, 0, 1), (server.statistics()["connections"], server.statistics()["half_open_handshakes"],
+                                     server.statistics()["early_data_accepted"]))
+        self.assertEqual(1, server.connection_statistics(accepted.conn)["early_data_used"])
+
+    def test_an_ik_handshake_no_packet_confirms_ends_after_15_s(self):
+        server = self.endpoint(self.server_secret, accept_connections=True, deferred_verification=True)
+        client = self.endpoint(self.client_secret, accept_any=True)
+        client.connect(self.SERVER, self.server_public, now_ms=self.now)
+        start = self.now
+        for packet, _ in client.transmits():
+            server.handle_datagram(packet, self.CLIENT, self.now)
+        asks = self.first(server, ossuary.EVENT_VERIFICATION_REQUIRED)
+        server.complete_verification(asks.conn, True, now_ms=self.now)
+        self.assertEqual(1, len(list(server.transmits())))  # the Response, lost
+        events = []
+        while not events and (deadline := server.next_timeout()) is not None and deadline < start + 20000:
+            self.now = deadline
+            server.handle_timeout(self.now)
+            events = list(server.events())
+        self.assertEqual([(asks.conn, ossuary.EVENT_CLOSED, ossuary.CLOSE_HANDSHAKE_TIMED_OUT)],
+                         [(e.conn, e.kind, e.close_reason) for e in events])
+        self.assertGreaterEqual(self.now - start, 15000)
+        stats = server.statistics()
+        self.assertEqual((1, 0, 0), (stats["handshakes_unconfirmed"], stats["connections"], stats["half_open_handshakes"]))
+
+    def test_an_xx_initiator_is_connected_once_the_responder_let_it_in(self):
+        server = self.endpoint(self.server_secret, accept_connections=True, deferred_verification=True)
+        client = self.endpoint(self.client_secret, accept_any=True)
+        conn = client.connect(self.SERVER, now_ms=self.now)
+        self.exchange(client, server)  # Initiation, Response, Finish
+        asks = self.first(server, ossuary.EVENT_VERIFICATION_REQUIRED)
+        self.assertNotIn(ossuary.EVENT_CONNECTED, self.kinds(client))
+        self.assertEqual(0, client.connection_statistics(conn)["established"])
+        held = [b"one", b"two", b"three"]
+        for datagram in held:
+            self.assertEqual(ossuary.QUEUED, client.send(conn, datagram, now_ms=self.now))
+        self.assertEqual([], list(client.transmits()))
+        server.complete_verification(asks.conn, True, now_ms=self.now)
+        self.assertEqual(asks.conn, self.first(server, ossuary.EVENT_ACCEPTED).conn)
+        self.assertNotIn(ossuary.EVENT_CONNECTED, self.kinds(client))  # not before the responder's keepalive arrives
+        [keepalive] = list(server.transmits())
+        client.handle_datagram(keepalive[0], self.SERVER, self.now)
+        self.assertEqual(conn, self.first(client, ossuary.EVENT_CONNECTED).conn)
+        self.exchange(client, server)
+        self.assertEqual([(d, 0) for d in held], [server.recv(asks.conn) for _ in held])
+        self.assertIsNone(server.recv(asks.conn))
+        self.assertEqual(0, sum(server.dropped().values()))
+        self.assertEqual(0, client.statistics()["queued_datagrams_dropped"])
+
+    def second_source_admitted(self, first_address, second_address, **options):
+        """A server holding one connection per source; the first client connects and sends a datagram, then the second
+        connects. True if the second got its connection, False if it was dropped as SourceLimit."""
+        other_secret, _ = ossuary.generate_keypair()
+        server = self.endpoint(self.server_secret, accept_connections=True, accept_any=True, max_connections_per_source=1, **options)
+        first, second = self.endpoint(self.client_secret, accept_any=True), self.endpoint(other_secret, accept_any=True)
+        peers = [(first, first_address), (second, second_address)]
+        conn = first.connect(self.SERVER, self.server_public, now_ms=self.now)
+        self.exchange_peers(server, peers)
+        accepted = self.first(server, ossuary.EVENT_ACCEPTED)
+        first.send(conn, b"used", now_ms=self.now)
+        self.exchange_peers(server, peers)
+        self.assertEqual((b"used", 0), server.recv(accepted.conn))
+        second.connect(self.SERVER, self.server_public, now_ms=self.now)
+        self.exchange_peers(server, peers)
+        made = ossuary.EVENT_ACCEPTED in self.kinds(server)
+        self.assertEqual(made, ossuary.EVENT_CONNECTED in self.kinds(second))
+        self.assertEqual(0 if made else 1, server.dropped()["SourceLimit"])
+        self.assertEqual(2 if made else 1, server.statistics()["connections"])
+        self.assertEqual(0, server.statistics()["connections_evicted"])
+        return made
+
+    def test_one_ip_is_one_source_with_socket_addresses(self):
+        a, b = self.sockaddr_in("127.0.0.1", 4001), self.sockaddr_in("127.0.0.1", 4002)
+        self.assertFalse(self.second_source_admitted(a, b, address_format=ossuary.ADDRESS_SOCKADDR))
+        self.assertTrue(self.second_source_admitted(a, self.sockaddr_in("127.0.0.2", 4002), address_format=ossuary.ADDRESS_SOCKADDR))
+        self.assertTrue(self.second_source_admitted(a, b))  # opaque, the default: every address its own source
+        c, d = self.sockaddr_in6("2001:db8:1:2::1", 443), self.sockaddr_in6("2001:db8:1:2::2", 443)
+        self.assertFalse(self.second_source_admitted(c, d, address_format=ossuary.ADDRESS_SOCKADDR))
+        self.assertTrue(self.second_source_admitted(c, d, address_format=ossuary.ADDRESS_SOCKADDR, ipv6_source_prefix_bits=128))
+
+    def test_a_refused_address_format_changes_nothing(self):
+        server = self.endpoint(self.server_secret, accept_connections=True, accept_any=True, max_connections_per_source=1)
+        self.assertEqual(-102, ossuary._lib.ossuary_dgram_set_address_format(server._handle, ossuary.ADDRESS_SOCKADDR, 129))
+        a, b = self.sockaddr_in("127.0.0.1", 4001), self.sockaddr_in("127.0.0.1", 4002)
+        other_secret, _ = ossuary.generate_keypair()
+        first, second = self.endpoint(self.client_secret, accept_any=True), self.endpoint(other_secret, accept_any=True)
+        peers = [(first, a), (second, b)]
+        conn = first.connect(self.SERVER, self.server_public, now_ms=self.now)
+        self.exchange_peers(server, peers)
+        first.send(conn, b"used", now_ms=self.now)
+        second.connect(self.SERVER, self.server_public, now_ms=self.now)
+        self.exchange_peers(server, peers)
+        self.assertEqual(2, self.kinds(server).count(ossuary.EVENT_ACCEPTED))  # still opaque: two sources
+        self.assertEqual(0, server.dropped()["SourceLimit"])
+
+    def test_a_second_connection_of_a_key_at_its_limit_is_dropped(self):
+        server = self.endpoint(self.server_secret, accept_connections=True, accept_any=True, max_connections_per_peer=1)
+        client = self.endpoint(self.client_secret, accept_any=True)
+        conn = client.connect(self.SERVER, self.server_public, now_ms=self.now)
+        self.exchange(client, server)
+        client.send(conn, b"used", now_ms=self.now)
+        self.exchange(client, server)
+        self.assertEqual(1, self.kinds(server).count(ossuary.EVENT_ACCEPTED))
+        second = client.connect(self.SERVER, self.server_public, now_ms=self.now)
+        self.exchange(client, server)
+        self.assertNotIn(ossuary.EVENT_ACCEPTED, self.kinds(server))
+        self.assertEqual((1, 0), (server.dropped()["PeerLimit"], server.dropped()["SourceLimit"]))
+        self.assertEqual(0, client.connection_statistics(second)["established"])
+
+    def unused_closed_after(self, **options):
+        """Milliseconds after which a server closed an IK connection whose peer sent nothing (the peer told why), or
+        None if it did not within 100 s."""
+        server = self.endpoint(self.server_secret, accept_connections=True, accept_any=True, **options)
+        client = self.endpoint(self.client_secret, accept_any=True)
+        conn = client.connect(self.SERVER, self.server_public, now_ms=self.now)
+        self.exchange(client, server)
+        accepted = self.first(server, ossuary.EVENT_ACCEPTED)
+        start = self.now
+        while (deadline := server.next_timeout()) is not None and deadline <= start + 100000:
+            self.now = deadline
+            server.handle_timeout(self.now)
+            closed = self.first(server, ossuary.EVENT_CLOSED)
+            if closed:
+                self.assertEqual((accepted.conn, ossuary.CLOSE_UNUSED), (closed.conn, closed.close_reason))
+                self.assertEqual((1, 0), (server.statistics()["connections_unused"], server.statistics()["connections"]))
+                self.exchange(client, server)
+                told = self.first(client, ossuary.EVENT_CLOSED)
+                self.assertEqual((conn, ossuary.CLOSE_BY_PEER, ossuary.CODE_UNUSED), (told.conn, told.close_reason, told.peer_close_code))
+                return self.now - start
+        self.assertEqual((0, 1), (server.statistics()["connections_unused"], server.statistics()["connections"]))
+        return None
+
+    def test_a_connection_its_peer_never_uses_is_closed_as_unused(self):
+        self.assertEqual(60000, self.unused_closed_after())
+        self.assertEqual(2500, self.unused_closed_after(unused_timeout_ms=2500))
+        self.assertIsNone(self.unused_closed_after(unused_timeout_ms=0))
+
     def test_ik_with_early_data_datagrams_both_ways_and_close(self):
         server = self.endpoint(self.server_secret, accept_connections=True, authorized_keys=[self.client_public],
                                accept_early_data=True)
@@ -431,6 +671,30 @@ class DatagramUdpTests(unittest.TestCase):
     @staticmethod
     def server_fingerprint(endpoint, conn):
         return ossuary.fingerprint(endpoint.peer_public_key(conn))
+
+    def test_the_c_datagram_client_gives_up_where_nothing_answers(self):
+        self.assertTrue(os.access(C_DGRAM_CLIENT, os.X_OK), f"the C datagram client is not built at {C_DGRAM_CLIENT}")
+        silent = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)  # bound, never read: a port where nothing answers
+        silent.bind(("127.0.0.1", 0))
+        port = silent.getsockname()[1]
+        try:
+            _, server_public = ossuary.generate_keypair()
+            for key in ([], [ossuary.public_key_to_text(server_public)]):  # XX, then IK
+                started = time.monotonic()
+                run = subprocess.run([C_DGRAM_CLIENT, "--timeout", "1", "127.0.0.1", str(port), *key], input=b"hello\n",
+                                     capture_output=True, timeout=30)
+                elapsed = time.monotonic() - started
+                lines = run.stderr.decode().splitlines()
+                self.assertEqual(1, run.returncode, lines)
+                self.assertEqual(b"", run.stdout)
+                self.assertEqual(1, len(lines), lines)
+                self.assertIn(f"no handshake with 127.0.0.1:{port} within 1 s", lines[0])
+                self.assertTrue(0.9 < elapsed < 10, elapsed)
+        finally:
+            silent.close()
+        run = subprocess.run([C_DGRAM_CLIENT, "--timeout", "soon", "127.0.0.1", str(port)], capture_output=True, timeout=30)
+        self.assertEqual(2, run.returncode)
+        self.assertIn("--timeout", run.stderr.decode())
 
     def test_python_datagram_client_c_server_first_contact(self):
         self.echo_through_c_server(pinned=False)

@@ -105,8 +105,10 @@ internal static unsafe partial class Exports
         {
             throw new BoundaryException(NativeStatus.InvalidArgument, $"Unknown address format {format} (OSSUARY_DGRAM_ADDRESS_*).");
         }
-        d.Set(o => o.AddressFormat, (o, v) => o.AddressFormat = v, (DatagramAddressFormat)format);
-        d.Set(o => o.Ipv6SourcePrefixLength, (o, v) => o.Ipv6SourcePrefixLength = v, ipv6PrefixBits == 0 ? 64 : (int)Math.Min(ipv6PrefixBits, 1000));
+        // Both in one Set: a prefix the options refuse must leave the format as it was too (a valid format set first
+        // would otherwise stay, and the call fail having changed something).
+        d.Set(o => (o.AddressFormat, o.Ipv6SourcePrefixLength), (o, v) => (o.AddressFormat, o.Ipv6SourcePrefixLength) = v,
+            ((DatagramAddressFormat)format, ipv6PrefixBits == 0 ? 64 : (int)Math.Min(ipv6PrefixBits, 1000)));
     });
 
     [UnmanagedCallersOnly(EntryPoint = "ossuary_dgram_set_persistent_keepalive")]
