@@ -716,6 +716,31 @@ static void test_ik_unconfirmed_handshake_times_out(void) {
     now_ms = 1000;
 }
 
+/* The same, with the library judging the key itself: the caller never saw the handshake's number, so its end is
+ * not reported either (no CLOSED for a connection that was never ACCEPTED). */
+static void test_an_unconfirmed_handshake_judged_by_the_library_stays_silent(void) {
+    ossuary_dgram *server = endpoint(server_secret, 1), *client = endpoint(client_secret, 0);
+    CHECK(ossuary_dgram_set_accept_any_peer(server) == OSSUARY_OK);
+    CHECK(ossuary_dgram_set_accept_any_peer(client) == OSSUARY_OK);
+    ossuary_dgram_conn conn = 0;
+    uint64_t start = now_ms;
+    CHECK(ossuary_dgram_connect(client, SERVER_ADDRESS, server_public, NULL, 0, now_ms, &conn) == OSSUARY_OK);
+    CHECK(deliver(client, server, CLIENT_ADDRESS, 0) == 1);
+    CHECK(deliver(server, client, SERVER_ADDRESS, 1) == 1); /* the Response is lost */
+    uint64_t deadline = 0;
+    int events = 0;
+    ossuary_dgram_event e;
+    while (ossuary_dgram_next_timeout(server, &deadline) == 1 && deadline < start + 20000) {
+        now_ms = deadline;
+        CHECK(ossuary_dgram_handle_timeout(server, now_ms) == OSSUARY_OK);
+        while (ossuary_dgram_poll_event(server, &e) == 1) events++;
+    }
+    CHECK(events == 0);
+    CHECK(statistic(server, OSSUARY_DGRAM_STAT_HANDSHAKES_UNCONFIRMED) == 1);
+    CHECK(ossuary_dgram_free(client) == OSSUARY_OK && ossuary_dgram_free(server) == OSSUARY_OK);
+    now_ms = 1000;
+}
+
 static void test_xx_connected_only_after_the_verdict(void) {
     ossuary_dgram *server = endpoint(server_secret, 1), *client = endpoint(client_secret, 0);
     CHECK(ossuary_dgram_set_deferred_verification(server) == OSSUARY_OK);
@@ -974,6 +999,7 @@ int main(void) {
     test_new_settings_names_and_counters();
     test_ik_key_confirmation();
     test_ik_unconfirmed_handshake_times_out();
+    test_an_unconfirmed_handshake_judged_by_the_library_stays_silent();
     test_xx_connected_only_after_the_verdict();
     test_source_limit();
     test_peer_limit();

@@ -547,6 +547,10 @@ internal static unsafe partial class Exports
                     {
                         // No longer pending: the half-open entry expired while the verifier ran.
                     }
+                    if (!verdicts[i].IsAccepted)
+                    {
+                        native.Rejected(toJudge[i].Handle);
+                    }
                 }
                 toJudge = native.CollectEvents();
             }

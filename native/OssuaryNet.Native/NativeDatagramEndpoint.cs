@@ -112,17 +112,36 @@ internal sealed class NativeDatagramEndpoint : IDisposable
         {
             if (e.Kind == DatagramEventKind.VerificationRequired && Verifier is not null)
             {
-                (toJudge ??= []).Add(new PendingVerdict(e.Handle, endpoint.PeerToVerify(e.Handle)));
+                PeerIdentity peer = endpoint.PeerToVerify(e.Handle);
+                if (!peer.PeerIsServer)
+                {
+                    _judgedUnseen.Add(e.Handle.Value); // a responder's handshake: its number is the caller's only once ACCEPTED
+                }
+                (toJudge ??= []).Add(new PendingVerdict(e.Handle, peer));
+                continue;
             }
-            else
+            if (e.Kind == DatagramEventKind.Accepted)
             {
-                _events.Enqueue(e);
+                _judgedUnseen.Remove(e.Handle.Value);
             }
+            else if (e.Kind == DatagramEventKind.Closed && _judgedUnseen.Remove(e.Handle.Value))
+            {
+                continue; // the end of a handshake the caller never saw (not confirmed in time): not its connection
+            }
+            _events.Enqueue(e);
         }
         return toJudge;
     }
 
+    /// <summary>The library's own verifier rejected <paramref name="handle"/>: the endpoint says nothing more of it, and neither does this.</summary>
+    public void Rejected(DatagramHandle handle) => _judgedUnseen.Remove(handle.Value);
+
     public bool TryTakeEvent(out DatagramEvent e) => _events.TryDequeue(out e);
+
+    // Responder handshakes whose verification request the library answered itself (the caller saw no event): until
+    // one becomes a connection (ACCEPTED), its number is not the caller's, so its end is not reported either. Every
+    // number leaves the set on ACCEPTED, CLOSED or a rejecting verdict, the three ends the endpoint gives it.
+    private readonly HashSet<long> _judgedUnseen = [];
 
     private void RequireConfigurable()
     {

@@ -382,7 +382,7 @@ OSSUARY_EXPORT OSSUARY_WARN_UNUSED_RESULT int ossuary_dgram_set_persistent_keepa
  * ossuary_dgram_set_max_connections. At a limit, the oldest connection whose peer sent no datagram gives its place. */
 OSSUARY_EXPORT OSSUARY_WARN_UNUSED_RESULT int ossuary_dgram_set_max_connections_per_source(ossuary_dgram *ep, uint32_t count);
 OSSUARY_EXPORT OSSUARY_WARN_UNUSED_RESULT int ossuary_dgram_set_max_connections_per_peer(ossuary_dgram *ep, uint32_t count);
-OSSUARY_EXPORT OSSUARY_WARN_UNUSED_RESULT int ossuary_dgram_set_unused_timeout(ossuary_dgram *ep, uint32_t ms);  /* default 60000; 0: none. A responder closes a connection whose peer sent no datagram for this long */
+OSSUARY_EXPORT OSSUARY_WARN_UNUSED_RESULT int ossuary_dgram_set_unused_timeout(ossuary_dgram *ep, uint32_t ms);  /* default 60000; 0: none; at most 86400000 (a day). A responder closes a connection whose peer sent no datagram (early data counts) this long after it was made */
 /* OSSUARY_DGRAM_ADDRESS_*; with SOCKADDR, ipv6_prefix_bits (1 to 128; 0 means 64) groups IPv6 addresses. */
 OSSUARY_EXPORT OSSUARY_WARN_UNUSED_RESULT int ossuary_dgram_set_address_format(ossuary_dgram *ep, int format, uint32_t ipv6_prefix_bits);
 /* The wall-clock time (Unix milliseconds) at which the now_ms given to ossuary_dgram_new was taken; IK Initiations

@@ -352,6 +352,7 @@ public sealed partial class DatagramEndpoint
         _halfOpen.MarkAnswered(entry);
         if (entry.EarlyData is { } early)
         {
+            _budget.MarkUsed(connection); // the peer's first datagram, now that its keys are confirmed
             if (Deliver(connection, early, DatagramReceiveFlags.EarlyData))
             {
                 connection.EarlyDataUsed = true;
