@@ -11,8 +11,14 @@ passed=0
 failed=0
 pass() { passed=$((passed + 1)); echo "ok   $*"; }
 fail() { failed=$((failed + 1)); echo "FAIL $*"; }
+work=$(mktemp -d)
+trap 'kill $(jobs -p) 2>/dev/null || true; rm -rf "$work"' EXIT
 
-native/build.sh
+# CI images often set NUGET_PACKAGES without its trailing slash; the library is built that way here, so that such a
+# setting keeps working (the project once joined the folder and "libsodium" without a separator).
+packages=${NUGET_PACKAGES:-$HOME/.nuget/packages}
+NUGET_PACKAGES=${packages%/} native/build.sh
+pass "the native build works with NUGET_PACKAGES=${packages%/} (no trailing slash)"
 make -s -C interop/c
 
 # The library needs nothing at run time beyond the C runtime and the libsodium 1.0.22 shipped beside it, which the
@@ -62,8 +68,6 @@ failed=$((failed + py_bad))
 # Cross-language conversations with the .NET side played by the ossuary CLI.
 dotnet build src/OssuaryNet.Cli -c Release --verbosity quiet >/dev/null
 ossuary=(dotnet "$root/src/OssuaryNet.Cli/bin/Release/net10.0/ossuary.dll")
-work=$(mktemp -d)
-trap 'kill $(jobs -p) 2>/dev/null || true; rm -rf "$work"' EXIT
 export HOME="$work/home"
 mkdir -p "$HOME"
 head -c 3000000 /dev/urandom >"$work/a"
