@@ -17,10 +17,12 @@ trap 'kill $(jobs -p) 2>/dev/null || true; rm -rf "$work"' EXIT
 # CI images often set NUGET_PACKAGES without its trailing slash; the library is built that way here, so that such a
 # setting keeps working (the project once joined the folder and "libsodium" without a separator).
 packages=${NUGET_PACKAGES:-$HOME/.nuget/packages}
+echo "== building libossuary (NativeAOT) and the C programs"
 NUGET_PACKAGES=${packages%/} native/build.sh
 pass "the native build works with NUGET_PACKAGES=${packages%/} (no trailing slash)"
 make -s -C interop/c
 
+echo "== checking the library's dependencies and exports"
 # The library needs nothing at run time beyond the C runtime and the libsodium 1.0.22 shipped beside it, which the
 # loader must take through RUNPATH $ORIGIN even where a system libsodium (Debian's 1.0.18) is installed.
 deps=$(ldd native/out/lib/libossuary.so.1 | awk '{print $1}' | sed 's/\.so.*//' | sort -u | tr '\n' ' ')
@@ -49,6 +51,7 @@ missing=$(comm -23 <(echo "$declared") <(echo "$exported") | tr '\n' ' ')
 undeclared=$(comm -13 <(echo "$declared") <(echo "$exported") | tr '\n' ' ')
 if [[ -z $missing && -z $undeclared ]]; then pass "all $(wc -l <<<"$declared") functions of ossuary.h are exported, and nothing else"; else fail "ossuary.h and the exports differ: missing [$missing] undeclared [$undeclared]"; fi
 
+echo "== the C test programs"
 # The C test programs print their own "N passed, N failed".
 for program in ossuary_test ossuary_dgram_test; do
   c_summary=$(interop/c/build/$program | tail -1)
@@ -59,6 +62,7 @@ for program in ossuary_test ossuary_dgram_test; do
   failed=$((failed + ${c_failed:-1}))
 done
 
+echo "== the Python binding's tests"
 py_log=$(mktemp)
 if (cd interop/python && OSSUARY_C_SERVER="$root/interop/c/build/server" python3 -m unittest -v test_ossuary) >"$py_log" 2>&1; then py_ok=1; else py_ok=0; fi
 py_total=$(sed -n 's/^Ran \([0-9]*\) tests\{0,1\}.*/\1/p' "$py_log")
@@ -68,6 +72,7 @@ if ((py_ok == 0)); then tail -30 "$py_log"; py_bad=$((py_bad > 0 ? py_bad : 1));
 passed=$((passed + ${py_total:-0} - py_bad))
 failed=$((failed + py_bad))
 
+echo "== C, .NET and Python conversations over TCP"
 # Cross-language conversations with the .NET side played by the ossuary CLI.
 dotnet build src/OssuaryNet.Cli -c Release --verbosity quiet >/dev/null
 ossuary=(dotnet "$root/src/OssuaryNet.Cli/bin/Release/net10.0/ossuary.dll")
@@ -139,6 +144,7 @@ for mode in xx ik; do
   done
 done
 
+echo "== C and .NET conversations over UDP (datagram mode)"
 # Datagram mode over UDP. C initiator -> .NET responder: interop/c/dgram_client through `ossuary udp-serve` to a plain
 # UDP echo service; .NET initiator -> C responder: a plain UDP sender through `ossuary udp-forward` to
 # interop/c/dgram_server, which echoes. Everything echoed must match what was sent (SHA-256).
