@@ -1,5 +1,6 @@
 using System.CommandLine;
 using OssuaryNet.Identity;
+using OssuaryNet.Protocol;
 
 namespace OssuaryNet.Cli;
 
@@ -40,7 +41,9 @@ internal static partial class Commands
         var add = new Command("add", "Allow a client key.\n\nExample:\n  ossuary authorized-keys add D6poTtKIZ7l/Smot7l34zpdOdrcBjj8iocTPJnhXDyA= alice@laptop") { keyArgument, comment };
         add.SetAction(result =>
         {
-            OssuaryPublicKey key = OssuaryPublicKey.TryParse(result.GetValue(keyArgument), out var parsed) ? parsed : throw new UsageException("KEY must be a public key (44 characters of base64).");
+            OssuaryPublicKey key = OssuaryPublicKey.TryParse(result.GetValue(keyArgument), out var parsed, out string? problem)
+                ? parsed
+                : throw new UsageException($"KEY '{PrintableText.Escape(result.GetValue(keyArgument)!)}' is not a public key: {problem}.");
             string path = result.GetValue(file) ?? CliPaths.DefaultAuthorizedKeys;
             bool added = TrustFileEdit(path, lines =>
             {

@@ -59,14 +59,16 @@ internal static class TrustSettings
     /// <summary>A verifier for one peer given as a public key or a fingerprint; <paramref name="key"/> is set for a full key.</summary>
     private static PeerVerifier Pinned(string peer, string role, out OssuaryPublicKey? key)
     {
-        if (OssuaryPublicKey.TryParse(peer, out key))
+        if (OssuaryPublicKey.TryParse(peer, out key, out string? problem))
         {
             return PeerVerifier.Pinned(key);
         }
         string fingerprint = peer.Trim().ToLowerInvariant();
         if (!System.Text.RegularExpressions.Regex.IsMatch(fingerprint, "^([a-z2-7]{4}-){7}[a-z2-7]{4}$"))
         {
-            throw new UsageException($"--peer takes a public key (44 characters of base64) or a fingerprint (xxxx-xxxx-...-xxxx), not '{PrintableText.Escape(peer)}'.");
+            throw new UsageException(peer.Trim().Length == 44
+                ? $"--peer '{PrintableText.Escape(peer)}' is not a public key: {problem}."
+                : $"--peer takes a public key (44 characters of base64) or a fingerprint (xxxx-xxxx-...-xxxx), not '{PrintableText.Escape(peer)}'.");
         }
         return PeerVerifier.FromCallback(identity => identity.PublicKey.Fingerprint == fingerprint
             ? PeerVerdict.Accept()
