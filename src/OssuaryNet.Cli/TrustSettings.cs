@@ -44,13 +44,15 @@ internal static class TrustSettings
         return options;
     }
 
-    /// <summary>Server side: any client, unless --authorized-keys names a file of allowed keys.</summary>
-    /// <summary>Server options with the client policy the user chose (see <see cref="ServerTrust.Check"/>).</summary>
+    /// <summary>
+    /// Server options with the client policy the user chose (see <see cref="ServerTrust.Check"/>); an authorized-keys
+    /// file is checked here, when the verb starts (<see cref="AuthorizedKeysFile"/>).
+    /// </summary>
     public static OssuaryServerOptions Server(OssuaryKeyPair key, ServerTrust trust, string protocol, OssuaryPostQuantum postQuantum) => new()
     {
         StaticKeyPair = key,
         PostQuantum = postQuantum,
-        PeerVerifier = trust.AuthorizedKeys is not null ? AuthorizedKeys.Load(trust.AuthorizedKeys)
+        PeerVerifier = trust.AuthorizedKeys is not null ? AuthorizedKeysFile.Load(trust.AuthorizedKeys)
             : trust.Peer is not null ? Pinned(trust.Peer, "client", out _)
             : PeerVerifier.AcceptAny,
             ApplicationProtocols = [protocol],
