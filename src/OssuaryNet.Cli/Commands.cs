@@ -121,7 +121,7 @@ internal static partial class Commands
         var listener = new OssuaryListener(endpoint, options)
         {
             MaxConnections = maxConnections ?? defaultCap,
-            HandshakeFailed = (e, client) => output.Detail($"handshake with {client} failed: {PrintableText.Escape(e.Message)}"),
+            HandshakeFailed = (e, client) => ReportFailedHandshake(e, client?.ToString()),
             IdleTimeout = idle,
             KeepAliveInterval = idleSeconds == 0 ? Timeout.InfiniteTimeSpan : idle / 4,
         };
@@ -135,6 +135,19 @@ internal static partial class Commands
             throw;
         }
         return listener;
+    }
+
+    /// <summary>
+    /// A failed handshake on the process's <see cref="RefusalLog"/>, by default: the verifier's own refusals have been
+    /// reported by it (with the fingerprint), so only the other failures are written here.
+    /// </summary>
+    private static void ReportFailedHandshake(Exception error, string? client)
+    {
+        if (error is OssuaryException { IsPeerAlert: false, ErrorCode: OssuaryErrorCode.PeerRejected or OssuaryErrorCode.PostQuantumDowngrade or OssuaryErrorCode.PeerKeyChanged })
+        {
+            return;
+        }
+        RefusalLog.Process.HandshakeFailed(client, error is OssuaryException e ? $"{e.Message} ({e.ErrorCode})" : error.Message);
     }
 
     private static void Describe(OssuaryStream stream, Output output)

@@ -46,17 +46,20 @@ internal static class TrustSettings
 
     /// <summary>
     /// Server options with the client policy the user chose (see <see cref="ServerTrust.Check"/>); an authorized-keys
-    /// file is checked here, when the verb starts (<see cref="AuthorizedKeysFile"/>).
+    /// file is checked here, when the verb starts (<see cref="AuthorizedKeysFile"/>), and every refused client is
+    /// reported on the process's <see cref="RefusalLog"/>.
     /// </summary>
     public static OssuaryServerOptions Server(OssuaryKeyPair key, ServerTrust trust, string protocol, OssuaryPostQuantum postQuantum) => new()
     {
         StaticKeyPair = key,
         PostQuantum = postQuantum,
-        PeerVerifier = trust.AuthorizedKeys is not null ? AuthorizedKeysFile.Load(trust.AuthorizedKeys)
-            : trust.Peer is not null ? Pinned(trust.Peer, "client", out _)
+        PeerVerifier = trust.AuthorizedKeys is { } file
+            ? new ReportingVerifier(AuthorizedKeysFile.Load(file), $"its key is not in {PrintableText.Escape(file)}", RefusalLog.Process)
+            : trust.Peer is { } peer
+            ? new ReportingVerifier(Pinned(peer, "client", out _), $"it is not the client given with --peer {PrintableText.Escape(peer)}", RefusalLog.Process)
             : PeerVerifier.AcceptAny,
-            ApplicationProtocols = [protocol],
-        };
+        ApplicationProtocols = [protocol],
+    };
 
     /// <summary>A verifier for one peer given as a public key or a fingerprint; <paramref name="key"/> is set for a full key.</summary>
     private static PeerVerifier Pinned(string peer, string role, out OssuaryPublicKey? key)
