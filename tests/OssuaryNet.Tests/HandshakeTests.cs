@@ -205,6 +205,7 @@ public sealed class HandshakeTests
 
     [Theory]
     [InlineData("HTTP/1.0 400 Bad request\r\nServer: SimpleHTTP/0.6 Python/3.11.2\r\n\r\n", "127.0.0.1:8000 answered with HTTP: it is a web server, not an OssuaryNet server.")]
+    [InlineData("<!DOCTYPE HTML>\n<html lang=\"en\">\n    <head>", "127.0.0.1:8000 answered with HTTP: it is a web server")] // Python's http.server to a request it takes for HTTP/0.9
     [InlineData("SSH-2.0-OpenSSH_9.2p1 Debian-2\r\n", "127.0.0.1:8000 answered with SSH: it is an SSH server, not an OssuaryNet server.")]
     [InlineData("\u0015\u0003\u0003\u0000\u0002\u0002\u0032", "127.0.0.1:8000 answered with TLS: it is a TLS server")]
     [InlineData("\u0000\u0004\u0007abc", "127.0.0.1:8000 answered with bytes that cannot begin an OssuaryNet handshake")]

@@ -71,15 +71,31 @@ internal static class ForeignProtocol
         {
             return "SSH";
         }
-        bool http = peerIsServer ? BeginsWith(first, "HTTP/"u8) : IsRequestLine(first);
+        // A web server answers with a status line, or (to what it takes for an HTTP/0.9 request, as Python's
+        // http.server does) with the bare HTML of its error page.
+        bool http = peerIsServer
+            ? BeginsWith(first, "HTTP/"u8) || BeginsWith(first, "<!DOCTYPE"u8, ignoreCase: true) || BeginsWith(first, "<HTML"u8, ignoreCase: true)
+            : IsRequestLine(first);
         return http ? "HTTP" : null;
     }
 
     /// <summary>Whether <paramref name="first"/> (three bytes or more) is a prefix of <paramref name="text"/>, or starts with it.</summary>
-    private static bool BeginsWith(ReadOnlySpan<byte> first, ReadOnlySpan<byte> text)
+    private static bool BeginsWith(ReadOnlySpan<byte> first, ReadOnlySpan<byte> text, bool ignoreCase = false)
     {
         int length = Math.Min(first.Length, text.Length);
-        return length >= 3 && first[..length].SequenceEqual(text[..length]);
+        if (length < 3)
+        {
+            return false;
+        }
+        for (int i = 0; i < length; i++)
+        {
+            byte a = first[i], b = text[i];
+            if (a != b && !(ignoreCase && a is >= (byte)'a' and <= (byte)'z' && a - 32 == b))
+            {
+                return false;
+            }
+        }
+        return true;
     }
 
     /// <summary>A method in capitals ("GET", "POST", "PRI" of HTTP/2's preface...), then a space or nothing yet.</summary>
