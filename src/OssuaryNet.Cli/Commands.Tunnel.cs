@@ -24,7 +24,14 @@ internal static partial class Commands
             using OssuaryKeyPair key = Identity.LoadOrCreate(result.GetValue(Key), output);
             var options = TrustSettings.Client(key, result.GetValue(Peer), result.GetValue(Tofu), result.GetValue(KnownHostsFile), TunnelProtocol, result.GetValue(PostQuantum));
             using var plain = new Socket(local.AddressFamily, SocketType.Stream, ProtocolType.Tcp);
-            ListeningSocket.Bind(plain, local);
+            try
+            {
+                ListeningSocket.Bind(plain, local);
+            }
+            catch (SocketException e)
+            {
+                throw OssuaryNet.Streams.SocketFailure.Listening(local.ToString(), e);
+            }
             plain.Listen(512);
             output.Note($"forwarding {plain.LocalEndPoint} to {host}:{port}");
             while (!cancellationToken.IsCancellationRequested)

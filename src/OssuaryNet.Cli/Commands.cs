@@ -118,13 +118,21 @@ internal static partial class Commands
             // Past the descriptor limit, accepting fails (the listener backs off) and the runtime may fail to start threads.
             output.Note($"--max-connections {maxConnections} may need more descriptors than `ulimit -n` allows (the default here would be {defaultCap})");
         }
-        var listener = new OssuaryListener(endpoint, options)
+        OssuaryListener listener;
+        try
         {
-            MaxConnections = maxConnections ?? defaultCap,
-            HandshakeFailed = (e, client) => ReportFailedHandshake(e, client?.ToString()),
-            IdleTimeout = idle,
-            KeepAliveInterval = idleSeconds == 0 ? Timeout.InfiniteTimeSpan : idle / 4,
-        };
+            listener = new OssuaryListener(endpoint, options) // binds
+            {
+                MaxConnections = maxConnections ?? defaultCap,
+                HandshakeFailed = (e, client) => ReportFailedHandshake(e, client?.ToString()),
+                IdleTimeout = idle,
+                KeepAliveInterval = idleSeconds == 0 ? Timeout.InfiniteTimeSpan : idle / 4,
+            };
+        }
+        catch (System.Net.Sockets.SocketException e)
+        {
+            throw OssuaryNet.Streams.SocketFailure.Listening(endpoint.ToString(), e); // a port in use, an address not this machine's
+        }
         try
         {
             listener.Start();
