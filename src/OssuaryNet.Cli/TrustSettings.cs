@@ -66,7 +66,7 @@ internal static class TrustSettings
     {
         if (OssuaryPublicKey.TryParse(peer, out key, out string? problem))
         {
-            return PeerVerifier.Pinned(key);
+            return new PinnedPeerVerifier(key, role);
         }
         string fingerprint = peer.Trim().ToLowerInvariant();
         if (!System.Text.RegularExpressions.Regex.IsMatch(fingerprint, "^([a-z2-7]{4}-){7}[a-z2-7]{4}$"))

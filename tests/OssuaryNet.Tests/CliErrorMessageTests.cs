@@ -119,6 +119,73 @@ public sealed class CliErrorMessageTests : CliHomes
         Assert.Contains($"Cannot listen on {address}: address already in use (another program listens on that port", ErrorLine(stderr));
     }
 
+    [Theory]
+    [InlineData("http-status", "answered with HTTP: it is a web server, not an OssuaryNet server")]
+    [InlineData("http-html", "answered with HTTP: it is a web server, not an OssuaryNet server")]
+    [InlineData("ssh", "answered with SSH: it is an SSH server, not an OssuaryNet server")]
+    [InlineData("tls", "answered with TLS: it is a TLS server")]
+    public async Task AServerOfAnotherProtocolIsNamedForWhatItIs(string kind, string expected)
+    {
+        using var server = new ForeignServer(kind switch
+        {
+            "http-status" => ReadThenAnswer("HTTP/1.0 400 Bad Request\r\nContent-Type: text/html\r\n\r\n<html>Bad request</html>"u8.ToArray()),
+            // Python's http.server answers what it takes for an HTTP/0.9 request with the bare HTML of its error page.
+            "http-html" => ReadThenAnswer("<!DOCTYPE HTML>\n<html lang=\"en\">\n    <head>\n        <meta charset=\"utf-8\">"u8.ToArray()),
+            "ssh" => async client => await client.SendAsync("SSH-2.0-OpenSSH_9.2p1 Debian-2+deb12u3\r\n"u8.ToArray()), // an SSH server speaks first
+            _ => ReadThenAnswer([0x15, 0x03, 0x03, 0x00, 0x02, 0x02, 0x32]), // a TLS alert: decode_error
+        });
+        var (code, _, stderr) = await CliProcess.Run(OtherHome, [], "connect", $"127.0.0.1:{server.Port}", "--tofu", "accept");
+        Assert.Equal(3, code);
+        string error = ErrorLine(stderr);
+        Assert.Contains($"127.0.0.1:{server.Port} {expected}", error);
+        Assert.DoesNotContain("Truncated", error);
+    }
+
+    [Fact]
+    public async Task AWrongPinnedKeyIsRefusedNamingBothFingerprintsAsAWrongFingerprintIs()
+    {
+        await using CliProcess listen = CliProcess.Start(Home, "listen", "0", "--bind", "127.0.0.1");
+        string port = await listen.WaitForStderr(@"listening on 127\.0\.0\.1:(\d+)");
+        string serverFingerprint = await listen.WaitForStderr(@"listening on \S+, fingerprint (\S+)");
+
+        var (code, _, stderr) = await CliProcess.Run(OtherHome, [], "connect", $"127.0.0.1:{port}", "--peer", TestKeys.Other.PublicKey.ToString());
+        Assert.Equal(4, code); // as for --peer FINGERPRINT: the peer is not trusted
+        string error = ErrorLine(stderr);
+        Assert.Contains($"The server's fingerprint is {serverFingerprint}, not {TestKeys.Other.PublicKey.Fingerprint} (the key given with --peer)", error);
+        Assert.DoesNotContain("AuthenticationFailed", error);
+    }
+
+    [Fact]
+    public async Task PostQuantumRequiredAgainstAClassicalServerSaysPostQuantum()
+    {
+        await using CliProcess listen = CliProcess.Start(Home, "listen", "0", "--bind", "127.0.0.1", "--pq", "off");
+        string port = await listen.WaitForStderr(@"listening on 127\.0\.0\.1:(\d+)");
+        var (code, _, stderr) = await CliProcess.Run(OtherHome, [], "connect", $"127.0.0.1:{port}", "--pq", "required", "--tofu", "accept");
+        Assert.Equal(3, code);
+        string error = ErrorLine(stderr);
+        Assert.Contains($"127.0.0.1:{port} refused the post-quantum hybrid handshake (XXhfs)", error);
+        Assert.Contains("--pq required", error);
+    }
+
+    [Fact]
+    public async Task TheDowngradeWarningGivesTheToolsRemedyNotTheLibrarysOption()
+    {
+        await using CliProcess listen = CliProcess.Start(Home, "listen", "0", "--bind", "127.0.0.1", "--pq", "off");
+        string port = await listen.WaitForStderr(@"listening on 127\.0\.0\.1:(\d+)");
+        var (_, idOut, _) = await CliProcess.Run(Home, null, "id");
+        string serverKey = Regex.Match(System.Text.Encoding.UTF8.GetString(idOut), @"public key +(\S+)").Groups[1].Value;
+        string knownHosts = Path.Combine(OtherHome, ".config", "ossuary", "known_hosts");
+        Directory.CreateDirectory(Path.GetDirectoryName(knownHosts)!);
+        await File.WriteAllTextAsync(knownHosts, $"127.0.0.1:{port} {serverKey} pq\n"); // it spoke the hybrid handshake before
+
+        var (code, _, stderr) = await CliProcess.Run(OtherHome, [], "connect", $"127.0.0.1:{port}");
+        Assert.Equal(5, code);
+        Assert.Contains("POST-QUANTUM PROTECTION WAS STRIPPED", stderr);
+        string error = ErrorLine(stderr);
+        Assert.Contains($"remove \"pq\" from its entry in {knownHosts}", error);
+        Assert.DoesNotContain("PostQuantum = Off", stderr);
+    }
+
     private string LargeSparseFile()
     {
         string source = Path.Combine(OtherHome, "big.bin");
