@@ -19,9 +19,13 @@ internal static class TrustSettings
     /// Client side: --peer pins a key (IK) or a fingerprint (XX, checked against it); otherwise the known-hosts file
     /// with trust on first use (a recorded key is pinned, so repeat connections are IK).
     /// </summary>
-    public static OssuaryClientOptions Client(OssuaryKeyPair key, string? peer, TofuMode? tofu, string? knownHostsPath, string protocol, OssuaryPostQuantum postQuantum)
+    public static OssuaryClientOptions Client(OssuaryKeyPair key, string? peer, TofuMode? tofu, string? knownHostsPath, string protocol, OssuaryPostQuantum postQuantum) =>
+        Client(key, peer, tofu, knownHostsPath, [protocol], postQuantum);
+
+    /// <summary>As above, offering <paramref name="protocols"/>, most preferred first (a newer version beside the one older peers speak).</summary>
+    public static OssuaryClientOptions Client(OssuaryKeyPair key, string? peer, TofuMode? tofu, string? knownHostsPath, string[] protocols, OssuaryPostQuantum postQuantum)
     {
-        var options = new OssuaryClientOptions { StaticKeyPair = key, ApplicationProtocols = [protocol], PostQuantum = postQuantum };
+        var options = new OssuaryClientOptions { StaticKeyPair = key, ApplicationProtocols = [.. protocols], PostQuantum = postQuantum };
         if (peer is not null)
         {
             options.PeerVerifier = Pinned(peer, "server", out OssuaryPublicKey? pinned);
@@ -49,7 +53,11 @@ internal static class TrustSettings
     /// file is checked here, when the verb starts (<see cref="AuthorizedKeysFile"/>), and every refused client is
     /// reported on the process's <see cref="RefusalLog"/>.
     /// </summary>
-    public static OssuaryServerOptions Server(OssuaryKeyPair key, ServerTrust trust, string protocol, OssuaryPostQuantum postQuantum) => new()
+    public static OssuaryServerOptions Server(OssuaryKeyPair key, ServerTrust trust, string protocol, OssuaryPostQuantum postQuantum) =>
+        Server(key, trust, [protocol], postQuantum);
+
+    /// <summary>As above, speaking <paramref name="protocols"/>, most preferred first.</summary>
+    public static OssuaryServerOptions Server(OssuaryKeyPair key, ServerTrust trust, string[] protocols, OssuaryPostQuantum postQuantum) => new()
     {
         StaticKeyPair = key,
         PostQuantum = postQuantum,
@@ -58,7 +66,7 @@ internal static class TrustSettings
             : trust.Peer is { } peer
             ? new ReportingVerifier(Pinned(peer, "client", out _), $"it is not the client given with --peer {PrintableText.Escape(peer)}", RefusalLog.Process)
             : PeerVerifier.AcceptAny,
-        ApplicationProtocols = [protocol],
+        ApplicationProtocols = [.. protocols],
     };
 
     /// <summary>A verifier for one peer given as a public key or a fingerprint; <paramref name="key"/> is set for a full key.</summary>

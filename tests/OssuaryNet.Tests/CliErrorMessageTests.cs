@@ -186,6 +186,26 @@ public sealed class CliErrorMessageTests : CliHomes
         Assert.DoesNotContain("PostQuantum = Off", stderr);
     }
 
+    [Fact]
+    public async Task ATunnelWhoseServiceIsDownSaysTheServerCouldNotReachItNotTruncated()
+    {
+        int deadService = ClosedPort();
+        await using CliProcess serve = CliProcess.Start(Home, "serve", "--listen", "127.0.0.1:0", "--to", $"127.0.0.1:{deadService}", "--accept-any");
+        string servePort = await serve.WaitForStderr(@"serving 127\.0\.0\.1:(\d+)");
+        await using CliProcess forward = CliProcess.Start(OtherHome, "forward", "--listen", "127.0.0.1:0", "--to", $"127.0.0.1:{servePort}", "--tofu", "accept");
+        int forwardPort = int.Parse(await forward.WaitForStderr(@"forwarding 127\.0\.0\.1:(\d+)"), System.Globalization.CultureInfo.InvariantCulture);
+
+        using var client = new Socket(SocketType.Stream, ProtocolType.Tcp);
+        await client.ConnectAsync(IPAddress.Loopback, forwardPort);
+        await client.SendAsync("SELECT 1"u8.ToArray());
+        Assert.Equal(0, await client.ReceiveAsync(new byte[16]).WaitAsync(Loopback.Guard)); // closed, nothing delivered
+
+        string note = await forward.WaitForStderr(@"(connection from 127\.0\.0\.1:\d+: .*)");
+        Assert.Contains($"The server 127.0.0.1:{servePort} could not reach its service", note);
+        Assert.DoesNotContain("Truncated", forward.Stderr);
+        await serve.WaitForStderr($@"(Cannot reach the service 127\.0\.0\.1:{deadService}: nothing is listening on that port)");
+    }
+
     private string LargeSparseFile()
     {
         string source = Path.Combine(OtherHome, "big.bin");
