@@ -41,4 +41,4 @@ internal static class ExitCodes
 internal sealed class UsageException(string message) : Exception(message);
 
 /// <summary>A file transfer that did not complete correctly.</summary>
-internal sealed class TransferException(string message) : Exception(message);
+internal sealed class TransferException(string message, Exception? cause = null) : Exception(message, cause);

@@ -187,6 +187,16 @@ public sealed class CliErrorMessageTests : CliHomes
     }
 
     [Fact]
+    public async Task SendingADirectorySaysItIsOne()
+    {
+        string directory = Path.Combine(OtherHome, "photos");
+        Directory.CreateDirectory(directory);
+        var (code, _, stderr) = await CliProcess.Run(OtherHome, null, "send", directory, "127.0.0.1:9");
+        Assert.Equal(1, code);
+        Assert.Contains($"'{directory}' is a directory: send takes one file", ErrorLine(stderr));
+    }
+
+    [Fact]
     public async Task ATunnelWhoseServiceIsDownSaysTheServerCouldNotReachItNotTruncated()
     {
         int deadService = ClosedPort();
@@ -212,5 +222,38 @@ public sealed class CliErrorMessageTests : CliHomes
         using FileStream file = File.Create(source);
         file.SetLength(4L << 30); // sparse: cheap to create, long enough to interrupt
         return source;
+    }
+
+    [Fact]
+    public async Task AReceiverStoppedMidTransferSaysTheFileWasNotStoredAndTheSenderThatItWasNotDelivered()
+    {
+        string inbox = Path.Combine(Home, "inbox");
+        await using CliProcess receive = CliProcess.Start(Home, "receive", "0", "--bind", "127.0.0.1", "--out", inbox, "--accept-any");
+        string port = await receive.WaitForStderr(@"waiting for a file on 127\.0\.0\.1:(\d+)");
+        await using CliProcess send = CliProcess.Start(OtherHome, "send", LargeSparseFile(), $"127.0.0.1:{port}", "--tofu", "accept");
+        await receive.WaitForStderr(@"(receiving big\.bin: \d+%)");
+        receive.Terminate();
+
+        Assert.Equal(130, await receive.WaitForExit());
+        Assert.Matches(@"^ossuary: interrupted at \d+ % \([\d.]+ of 4\.3 GB\): big\.bin was not stored\.$", ErrorLine(receive.Stderr));
+        Assert.Equal(7, await send.WaitForExit());
+        Assert.Matches($@"^ossuary: 127\.0\.0\.1:{port} closed the connection at \d+ % \([\d.]+ of 4\.3 GB\): the file was not delivered\.$", ErrorLine(send.Stderr));
+        Assert.DoesNotContain("Broken pipe", send.Stderr);
+        Assert.Empty(Directory.GetFileSystemEntries(inbox));
+    }
+
+    [Fact]
+    public async Task ASenderThatVanishesMidTransferIsNamedAndTheFileWasNotStored()
+    {
+        string inbox = Path.Combine(Home, "inbox");
+        await using CliProcess receive = CliProcess.Start(Home, "receive", "0", "--bind", "127.0.0.1", "--out", inbox, "--accept-any");
+        string port = await receive.WaitForStderr(@"waiting for a file on 127\.0\.0\.1:(\d+)");
+        await using CliProcess send = CliProcess.Start(OtherHome, "send", LargeSparseFile(), $"127.0.0.1:{port}", "--tofu", "accept");
+        await receive.WaitForStderr(@"(receiving big\.bin: \d+%)");
+        send.Kill(); // no close, no goodbye: as a machine that loses power
+
+        Assert.Equal(3, await receive.WaitForExit()); // still a truncation: the stream ended without the sender's close
+        Assert.Matches(@"^ossuary: The connection from the sender \([a-z2-7-]+\) ended at \d+ % \([\d.]+ of 4\.3 GB\): big\.bin was not stored\. \(Truncated\)$", ErrorLine(receive.Stderr));
+        Assert.Empty(Directory.GetFileSystemEntries(inbox));
     }
 }
