@@ -233,6 +233,25 @@ public sealed class IdentityTests : IDisposable
             Assert.True(knownHosts.Verify(new PeerIdentity(TestKeys.Server.PublicKey, $"host{i}:1", true)).IsAccepted);
         });
         Assert.Equal(40, new KnownHosts(path).Entries.Count);
+        Assert.Equal(["known_hosts"], Directory.GetFileSystemEntries(_directory).Select(Path.GetFileName)); // no lock file, no temporary file left
+    }
+
+    [Fact]
+    public void RewritesFromManyThreadsAtOnceAreSerializedThoughTheLockFileIsRemovedEachTime()
+    {
+        // Every update reads a counter and writes it back plus one: a lock that two writers held at once (one of them
+        // on a lock file already removed) would lose increments.
+        string path = Path.Combine(_directory, "counter");
+        Parallel.For(0, 400, new ParallelOptions { MaxDegreeOfParallelism = 8 }, _ =>
+            TrustFile.Update(path, lines =>
+            {
+                int count = lines.Count == 0 ? 0 : int.Parse(lines[0], System.Globalization.CultureInfo.InvariantCulture);
+                lines.Clear();
+                lines.Add((count + 1).ToString(System.Globalization.CultureInfo.InvariantCulture));
+                return (true, 0);
+            }));
+        Assert.Equal("400", File.ReadAllText(path).Trim());
+        Assert.False(File.Exists(path + ".lock"));
     }
 
     [Fact]
