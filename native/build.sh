@@ -16,14 +16,30 @@ if ((${#missing[@]})); then
   install_packages "${missing[@]}"
 fi
 
-dotnet restore "$here/OssuaryNet.Native" -r linux-x64 --verbosity quiet
-dotnet publish "$here/OssuaryNet.Native" -c Release -r linux-x64 --no-restore -o "$here/build" --verbosity quiet
+# A failed build says why in one line (the first error, without the linker's page of arguments); the whole output
+# stays in the log it names.
+mkdir -p "$here/build"
+log="$here/build/publish.log"
+build_step() { # DESCRIPTION COMMAND...
+  local description=$1
+  shift
+  if ! "$@" >"$log" 2>&1; then
+    local cause
+    cause=$(grep -E '(error|cannot find|undefined reference|No such file)' "$log" | grep -vE 'error MSB3073|collect2' | head -1 |
+      sed -E 's/^ +//; s/ \[[^]]*\.csproj\]$//; s/^[^:]*\.(targets|props|csproj)\([0-9,]+\): //' | cut -c1-400)
+    echo "native/build.sh: $description failed: ${cause:-see the log}; full output: $log" >&2
+    exit 1
+  fi
+}
+build_step "restoring the native project" dotnet restore "$here/OssuaryNet.Native" -r linux-x64
+build_step "the NativeAOT build of libossuary" dotnet publish "$here/OssuaryNet.Native" -c Release -r linux-x64 --no-restore -o "$here/build"
 
 rm -rf "$out"
 mkdir -p "$out/lib/pkgconfig" "$out/include"
 cp "$here/build/libossuary.so" "$out/lib/libossuary.so.1"
 # libsodium 1.0.22 from the libsodium NuGet package, found through the library's RUNPATH ($ORIGIN).
-cp "${NUGET_PACKAGES:-$HOME/.nuget/packages}/libsodium/1.0.22/runtimes/linux-x64/native/libsodium.so" "$out/lib/libsodium.so"
+# The path is the project's own (LibsodiumSharedLibrary), so the copy shipped is the one linked against.
+cp "$(dotnet msbuild "$here/OssuaryNet.Native" -getProperty:LibsodiumSharedLibrary)" "$out/lib/libsodium.so"
 ln -s libossuary.so.1 "$out/lib/libossuary.so"
 cp "$here/include/ossuary.h" "$out/include/"
 cat > "$out/lib/pkgconfig/ossuary.pc" <<'PC'

@@ -1,8 +1,8 @@
 #!/usr/bin/env bash
 # Runs the whole OssuaryNet test suite on a fresh machine: installs what is missing, runs the .NET tests (xunit and
 # FsCheck; the CLI end to end), then the C ABI's tests (interop/run-tests.sh: NativeAOT build, C, Python and
-# cross-language conversations), and prints a closing "N passed, N failed" line. Exits non-zero on any failure or
-# if no test ran.
+# cross-language conversations), and prints a closing "N passed, N failed" line. Exits non-zero on any failure, any
+# skipped test, or if no test ran. The console gets progress and failures; artifacts/test.log gets every line.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
@@ -18,11 +18,21 @@ if ((${#missing[@]})); then
   install_packages "${missing[@]}"
 fi
 
+# The console shows progress (each test assembly and phase, failures at once, a running count, a line every 30 s of
+# a long test); every line of both runs, each test's included, goes to the log.
 results=artifacts/test-results
+log=artifacts/test.log
 rm -rf "$results"
+mkdir -p artifacts
+: >"$log"
+echo "every line of this run goes to $log"
+echo "building and running the .NET tests"
 status=0
+set +e
 dotnet test OssuaryNet.sln -c Release --logger "console;verbosity=normal" --logger "trx;LogFileName=results.trx" \
-  --results-directory "$results" || status=$?
+  --results-directory "$results" 2>&1 | python3 scripts/test-progress.py "$log"
+status=${PIPESTATUS[0]}
+set -e
 
 trx="$results/results.trx"
 if [[ ! -f $trx ]]; then
@@ -35,7 +45,7 @@ passed=$(field passed); failed=$(field failed); total=$(field total); executed=$
 skipped=$((total - executed))
 echo "dotnet: $passed passed, $failed failed, $skipped skipped"
 if ((status != 0 && failed == 0)); then
-  echo "error: dotnet test exited with status $status although no test failed: the run was aborted (a crashed test host?); see above" >&2
+  echo "error: dotnet test exited with status $status although no test failed: the run was aborted (a crashed test host?); see $log" >&2
 fi
 if ((executed == 0)); then
   echo "error: no test was executed" >&2
@@ -49,8 +59,12 @@ fi
 
 # The C ABI: NativeAOT library, C test program, Python binding, C/.NET/Python conversations over loopback.
 interop_log=artifacts/interop.log
-interop_status=0
-interop/run-tests.sh 2>&1 | tee "$interop_log" || interop_status=$?
+: >"$interop_log"
+echo "building and running the C ABI's tests (interop/run-tests.sh)"
+set +e
+interop/run-tests.sh 2>&1 | tee -a "$log" | python3 scripts/test-progress.py "$interop_log"
+interop_status=${PIPESTATUS[0]}
+set -e
 interop_line=$(grep -E '^[0-9]+ passed, [0-9]+ failed$' "$interop_log" | tail -1 || true)
 interop_passed=$(sed -n 's/^\([0-9]*\) passed.*/\1/p' <<<"$interop_line")
 interop_failed=$(sed -n 's/.* \([0-9]*\) failed$/\1/p' <<<"$interop_line")

@@ -9,12 +9,21 @@ int port = args.Length > 1 ? int.Parse(args[1], CultureInfo.InvariantCulture) : 
 using var key = OssuaryKeyPair.Generate();
 var options = new OssuaryClientOptions { StaticKeyPair = key, PeerVerifier = new KnownHosts(ExampleFiles.PathOf("known_hosts")) };
 
-await using OssuaryStream stream = await OssuaryClient.ConnectAsync(host, port, options);
-Console.WriteLine($"connected to {stream.RemotePublicKey!.Fingerprint} with {stream.NoiseProtocolName}");
-using var reader = new StreamReader(stream);
-while (Console.ReadLine() is { } line)
+try
 {
-    await stream.WriteAsync(System.Text.Encoding.UTF8.GetBytes(line + "\n"));
-    Console.WriteLine($"echo: {await reader.ReadLineAsync()}");
+    await using OssuaryStream stream = await OssuaryClient.ConnectAsync(host, port, options);
+    Console.WriteLine($"connected to {stream.RemotePublicKey!.Fingerprint} with {stream.NoiseProtocolName}");
+    using var reader = new StreamReader(stream);
+    while (Console.ReadLine() is { } line)
+    {
+        await stream.WriteAsync(System.Text.Encoding.UTF8.GetBytes(line + "\n"));
+        Console.WriteLine($"echo: {await reader.ReadLineAsync()}");
+    }
+    await stream.ShutdownAsync();
+    return 0;
 }
-await stream.ShutdownAsync();
+catch (IOException e) // every network and protocol failure (OssuaryException is one); its message names the address
+{
+    Console.Error.WriteLine($"EchoClient: {e.Message}");
+    return 1;
+}

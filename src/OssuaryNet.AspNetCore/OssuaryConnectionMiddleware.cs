@@ -6,12 +6,14 @@ namespace OssuaryNet.AspNetCore;
 /// <summary>
 /// Runs the server side of the handshake on each accepted connection, then hands the rest of Kestrel the plaintext
 /// through pipes over the authenticated stream. A connection whose handshake or verification fails is closed before
-/// any HTTP is read from it; the application never sees it.
+/// any HTTP is read from it; the application never sees it. One whose first bytes are not OssuaryNet's (an HTTP
+/// request, a TLS ClientHello) fails at those bytes, not at the handshake deadline (the core tells them apart).
 /// </summary>
-internal sealed partial class OssuaryConnectionMiddleware(ConnectionDelegate next, OssuaryServerOptions options, ILogger logger)
+internal sealed partial class OssuaryConnectionMiddleware(ConnectionDelegate next, OssuaryServerOptions options, ILogger logger, OssuaryEndpointNotice notice)
 {
     public async Task OnConnectionAsync(ConnectionContext connection)
     {
+        notice.LogOnce(connection.LocalEndPoint); // a host without a lifetime (a bare KestrelServer) says it here
         var transport = connection.Transport;
         await using var stream = new OssuaryStream(new DuplexPipeStream(transport), leaveInnerStreamOpen: true);
         string? remote = connection.RemoteEndPoint?.ToString();

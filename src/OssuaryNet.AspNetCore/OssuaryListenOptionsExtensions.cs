@@ -14,7 +14,9 @@ public static class OssuaryListenOptionsExtensions
     /// hosts, a callback; one is required). The verified client is readable from every request as
     /// <see cref="IOssuaryPeerFeature"/>. Use it instead of <c>UseHttps</c>, on an endpoint with
     /// <see cref="HttpProtocols.Http1"/> or <see cref="HttpProtocols.Http2"/> (HTTP/2 with prior knowledge: Kestrel
-    /// chooses between the two only through TLS's ALPN, so an endpoint with both serves HTTP/1.1).
+    /// chooses between the two only through TLS's ALPN, so an endpoint with both serves HTTP/1.1). A client whose first
+    /// bytes are not an OssuaryNet handshake (plain HTTP, TLS) is closed at once, and the endpoint logs once, when the
+    /// host has started, that it speaks OssuaryNet.
     /// </summary>
     /// <returns><paramref name="listenOptions"/>, for chaining.</returns>
     /// <exception cref="ArgumentException">The options are incomplete (no key pair or no verifier).</exception>
@@ -25,7 +27,8 @@ public static class OssuaryListenOptionsExtensions
         options.Validate(); // a key pair and a verifier are required: a server must decide which clients it accepts
         ILogger logger = listenOptions.ApplicationServices.GetService<ILoggerFactory>()?.CreateLogger("OssuaryNet.AspNetCore")
             ?? NullLogger.Instance;
-        listenOptions.Use(next => new OssuaryConnectionMiddleware(next, options, logger).OnConnectionAsync);
+        var notice = new OssuaryEndpointNotice(listenOptions, logger);
+        listenOptions.Use(next => new OssuaryConnectionMiddleware(next, options, logger, notice).OnConnectionAsync);
         return listenOptions;
     }
 }

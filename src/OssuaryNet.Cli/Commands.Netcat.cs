@@ -30,7 +30,7 @@ internal static partial class Commands
             output.Note($"listening on {listener.LocalEndpoint}, fingerprint {key.PublicKey.Fingerprint}");
             await using OssuaryStream stream = await listener.AcceptAsync(cancellationToken);
             Describe(stream, output);
-            return await PipeStandardStreams(stream, output, cancellationToken);
+            return await PipeStandardStreams(stream, $"the client ({stream.RemotePublicKey!.Fingerprint})", output, cancellationToken);
         });
         return command;
     }
@@ -50,12 +50,25 @@ internal static partial class Commands
             var options = TrustSettings.Client(key, result.GetValue(Peer), result.GetValue(Tofu), result.GetValue(KnownHostsFile), PipeProtocol, result.GetValue(PostQuantum));
             await using OssuaryStream stream = await ConnectToServerAsync(host, port, options, result, cancellationToken);
             Describe(stream, output);
-            return await PipeStandardStreams(stream, output, cancellationToken);
+            return await PipeStandardStreams(stream, $"{host}:{port}", output, cancellationToken);
         });
         return command;
     }
 
-    private static async Task<int> PipeStandardStreams(OssuaryStream stream, Output output, CancellationToken cancellationToken)
+    /// <summary>Copies stdin to the peer and the peer's data to stdout; a connection that breaks is reported naming <paramref name="peer"/>.</summary>
+    private static async Task<int> PipeStandardStreams(OssuaryStream stream, string peer, Output output, CancellationToken cancellationToken)
+    {
+        try
+        {
+            return await PipeStandardStreamsCoreAsync(stream, output, cancellationToken);
+        }
+        catch (IOException e) when (e is not OssuaryException && e.InnerException is System.Net.Sockets.SocketException socket)
+        {
+            throw new IOException($"The connection with {peer} broke: {OssuaryNet.Streams.SocketFailure.Meaning(socket.SocketErrorCode, null, socket.Message)}.", e);
+        }
+    }
+
+    private static async Task<int> PipeStandardStreamsCoreAsync(OssuaryStream stream, Output output, CancellationToken cancellationToken)
     {
         await using Stream stdin = Console.OpenStandardInput();
         await using Stream stdout = Console.OpenStandardOutput();

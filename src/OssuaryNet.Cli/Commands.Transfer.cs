@@ -1,6 +1,7 @@
 using System.CommandLine;
 using System.Net;
 using OssuaryNet.Identity;
+using OssuaryNet.Protocol;
 
 namespace OssuaryNet.Cli;
 
@@ -19,9 +20,14 @@ internal static partial class Commands
         {
             var output = new Output(result.GetValue(Verbose));
             FileInfo source = result.GetValue(file)!;
+            string shown = PrintableText.Escape(source.FullName);
+            if (Directory.Exists(source.FullName))
+            {
+                throw new UsageException($"'{shown}' is a directory: send takes one file (to send a directory, pack it: tar c DIR | ossuary connect HOST:PORT).");
+            }
             if (!source.Exists)
             {
-                throw new UsageException($"No such file: '{source.FullName}'.");
+                throw new UsageException($"'{shown}' does not exist.");
             }
             (string host, int port) = Endpoints.Parse(result.GetValue(target)!);
             using OssuaryKeyPair key = Identity.LoadOrCreate(result.GetValue(Key), output);
@@ -29,11 +35,20 @@ internal static partial class Commands
             await using OssuaryStream stream = await ConnectToServerAsync(host, port, options, result, cancellationToken);
             Describe(stream, output);
             var clock = System.Diagnostics.Stopwatch.StartNew();
-            await TransferProgress.RunAsync($"sending {source.Name}", source.Length, async progress =>
+            long sent = 0;
+            try
             {
-                await FileTransfer.SendAsync(stream, source.FullName, progress, cancellationToken);
-                return 0;
-            });
+                await TransferProgress.RunAsync($"sending {source.Name}", source.Length, async progress =>
+                {
+                    await FileTransfer.SendAsync(stream, source.FullName, $"{host}:{port}", done => progress(sent = done), cancellationToken);
+                    return 0;
+                });
+            }
+            catch (OperationCanceledException) when (cancellationToken.IsCancellationRequested)
+            {
+                Output.Error($"interrupted at {TransferAmount.Of(sent, source.Length)}: {PrintableText.Escape(source.Name)} was not delivered.");
+                throw;
+            }
             output.Note($"sent {source.Name}: {source.Length:N0} bytes in {clock.Elapsed.TotalSeconds:0.00} s ({source.Length / Math.Max(clock.Elapsed.TotalSeconds, 1e-3) / 1e6:0.0} MB/s), verified by the receiver");
             return ExitCodes.Success;
         });
@@ -70,8 +85,19 @@ internal static partial class Commands
             bool overwrite = result.GetValue(force);
             FileTransfer.Offer offer = await FileTransfer.ReadOfferAsync(stream, outDirectory, overwrite, result.GetValue(allowHidden), cancellationToken);
             output.Note($"receiving {offer.Name} ({offer.Size:N0} bytes) from {stream.RemotePublicKey!.Fingerprint}");
-            string path = await TransferProgress.RunAsync($"receiving {offer.Name}", offer.Size,
-                progress => FileTransfer.ReceiveAsync(stream, offer, outDirectory, overwrite, progress, cancellationToken));
+            long arrived = 0;
+            string path;
+            try
+            {
+                path = await TransferProgress.RunAsync($"receiving {offer.Name}", offer.Size,
+                    progress => FileTransfer.ReceiveAsync(stream, offer, outDirectory, overwrite, done => progress(arrived = done), cancellationToken));
+            }
+            catch (OperationCanceledException) when (cancellationToken.IsCancellationRequested)
+            {
+                // The temporary file is gone already (ReceiveAsync deletes it whatever happens): say what that means.
+                Output.Error($"interrupted at {TransferAmount.Of(arrived, offer.Size)}: {PrintableText.Escape(offer.Name)} was not stored.");
+                throw;
+            }
             output.Note($"stored {path} ({offer.Size:N0} bytes, SHA-256 verified)");
             return ExitCodes.Success;
         });

@@ -1,5 +1,6 @@
 using System.CommandLine;
 using OssuaryNet.Identity;
+using OssuaryNet.Protocol;
 
 namespace OssuaryNet.Cli;
 
@@ -8,12 +9,19 @@ internal static partial class Commands
 {
     public static Command KnownHosts()
     {
-        var list = new Command("list", "List recorded servers and their fingerprints.");
+        var list = new Command("list", "List recorded servers: endpoint, fingerprint, key, and \"pq\" for those that have completed the post-quantum hybrid handshake.");
         list.SetAction(result =>
         {
-            foreach ((string endpoint, OssuaryPublicKey key) in new OssuaryNet.Trust.KnownHosts(KnownHostsPath(result)).Entries)
+            var knownHosts = new OssuaryNet.Trust.KnownHosts(KnownHostsPath(result));
+            IReadOnlyList<(string Endpoint, OssuaryPublicKey Key)> entries = knownHosts.Entries;
+            foreach ((string endpoint, OssuaryPublicKey key) in entries)
             {
-                Console.WriteLine($"{endpoint}  {key.Fingerprint}  {key}");
+                // "pq": a classical handshake from this server is refused as a downgrade.
+                Console.WriteLine($"{PrintableText.Escape(endpoint)}  {key.Fingerprint}  {key}{(knownHosts.HasSpokenPostQuantum(endpoint, key) ? "  pq" : "")}");
+            }
+            if (entries.Count == 0)
+            {
+                Output.Notice($"no server is recorded in {PrintableText.Escape(knownHosts.Path)}");
             }
             return ExitCodes.Success;
         });
@@ -40,7 +48,9 @@ internal static partial class Commands
         var add = new Command("add", "Allow a client key.\n\nExample:\n  ossuary authorized-keys add D6poTtKIZ7l/Smot7l34zpdOdrcBjj8iocTPJnhXDyA= alice@laptop") { keyArgument, comment };
         add.SetAction(result =>
         {
-            OssuaryPublicKey key = OssuaryPublicKey.TryParse(result.GetValue(keyArgument), out var parsed) ? parsed : throw new UsageException("KEY must be a public key (44 characters of base64).");
+            OssuaryPublicKey key = OssuaryPublicKey.TryParse(result.GetValue(keyArgument), out var parsed, out string? problem)
+                ? parsed
+                : throw new UsageException($"KEY '{PrintableText.Escape(result.GetValue(keyArgument)!)}' is not a public key: {problem}.");
             string path = result.GetValue(file) ?? CliPaths.DefaultAuthorizedKeys;
             bool added = TrustFileEdit(path, lines =>
             {
@@ -54,13 +64,26 @@ internal static partial class Commands
             Console.WriteLine(added ? $"added {key.Fingerprint} to {path}" : $"{key.Fingerprint} is already in {path}");
             return ExitCodes.Success;
         });
-        var list = new Command("list", "List allowed client keys.");
+        var list = new Command("list", "List allowed client keys: fingerprint, key, \"pq\" for those that must use the post-quantum hybrid handshake, and the comment.");
         list.SetAction(result =>
         {
             string path = result.GetValue(file) ?? CliPaths.DefaultAuthorizedKeys;
-            foreach (OssuaryPublicKey key in File.Exists(path) ? OssuaryNet.Trust.AuthorizedKeys.Load(path).Keys : [])
+            OssuaryNet.Trust.AuthorizedKeys.Load(path); // a malformed line is reported with its number
+            int listed = 0;
+            foreach ((int _, string line) in OssuaryNet.Trust.TrustFile.ReadEntries(path))
             {
-                Console.WriteLine($"{key.Fingerprint}  {key}");
+                // "[pq] KEY [COMMENT]", as AuthorizedKeys reads it; the comment is the user's own text, printed escaped.
+                string[] fields = line.Split(' ', StringSplitOptions.RemoveEmptyEntries);
+                bool postQuantum = fields is ["pq", _, ..];
+                int keyAt = postQuantum ? 1 : 0;
+                OssuaryPublicKey key = OssuaryPublicKey.Parse(fields[keyAt]);
+                string comment = fields.Length > keyAt + 1 ? $"  {PrintableText.Escape(string.Join(' ', fields[(keyAt + 1)..]))}" : "";
+                Console.WriteLine($"{key.Fingerprint}  {key}{(postQuantum ? "  pq" : "")}{comment}");
+                listed++;
+            }
+            if (listed == 0)
+            {
+                Output.Notice($"no client key is allowed in {PrintableText.Escape(path)}{(File.Exists(path) ? "" : " (it does not exist)")}");
             }
             return ExitCodes.Success;
         });

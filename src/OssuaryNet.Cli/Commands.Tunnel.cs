@@ -22,9 +22,16 @@ internal static partial class Commands
             (string host, int port) = Endpoints.Parse(result.GetValue(to)!);
             IPEndPoint local = Endpoints.ParseLocal(result.GetValue(listen)!);
             using OssuaryKeyPair key = Identity.LoadOrCreate(result.GetValue(Key), output);
-            var options = TrustSettings.Client(key, result.GetValue(Peer), result.GetValue(Tofu), result.GetValue(KnownHostsFile), TunnelProtocol, result.GetValue(PostQuantum));
+            var options = TrustSettings.Client(key, result.GetValue(Peer), result.GetValue(Tofu), result.GetValue(KnownHostsFile), TunnelStatus.Protocols, result.GetValue(PostQuantum));
             using var plain = new Socket(local.AddressFamily, SocketType.Stream, ProtocolType.Tcp);
-            ListeningSocket.Bind(plain, local);
+            try
+            {
+                ListeningSocket.Bind(plain, local);
+            }
+            catch (SocketException e)
+            {
+                throw OssuaryNet.Streams.SocketFailure.Listening(local.ToString(), e);
+            }
             plain.Listen(512);
             output.Note($"forwarding {plain.LocalEndPoint} to {host}:{port}");
             await ForwardConnectionsAsync(plain, host, port, options, ConnectTimeout(result), output, cancellationToken, cancellationToken);
@@ -52,6 +59,7 @@ internal static partial class Commands
                 try
                 {
                     await using OssuaryStream remote = await ConnectToServerAsync(host, port, options, connectTimeout, flows);
+                    await TunnelStatus.ExpectServiceReachedAsync(remote, $"{host}:{port}", flows);
                     output.Detail($"{client.RemoteEndPoint} -> {host}:{port} ({remote.NoiseProtocolName})");
                     var (up, down) = await Pump.BothWaysAsync(local, remote, flows);
                     output.Detail($"{client.RemoteEndPoint} closed: {up:N0} bytes up, {down:N0} down");
@@ -88,7 +96,7 @@ internal static partial class Commands
             ServerTrust trust = ServerTrustFrom(result).Check("serve", requireChoice: true);
             using OssuaryKeyPair key = Identity.LoadOrCreate(result.GetValue(Key), output);
             await using OssuaryListener listener = StartListener(local,
-                TrustSettings.Server(key, trust, TunnelProtocol, result.GetValue(PostQuantum)), result, output);
+                TrustSettings.Server(key, trust, TunnelStatus.Protocols, result.GetValue(PostQuantum)), result, output);
             output.Note($"serving {listener.LocalEndpoint} to {host}:{port}, fingerprint {key.PublicKey.Fingerprint}");
             await ServeConnectionsAsync(listener, host, port, output, cancellationToken, cancellationToken);
             return ExitCodes.Success;
@@ -114,7 +122,16 @@ internal static partial class Commands
                     try
                     {
                         using var socket = new Socket(SocketType.Stream, ProtocolType.Tcp) { NoDelay = true };
-                        await socket.ConnectAsync(host, port, flows);
+                        try
+                        {
+                            await socket.ConnectAsync(host, port, flows);
+                        }
+                        catch (SocketException e)
+                        {
+                            await TunnelStatus.SendAsync(remote, reached: false, flows);
+                            throw new IOException($"Cannot reach the service {host}:{port}: {OssuaryNet.Streams.SocketFailure.Meaning(e.SocketErrorCode, $"{host}:{port}", e.Message)}.", e);
+                        }
+                        await TunnelStatus.SendAsync(remote, reached: true, flows);
                         await using var local = new NetworkStream(socket, ownsSocket: false);
                         output.Detail($"{remote.RemotePublicKey!.Fingerprint} -> {host}:{port}");
                         var (up, down) = await Pump.BothWaysAsync(remote, local, flows);

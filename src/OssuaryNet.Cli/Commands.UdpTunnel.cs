@@ -39,7 +39,7 @@ internal static partial class Commands
             OssuaryClientOptions trust = TrustSettings.Client(key, result.GetValue(Peer), result.GetValue(Tofu), result.GetValue(KnownHostsFile), TunnelProtocol, result.GetValue(PostQuantum));
             // The local port first: one in use is the first thing to report, before any handshake.
             using var plain = new Socket(local.AddressFamily, SocketType.Dgram, ProtocolType.Udp);
-            plain.Bind(local);
+            Endpoints.BindUdp(plain, local);
             IPEndPoint remote = await Endpoints.ResolveAsync(host, port, cancellationToken);
             await using OssuaryUdpEndpoint secure = OssuaryUdpEndpoint.Bind(
                 new IPEndPoint(remote.AddressFamily == AddressFamily.InterNetworkV6 ? IPAddress.IPv6Any : IPAddress.Any, 0),
@@ -140,7 +140,7 @@ internal static partial class Commands
             ServerTrust trust = ServerTrustFrom(result).Check("udp-serve", requireChoice: true);
             using OssuaryKeyPair key = Identity.LoadOrCreate(result.GetValue(Key), output);
             IPEndPoint service = await Endpoints.ResolveAsync(host, port, cancellationToken);
-            await using OssuaryUdpEndpoint secure = OssuaryUdpEndpoint.Bind(local,
+            await using OssuaryUdpEndpoint secure = Endpoints.BindSecureUdp(local,
                 TunnelOptions(key, result.GetValue(PostQuantum), acceptConnections: true),
                 TrustSettings.Server(key, trust, TunnelProtocol, result.GetValue(PostQuantum)).PeerVerifier);
             output.Note($"serving udp {secure.LocalEndPoint} to {host}:{port}, fingerprint {key.PublicKey.Fingerprint}");

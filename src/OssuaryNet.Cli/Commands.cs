@@ -65,7 +65,8 @@ internal static partial class Commands
 
     /// <summary>
     /// Connects a client verb to its server within --timeout. A changed key or a stripped post-quantum handshake is
-    /// tagged with the endpoint, so that the banner can name it in its `known-hosts remove` hint.
+    /// tagged with the endpoint, so that the banner can name it in its `known-hosts remove` hint; failures the library
+    /// words for its API (PostQuantum = Off) are worded with the tool's options.
     /// </summary>
     private static Task<OssuaryStream> ConnectToServerAsync(string host, int port, OssuaryClientOptions options, ParseResult result, CancellationToken cancellationToken) =>
         ConnectToServerAsync(host, port, options, ConnectTimeout(result), cancellationToken);
@@ -78,17 +79,54 @@ internal static partial class Commands
         deadline.CancelAfter(limit);
         try
         {
-            return await OssuaryClient.ConnectAsync(host, port, options, limit, deadline.Token);
+            return await ConnectOrLearnPinnedKeyAsync(host, port, options, limit, deadline.Token);
         }
         catch (Exception e) when (!cancellationToken.IsCancellationRequested
                                   && (e is OperationCanceledException || e is OssuaryException { ErrorCode: OssuaryErrorCode.HandshakeTimeout }))
         {
             throw ConnectTimedOut(endpoint, limit, e);
         }
+        catch (OssuaryException e) when (e.ErrorCode == OssuaryErrorCode.UnsupportedPattern && options.PostQuantum == OssuaryPostQuantum.Required)
+        {
+            throw new OssuaryException(e.ErrorCode,
+                $"{e.Message} With --pq required no classical handshake is accepted; --pq preferred falls back to one on first contact with a server.", e);
+        }
+        catch (OssuaryException e) when (e.ErrorCode == OssuaryErrorCode.PostQuantumDowngrade && options.PostQuantum != OssuaryPostQuantum.Off
+                                          && options.PeerVerifier is OssuaryNet.Trust.KnownHosts knownHosts)
+        {
+            // Offered the hybrid handshake, the server refused it, and known hosts records it as having spoken it.
+            string file = PrintableText.Escape(knownHosts.Path);
+            throw new OssuaryException(e.ErrorCode,
+                $"{endpoint} refused the post-quantum hybrid handshake, but {file} records that it has completed it before: someone on the path may be stripping it. " +
+                $"If the server really went back to classical handshakes, remove \"pq\" from its entry in {file} (until then --pq off is refused too).", e)
+            {
+                Data = { [Program.EndpointKey] = endpoint },
+            };
+        }
         catch (OssuaryException e) when (e.ErrorCode is OssuaryErrorCode.PeerKeyChanged or OssuaryErrorCode.PostQuantumDowngrade)
         {
             e.Data[Program.EndpointKey] = endpoint;
             throw;
+        }
+    }
+
+    /// <summary>
+    /// Connects; when a key given with --peer fails the one-round-trip IK handshake (the server cannot prove it holds
+    /// that key), connects once more with XX to learn the key it does hold, which the same pinned verifier then refuses
+    /// naming both fingerprints (exit code 4) instead of an AuthenticationFailed that can only guess why. No downgrade:
+    /// the XX handshake is judged by the same verifier, which accepts only the pinned key.
+    /// </summary>
+    private static async Task<OssuaryStream> ConnectOrLearnPinnedKeyAsync(string host, int port, OssuaryClientOptions options, TimeSpan limit, CancellationToken cancellationToken)
+    {
+        try
+        {
+            return await OssuaryClient.ConnectAsync(host, port, options, limit, cancellationToken);
+        }
+        catch (OssuaryException e) when (e.ErrorCode == OssuaryErrorCode.AuthenticationFailed && options.ServerKey is not null)
+        {
+            OssuaryClientOptions learn = options.Clone();
+            learn.ServerKey = null;
+            return await OssuaryClient.ConnectAsync(host, port, learn, limit, cancellationToken);
         }
     }
 
@@ -132,13 +170,21 @@ internal static partial class Commands
     {
         TimeSpan idle = idleSeconds == 0 ? Timeout.InfiniteTimeSpan : TimeSpan.FromSeconds(idleSeconds);
         int defaultCap = OssuaryListener.DefaultMaxConnections(OssuaryListener.DefaultMaxPendingHandshakes);
-        var listener = new OssuaryListener(endpoint, options)
+        OssuaryListener listener;
+        try
         {
-            MaxConnections = maxConnections ?? defaultCap,
-            HandshakeFailed = (e, client) => output.Detail($"handshake with {client} failed: {PrintableText.Escape(e.Message)}"),
-            IdleTimeout = idle,
-            KeepAliveInterval = idleSeconds == 0 ? Timeout.InfiniteTimeSpan : idle / 4,
-        };
+            listener = new OssuaryListener(endpoint, options) // binds
+            {
+                MaxConnections = maxConnections ?? defaultCap,
+                HandshakeFailed = (e, client) => ReportFailedHandshake(e, client?.ToString()),
+                IdleTimeout = idle,
+                KeepAliveInterval = idleSeconds == 0 ? Timeout.InfiniteTimeSpan : idle / 4,
+            };
+        }
+        catch (System.Net.Sockets.SocketException e)
+        {
+            throw OssuaryNet.Streams.SocketFailure.Listening(endpoint.ToString(), e); // a port in use, an address not this machine's
+        }
         try
         {
             listener.Start();
@@ -149,6 +195,19 @@ internal static partial class Commands
             throw;
         }
         return listener;
+    }
+
+    /// <summary>
+    /// A failed handshake on the process's <see cref="RefusalLog"/>, by default: the verifier's own refusals have been
+    /// reported by it (with the fingerprint), so only the other failures are written here.
+    /// </summary>
+    private static void ReportFailedHandshake(Exception error, string? client)
+    {
+        if (error is OssuaryException { IsPeerAlert: false, ErrorCode: OssuaryErrorCode.PeerRejected or OssuaryErrorCode.PostQuantumDowngrade or OssuaryErrorCode.PeerKeyChanged })
+        {
+            return;
+        }
+        RefusalLog.Process.HandshakeFailed(client, error is OssuaryException e ? $"{e.Message} ({e.ErrorCode})" : error.Message);
     }
 
     private static void Describe(OssuaryStream stream, Output output)

@@ -54,4 +54,30 @@ internal static class Endpoints
 
     public static int CheckPort(int port) =>
         port is >= 0 and <= 65535 ? port : throw new UsageException($"{port} is not a TCP port.");
+
+    /// <summary>Binds a plain UDP socket to <paramref name="local"/>, a port in use said as the TCP verbs say it.</summary>
+    public static void BindUdp(System.Net.Sockets.Socket socket, IPEndPoint local)
+    {
+        try
+        {
+            socket.Bind(local);
+        }
+        catch (System.Net.Sockets.SocketException e)
+        {
+            throw OssuaryNet.Streams.SocketFailure.Listening(local.ToString(), e);
+        }
+    }
+
+    /// <summary>Binds a secure UDP endpoint to <paramref name="local"/>, a port in use said as the TCP verbs say it.</summary>
+    public static OssuaryNet.Datagram.OssuaryUdpEndpoint BindSecureUdp(IPEndPoint local, OssuaryNet.Datagram.DatagramOptions options, OssuaryNet.Trust.PeerVerifier? verifier)
+    {
+        try
+        {
+            return OssuaryNet.Datagram.OssuaryUdpEndpoint.Bind(local, options, verifier);
+        }
+        catch (System.Net.Sockets.SocketException e)
+        {
+            throw OssuaryNet.Streams.SocketFailure.Listening(local.ToString(), e);
+        }
+    }
 }

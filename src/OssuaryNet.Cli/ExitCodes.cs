@@ -26,16 +26,19 @@ internal static class ExitCodes
         TransferException e => (Transfer, e.Message),
         EndOfStreamException => (Transfer, "The peer closed the connection before the transfer was complete."),
         UsageException e => (Usage, e.Message),
-        SocketException e => (Network, e.Message),
-        IOException { InnerException: SocketException s } => (Network, s.Message),
+        // Failures the tool or the library wrapped name their address ("Cannot connect to HOST:PORT: ..."); a bare
+        // socket error at least says what it means.
+        SocketException e => (Network, $"{char.ToUpperInvariant(Meaning(e)[0])}{Meaning(e)[1..]}."),
         IOException e => (Network, e.Message),
         UnauthorizedAccessException e => (KeyFile, e.Message),
         _ => (Internal, $"unexpected error: {error.Message} (this is a bug: please report it)"),
     };
+
+    private static string Meaning(SocketException e) => OssuaryNet.Streams.SocketFailure.Meaning(e.SocketErrorCode, null, e.Message);
 }
 
 /// <summary>A command-line mistake the parser cannot catch (e.g. a malformed HOST:PORT).</summary>
 internal sealed class UsageException(string message) : Exception(message);
 
 /// <summary>A file transfer that did not complete correctly.</summary>
-internal sealed class TransferException(string message) : Exception(message);
+internal sealed class TransferException(string message, Exception? cause = null) : Exception(message, cause);

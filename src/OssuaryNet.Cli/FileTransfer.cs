@@ -27,7 +27,8 @@ internal static class FileTransfer
     /// <summary>The longest name most file systems accept (NAME_MAX), in UTF-8 bytes.</summary>
     private const int MaxNameBytes = 255;
 
-    public static async Task SendAsync(OssuaryStream stream, string path, Action<long> progress, CancellationToken cancellationToken)
+    /// <summary>Sends the file at <paramref name="path"/> to the receiver at <paramref name="receiver"/> (its name, for messages).</summary>
+    public static async Task SendAsync(OssuaryStream stream, string path, string receiver, Action<long> progress, CancellationToken cancellationToken)
     {
         await using var file = new FileStream(path, FileMode.Open, FileAccess.Read, FileShare.Read, 1 << 16, useAsync: true);
         byte[] name = Encoding.UTF8.GetBytes(Path.GetFileName(path));
@@ -50,18 +51,35 @@ internal static class FileTransfer
         using var hash = IncrementalHash.CreateHash(HashAlgorithmName.SHA256);
         byte[] buffer = new byte[1 << 18];
         long sent = 0;
-        int read;
-        while ((read = await file.ReadAsync(buffer, cancellationToken)) > 0)
+        try
         {
-            hash.AppendData(buffer, 0, read);
-            await stream.WriteAsync(buffer.AsMemory(0, read), cancellationToken);
-            sent += read;
-            progress(sent);
+            int read;
+            while ((read = await file.ReadAsync(buffer, cancellationToken)) > 0)
+            {
+                hash.AppendData(buffer, 0, read);
+                await stream.WriteAsync(buffer.AsMemory(0, read), cancellationToken);
+                sent += read;
+                progress(sent);
+            }
+            await stream.WriteAsync(hash.GetHashAndReset(), cancellationToken);
+            await stream.ShutdownAsync(cancellationToken);
         }
-        await stream.WriteAsync(hash.GetHashAndReset(), cancellationToken);
-        await stream.ShutdownAsync(cancellationToken);
+        catch (IOException e) when (e is not OssuaryException || e is OssuaryException { ErrorCode: OssuaryErrorCode.Truncated })
+        {
+            // A broken pipe or a reset: the receiver went away (interrupted, killed, its machine gone).
+            throw new TransferException($"{receiver} closed the connection at {TransferAmount.Of(sent, file.Length)}: the file was not delivered.", e);
+        }
 
-        if (await stream.ReadAsync(status, cancellationToken) != 1)
+        int answered;
+        try
+        {
+            answered = await stream.ReadAsync(status, cancellationToken);
+        }
+        catch (IOException e) when (e is not OssuaryException || e is OssuaryException { ErrorCode: OssuaryErrorCode.Truncated })
+        {
+            throw new TransferException($"{receiver} closed the connection after the whole file was sent, without confirming it: it may not have been stored.", e);
+        }
+        if (answered != 1)
         {
             throw new TransferException("The receiver closed without confirming the transfer.");
         }
@@ -186,10 +204,21 @@ internal static class FileTransfer
                 long remaining = size;
                 while (remaining > 0)
                 {
-                    int read = await stream.ReadAsync(buffer.AsMemory(0, (int)Math.Min(buffer.Length, remaining)), cancellationToken);
+                    int read;
+                    try
+                    {
+                        read = await stream.ReadAsync(buffer.AsMemory(0, (int)Math.Min(buffer.Length, remaining)), cancellationToken);
+                    }
+                    catch (IOException e) when (e is not OssuaryException || e is OssuaryException { ErrorCode: OssuaryErrorCode.Truncated })
+                    {
+                        // The sender went away without its close (interrupted, killed, the network gone). A truncation
+                        // stays one (exit code 3: an attacker can cut a stream too), said in the transfer's words.
+                        string message = $"The connection from the sender ({stream.RemotePublicKey!.Fingerprint}) ended at {TransferAmount.Of(size - remaining, size)}: {name} was not stored.";
+                        throw e is OssuaryException ? new OssuaryException(OssuaryErrorCode.Truncated, message, e) : new IOException(message, e);
+                    }
                     if (read == 0)
                     {
-                        throw new TransferException($"The sender closed after {size - remaining:N0} of {size:N0} bytes.");
+                        throw new TransferException($"The sender closed after {TransferAmount.Of(size - remaining, size)}: {name} was not stored.");
                     }
                     hash.AppendData(buffer, 0, read);
                     await StoreAsync(stream, final, async () => { await file.WriteAsync(buffer.AsMemory(0, read), cancellationToken); return true; }, cancellationToken);

@@ -58,7 +58,7 @@ internal sealed class PreparedRun
             {
                 if (!tunnel.IsServer)
                 {
-                    clientTrust[tunnel.Name] = TrustSettings.Client(key, tunnel.Peer, tunnel.Tofu, tunnel.KnownHosts, Commands.TunnelProtocol, tunnel.PostQuantum);
+                    clientTrust[tunnel.Name] = TrustSettings.Client(key, tunnel.Peer, tunnel.Tofu, tunnel.KnownHosts, ProtocolsOf(tunnel), tunnel.PostQuantum);
                 }
                 else if (tunnel.AuthorizedKeys is string file && !File.Exists(file))
                 {
@@ -67,7 +67,7 @@ internal sealed class PreparedRun
                 }
                 else
                 {
-                    serverTrust[tunnel.Name] = TrustSettings.Server(key, tunnel.ServerTrust, Commands.TunnelProtocol, tunnel.PostQuantum).PeerVerifier!;
+                    serverTrust[tunnel.Name] = TrustSettings.Server(key, tunnel.ServerTrust, ProtocolsOf(tunnel), tunnel.PostQuantum).PeerVerifier!;
                 }
             }
             catch (Exception e) when (e is OssuaryException or UsageException)
@@ -82,4 +82,7 @@ internal sealed class PreparedRun
         }
         return (new PreparedRun(configuration, key, serverTrust, clientTrust), mistakes);
     }
+
+    /// <summary>A TCP tunnel speaks the tunnel protocol's versions as the verbs do (the status byte of version 2); a UDP one its service label.</summary>
+    private static string[] ProtocolsOf(TunnelDefinition tunnel) => tunnel.IsUdp ? [Commands.TunnelProtocol] : TunnelStatus.Protocols;
 }

@@ -96,7 +96,7 @@ internal sealed class RunningTunnel : IAsyncDisposable
             StaticKeyPair = Key,
             PostQuantum = Definition.PostQuantum,
             PeerVerifier = ServerTrust,
-            ApplicationProtocols = [Commands.TunnelProtocol],
+            ApplicationProtocols = TunnelStatus.Protocols,
         };
         OssuaryListener listener = Own(Commands.StartListener(Definition.Listen, options, Definition.IdleTimeoutSeconds, Definition.MaxConnections, _output));
         _output.Note($"serving {listener.LocalEndpoint} to {Definition.ToHost}:{Definition.ToPort}");
@@ -107,7 +107,7 @@ internal sealed class RunningTunnel : IAsyncDisposable
     {
         // The local port first, as udp-forward binds it: one in use is the first thing to report.
         var plain = Own(new Socket(Definition.Listen.AddressFamily, SocketType.Dgram, ProtocolType.Udp));
-        plain.Bind(Definition.Listen);
+        Endpoints.BindUdp(plain, Definition.Listen);
         IPEndPoint remote = await Endpoints.ResolveAsync(Definition.ToHost, Definition.ToPort, flows);
         OssuaryUdpEndpoint secure = Own(OssuaryUdpEndpoint.Bind(
             new IPEndPoint(remote.AddressFamily == AddressFamily.InterNetworkV6 ? IPAddress.IPv6Any : IPAddress.Any, 0),
@@ -119,7 +119,7 @@ internal sealed class RunningTunnel : IAsyncDisposable
     private async Task StartUdpServeAsync(CancellationToken flows)
     {
         IPEndPoint service = await Endpoints.ResolveAsync(Definition.ToHost, Definition.ToPort, flows);
-        OssuaryUdpEndpoint secure = Own(OssuaryUdpEndpoint.Bind(Definition.Listen,
+        OssuaryUdpEndpoint secure = Own(Endpoints.BindSecureUdp(Definition.Listen,
             Commands.TunnelOptions(Key, Definition.PostQuantum, acceptConnections: true), ServerTrust));
         _output.Note($"serving udp {secure.LocalEndPoint} to {Definition.ToHost}:{Definition.ToPort}");
         _loop = Commands.AcceptFlowsAsync(secure, service, Definition.FlowIdle, _output, _accepting.Token);

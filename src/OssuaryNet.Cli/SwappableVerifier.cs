@@ -38,6 +38,9 @@ internal sealed class SwappableVerifier(PeerVerifier initial) : PeerVerifier
         }
         else if (peer.IsClassical && _spokenPostQuantum.ContainsKey(peer.PublicKey))
         {
+            // The verifiers swapped in report their own refusals; this one is this verifier's, so it reports it.
+            RefusalLog.Process.Refused(peer.Endpoint, peer.PublicKey.Fingerprint,
+                "it used a classical handshake, but has completed the post-quantum hybrid one with this tunnel before: someone on the path may be stripping it");
             return PeerVerdict.PostQuantumDowngrade(
                 $"The client (fingerprint {peer.PublicKey.Fingerprint}) used a classical handshake, but has completed the post-quantum hybrid one with this tunnel before: someone on the path may be stripping it.");
         }

@@ -19,9 +19,13 @@ internal static class TrustSettings
     /// Client side: --peer pins a key (IK) or a fingerprint (XX, checked against it); otherwise the known-hosts file
     /// with trust on first use (a recorded key is pinned, so repeat connections are IK).
     /// </summary>
-    public static OssuaryClientOptions Client(OssuaryKeyPair key, string? peer, TofuMode? tofu, string? knownHostsPath, string protocol, OssuaryPostQuantum postQuantum)
+    public static OssuaryClientOptions Client(OssuaryKeyPair key, string? peer, TofuMode? tofu, string? knownHostsPath, string protocol, OssuaryPostQuantum postQuantum) =>
+        Client(key, peer, tofu, knownHostsPath, [protocol], postQuantum);
+
+    /// <summary>As above, offering <paramref name="protocols"/>, most preferred first (a newer version beside the one older peers speak).</summary>
+    public static OssuaryClientOptions Client(OssuaryKeyPair key, string? peer, TofuMode? tofu, string? knownHostsPath, string[] protocols, OssuaryPostQuantum postQuantum)
     {
-        var options = new OssuaryClientOptions { StaticKeyPair = key, ApplicationProtocols = [protocol], PostQuantum = postQuantum };
+        var options = new OssuaryClientOptions { StaticKeyPair = key, ApplicationProtocols = [.. protocols], PostQuantum = postQuantum };
         if (peer is not null)
         {
             options.PeerVerifier = Pinned(peer, "server", out OssuaryPublicKey? pinned);
@@ -44,29 +48,40 @@ internal static class TrustSettings
         return options;
     }
 
-    /// <summary>Server side: any client, unless --authorized-keys names a file of allowed keys.</summary>
-    /// <summary>Server options with the client policy the user chose (see <see cref="ServerTrust.Check"/>).</summary>
-    public static OssuaryServerOptions Server(OssuaryKeyPair key, ServerTrust trust, string protocol, OssuaryPostQuantum postQuantum) => new()
+    /// <summary>
+    /// Server options with the client policy the user chose (see <see cref="ServerTrust.Check"/>); an authorized-keys
+    /// file is checked here, when the verb starts (<see cref="AuthorizedKeysFile"/>), and every refused client is
+    /// reported on the process's <see cref="RefusalLog"/>.
+    /// </summary>
+    public static OssuaryServerOptions Server(OssuaryKeyPair key, ServerTrust trust, string protocol, OssuaryPostQuantum postQuantum) =>
+        Server(key, trust, [protocol], postQuantum);
+
+    /// <summary>As above, speaking <paramref name="protocols"/>, most preferred first.</summary>
+    public static OssuaryServerOptions Server(OssuaryKeyPair key, ServerTrust trust, string[] protocols, OssuaryPostQuantum postQuantum) => new()
     {
         StaticKeyPair = key,
         PostQuantum = postQuantum,
-        PeerVerifier = trust.AuthorizedKeys is not null ? AuthorizedKeys.Load(trust.AuthorizedKeys)
-            : trust.Peer is not null ? Pinned(trust.Peer, "client", out _)
+        PeerVerifier = trust.AuthorizedKeys is { } file
+            ? new ReportingVerifier(AuthorizedKeysFile.Load(file), $"its key is not in {PrintableText.Escape(file)}", RefusalLog.Process)
+            : trust.Peer is { } peer
+            ? new ReportingVerifier(Pinned(peer, "client", out _), $"it is not the client given with --peer {PrintableText.Escape(peer)}", RefusalLog.Process)
             : PeerVerifier.AcceptAny,
-            ApplicationProtocols = [protocol],
-        };
+        ApplicationProtocols = [.. protocols],
+    };
 
     /// <summary>A verifier for one peer given as a public key or a fingerprint; <paramref name="key"/> is set for a full key.</summary>
     private static PeerVerifier Pinned(string peer, string role, out OssuaryPublicKey? key)
     {
-        if (OssuaryPublicKey.TryParse(peer, out key))
+        if (OssuaryPublicKey.TryParse(peer, out key, out string? problem))
         {
-            return PeerVerifier.Pinned(key);
+            return new PinnedPeerVerifier(key, role);
         }
         string fingerprint = peer.Trim().ToLowerInvariant();
         if (!PeerText.Fingerprint().IsMatch(fingerprint))
         {
-            throw new UsageException($"--peer takes a public key (44 characters of base64) or a fingerprint (xxxx-xxxx-...-xxxx), not '{PrintableText.Escape(peer)}'.");
+            throw new UsageException(peer.Trim().Length == 44
+                ? $"--peer '{PrintableText.Escape(peer)}' is not a public key: {problem}."
+                : $"--peer takes a public key (44 characters of base64) or a fingerprint (xxxx-xxxx-...-xxxx), not '{PrintableText.Escape(peer)}'.");
         }
         return PeerVerifier.FromCallback(identity => identity.PublicKey.Fingerprint == fingerprint
             ? PeerVerdict.Accept()

@@ -83,7 +83,7 @@ public sealed partial class OssuaryConnection
     {
         if (body[0] == WireFormat.AlertKind)
         {
-            throw Alerts.Received(body);
+            throw Alerts.Received(body, IsClient ? Pattern : null, _endpoint);
         }
         if (body[0] != WireFormat.HandshakeMessageKind)
         {

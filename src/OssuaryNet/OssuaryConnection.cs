@@ -245,6 +245,10 @@ public sealed partial class OssuaryConnection : IDisposable
                 {
                     return OssuaryStatus.NeedMoreInput;
                 }
+                if (IsClient ? _phase is HandshakingPhase : _phase is AwaitingFirstMessagePhase)
+                {
+                    CheckPeersFirstBytes(remaining);
+                }
                 if (_reader.TryPeekWholeFrame(remaining, WireFormat.MaxFrameBody, out int bodyLength))
                 {
                     consumed += WireFormat.LengthPrefixSize + bodyLength;
@@ -307,6 +311,17 @@ public sealed partial class OssuaryConnection : IDisposable
             }
             hint = Math.Max(RequiredDestinationSize, 1);
         }
+    }
+
+    /// <summary>
+    /// During the peer's first frame (the only frame a client receives in its handshake; the clear header for a
+    /// server), fails at once, saying what the peer speaks, when its first bytes are HTTP, SSH, TLS or anything else
+    /// no OssuaryNet peer sends.
+    /// </summary>
+    private void CheckPeersFirstBytes(ReadOnlySpan<byte> remaining)
+    {
+        Span<byte> first = stackalloc byte[ForeignProtocol.BytesExamined];
+        ForeignProtocol.Check(first[.._reader.PeekStart(remaining, first)], peerIsServer: IsClient, _endpoint);
     }
 
     /// <summary>

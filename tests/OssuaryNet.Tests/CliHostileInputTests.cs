@@ -283,9 +283,11 @@ public sealed class CliHostileInputTests : CliHomes
     {
         string inbox = Path.Combine(Home, "small-disk");
         Directory.CreateDirectory(inbox);
-        // A 256 KiB file system (tmpfs, mounted as root, as CI runs) that a 2 MiB file cannot fit in.
-        var (mounted, _, mountError) = await Command("mount", "-t", "tmpfs", "-o", "size=256k", "tmpfs", inbox);
-        Assert.True(mounted == 0, $"this test needs root to mount a small tmpfs: {mountError}");
+        // A 256 KiB file system (tmpfs) that a 2 MiB file cannot fit in, mounted as root (CI) or through password-less
+        // sudo (a developer's account); a tmpfs's root directory is writable by all (mode 1777).
+        string[] asRoot = Environment.IsPrivilegedProcess ? [] : ["sudo", "-n"];
+        var (mounted, _, mountError) = await Command([.. asRoot, "mount", "-t", "tmpfs", "-o", "size=256k", "tmpfs", inbox]);
+        Assert.True(mounted == 0, $"this test needs root or password-less sudo to mount a small tmpfs: {mountError}");
         try
         {
             var (receiver, sender, receiverStderr, senderStderr) = await Transfer(SourceFile("big.bin", 2 << 20), inbox);
@@ -297,14 +299,16 @@ public sealed class CliHostileInputTests : CliHomes
         }
         finally
         {
-            await Command("umount", inbox);
+            await Command([.. asRoot, "umount", inbox]);
         }
     }
 
-    private static async Task<(int Code, string Stdout, string Stderr)> Command(string name, params string[] arguments)
+    private static Task<(int Code, string Stdout, string Stderr)> Command(string name, params string[] arguments) => Command([name, .. arguments]);
+
+    private static async Task<(int Code, string Stdout, string Stderr)> Command(string[] commandLine)
     {
-        var start = new System.Diagnostics.ProcessStartInfo(name) { RedirectStandardOutput = true, RedirectStandardError = true };
-        foreach (string argument in arguments)
+        var start = new System.Diagnostics.ProcessStartInfo(commandLine[0]) { RedirectStandardOutput = true, RedirectStandardError = true };
+        foreach (string argument in commandLine[1..])
         {
             start.ArgumentList.Add(argument);
         }

@@ -76,6 +76,9 @@ public sealed class CliPromiseTests : CliHomes
     [InlineData(new[] { "send" }, "Required argument missing")]
     [InlineData(new[] { "connect", "127.0.0.1:1", "--timeout", "-3" }, "--timeout takes a number of seconds")]
     [InlineData(new[] { "listen", "0", "--bind", "no.such.host.invalid" }, "--bind takes an IP address")]
+    // The server's key with an unused bit of its last base64 digit set: the same bytes, but not a key's text.
+    [InlineData(new[] { "connect", "127.0.0.1:1", "--peer", "D6poTtKIZ7l/Smot7l34zpdOdrcBjj8iocTPJnhXDyB=" }, "is not a public key: this base64 is not the form of any key")]
+    [InlineData(new[] { "authorized-keys", "add", "D6poTtKIZ7l/Smot7l34zpdOdrcBjj8iocTPJnhXDyB=" }, "altered or mistyped")]
     public async Task EveryArgumentErrorIsOneLineWithExitCode1(string[] arguments, string expected)
     {
         var (code, _, stderr) = await CliProcess.Run(Home, null, arguments);

@@ -261,7 +261,7 @@ public sealed partial class CliRunTests : CliHomes
         byte[] after = RandomNumberGenerator.GetBytes(20_000);
         Assert.Equal(after, await live.RoundTrip(after)); // the live connection, verified under the old file, goes on
         Assert.Null(await OneRoundTrip(firstEntrance, [4, 5, 6])); // its key is refused at the next handshake
-        await server.WaitForStderr($"({Regex.Escape(first.Fingerprint)}, which is not among the authorized keys)");
+        await server.WaitForStderr($"(refused client .* \\(fingerprint {Regex.Escape(first.Fingerprint)}\\): its key is not in .*authorized_keys)");
         byte[] fresh = RandomNumberGenerator.GetBytes(1000);
         Assert.Equal(fresh, await OneRoundTrip(secondEntrance, fresh)); // the added key is accepted
         Assert.Equal(after, await live.RoundTrip(after));
@@ -299,7 +299,7 @@ public sealed partial class CliRunTests : CliHomes
         server.Hangup(); // the same file, loaded again
         await server.WaitForStderr("(reloaded .*: 1 kept)");
         Assert.Null(await OneRoundTrip(classicalPort, data));
-        await server.WaitForStderr($"(fingerprint {Regex.Escape(client.Fingerprint)}\\) used a classical handshake)");
+        await server.WaitForStderr($"(refused client .* \\(fingerprint {Regex.Escape(client.Fingerprint)}\\): it used a classical handshake)");
         Assert.Equal(data, await OneRoundTrip(hybridPort, data));
     }
 
@@ -488,7 +488,7 @@ public sealed partial class CliRunTests : CliHomes
         var (code, _, stderr) = await CliProcess.Run(Home, [], "run", config);
         Assert.Equal(2, code);
         string[] lines = stderr.Split('\n', StringSplitOptions.RemoveEmptyEntries);
-        Assert.Equal($"ossuary: tunnels.db (serve 127.0.0.1:{port} to 127.0.0.1:9): Address already in use", lines[^1]);
+        Assert.Equal($"ossuary: tunnels.db (serve 127.0.0.1:{port} to 127.0.0.1:9): Cannot listen on 127.0.0.1:{port}: address already in use (another program listens on that port: choose another port, or stop it).", lines[^1]);
         Assert.Single(lines, line => line.StartsWith("ossuary:", StringComparison.Ordinal));
         Assert.Contains("first: serving udp", stderr); // it had started, and was stopped with the rest
     }
@@ -509,7 +509,7 @@ public sealed partial class CliRunTests : CliHomes
             """);
         var (code, _, stderr) = await CliProcess.Run(Home, [], "run", config);
         Assert.Equal(2, code);
-        Assert.Equal($"ossuary: tunnels.dns (udp-forward 127.0.0.1:{port} to no.such.host.invalid:7000): Address already in use\n", stderr);
+        Assert.Equal($"ossuary: tunnels.dns (udp-forward 127.0.0.1:{port} to no.such.host.invalid:7000): Cannot listen on 127.0.0.1:{port}: address already in use (another program listens on that port: choose another port, or stop it).\n", stderr);
     }
 
     [Fact]

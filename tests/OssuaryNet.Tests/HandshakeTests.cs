@@ -178,14 +178,54 @@ public sealed class HandshakeTests
         Assert.Equal(OssuaryErrorCode.MalformedHandshake, error.ErrorCode);
     }
 
-    [Fact]
-    public void AnHttpRequestIsReadAsAnIncompleteFrameAndTheEndIsATruncation()
+    // What other protocols send first, which an OssuaryNet peer would otherwise read as a frame length (18,245 bytes
+    // for "GE") and wait for until its deadline.
+    [Theory]
+    [InlineData("GET / HTTP/1.1\r\nHost: x\r\n\r\n", "sent an HTTP request: it is a web client")]
+    [InlineData("PRI * HTTP/2.0\r\n\r\nSM\r\n\r\n", "sent an HTTP request")]
+    [InlineData("SSH-2.0-OpenSSH_9.6\r\n", "sent an SSH greeting: it is an SSH client")]
+    [InlineData("\u0016\u0003\u0001\u0002\u0000\u0001\u0000\u0001\u00fc\u0003\u0003", "sent a TLS ClientHello")]
+    public void AServerTellsAClientSpeakingAnotherProtocolAtItsFirstBytes(string firstBytes, string expected)
     {
-        using var server = OssuaryConnection.CreateServer(ConnectionPair.ServerOptions());
-        byte[] http = "GET / HTTP/1.1\r\nHost: x\r\n\r\n"u8.ToArray();
-        Assert.Equal(OssuaryStatus.NeedMoreInput, server.Receive(http, new byte[100], out int consumed, out _));
-        Assert.Equal(http.Length, consumed);
-        Assert.Equal(OssuaryErrorCode.Truncated, Assert.Throws<OssuaryException>(server.CompleteInput).ErrorCode);
+        using var server = OssuaryConnection.CreateServer(ConnectionPair.ServerOptions(), "192.0.2.7:41000");
+        byte[] bytes = System.Text.Encoding.Latin1.GetBytes(firstBytes);
+        // One byte at a time, as a slow client would send them: the fourth byte at the latest tells (never the deadline).
+        OssuaryException error = Assert.Throws<OssuaryException>(() =>
+        {
+            for (int i = 0; i < bytes.Length; i++)
+            {
+                Assert.True(i < 4, "no failure after four bytes");
+                server.Receive(bytes.AsSpan(i, 1), new byte[100], out _, out _);
+            }
+        });
+        Assert.Equal(OssuaryErrorCode.MalformedHandshake, error.ErrorCode);
+        Assert.StartsWith("192.0.2.7:41000 ", error.Message);
+        Assert.Contains(expected, error.Message);
+    }
+
+    [Theory]
+    [InlineData("HTTP/1.0 400 Bad request\r\nServer: SimpleHTTP/0.6 Python/3.11.2\r\n\r\n", "127.0.0.1:8000 answered with HTTP: it is a web server, not an OssuaryNet server.")]
+    [InlineData("<!DOCTYPE HTML>\n<html lang=\"en\">\n    <head>", "127.0.0.1:8000 answered with HTTP: it is a web server")] // Python's http.server to a request it takes for HTTP/0.9
+    [InlineData("SSH-2.0-OpenSSH_9.2p1 Debian-2\r\n", "127.0.0.1:8000 answered with SSH: it is an SSH server, not an OssuaryNet server.")]
+    [InlineData("\u0015\u0003\u0003\u0000\u0002\u0002\u0032", "127.0.0.1:8000 answered with TLS: it is a TLS server")]
+    [InlineData("\u0000\u0004\u0007abc", "127.0.0.1:8000 answered with bytes that cannot begin an OssuaryNet handshake")]
+    public void AClientTellsAServerSpeakingAnotherProtocolAtItsFirstBytes(string answer, string expected)
+    {
+        foreach (int chunk in new[] { 1, 64 })
+        {
+            using var client = OssuaryConnection.CreateClient(ConnectionPair.ClientOptions(), "127.0.0.1:8000");
+            Drain(client);
+            byte[] bytes = System.Text.Encoding.Latin1.GetBytes(answer);
+            OssuaryException error = Assert.Throws<OssuaryException>(() =>
+            {
+                for (int i = 0; i < bytes.Length; i += chunk)
+                {
+                    client.Receive(bytes.AsSpan(i, Math.Min(chunk, bytes.Length - i)), new byte[100], out _, out _);
+                }
+            });
+            Assert.Equal(OssuaryErrorCode.MalformedHandshake, error.ErrorCode);
+            Assert.Contains(expected, error.Message);
+        }
     }
 
     [Fact]

@@ -29,6 +29,32 @@ public sealed class IdentityTests : IDisposable
         Assert.Equal(OssuaryErrorCode.InvalidKey, Assert.Throws<OssuaryException>(() => OssuaryPublicKey.Parse(Convert.ToBase64String(new byte[31]))).ErrorCode);
     }
 
+    [Theory]
+    [InlineData("D6poTtKIZ7l/Smot7l34zpdOdrcBjj8iocTPJnhXDyB=")] // the server key with an unused bit set: the same 32 bytes
+    [InlineData("D6poTtKIZ7l/Smot7l34zpdOdrcBjj8iocTPJnhXDyD=")]
+    [InlineData("D6poTtKIZ7l/Smot7l34zpdOdrc Bjj8iocTPJnhXDyA=")] // inner white space, which the decoder skips
+    public void ABase64TextThatIsNotAKeysOneFormIsRefusedAndTheMessageSaysWhy(string text)
+    {
+        Assert.True(Convert.FromBase64String(text).AsSpan().SequenceEqual(TestKeys.Server.PublicKey.Bytes)); // what was accepted before
+        Assert.False(OssuaryPublicKey.TryParse(text, out _));
+        OssuaryException refused = Assert.Throws<OssuaryException>(() => OssuaryPublicKey.Parse(text));
+        Assert.Equal(OssuaryErrorCode.InvalidKey, refused.ErrorCode);
+        Assert.Contains("altered or mistyped", refused.Message);
+        Assert.True(OssuaryPublicKey.TryParse("  D6poTtKIZ7l/Smot7l34zpdOdrcBjj8iocTPJnhXDyA=\n", out OssuaryPublicKey? padded)); // surrounding space is fine
+        Assert.Equal(TestKeys.Server.PublicKey, padded);
+    }
+
+    [Fact]
+    public void AnAuthorizedKeysLineWithAKeyInAnotherBase64FormIsRefusedWithItsLineNumber()
+    {
+        string path = Path.Combine(_directory, "authorized_keys");
+        File.WriteAllText(path, $"{TestKeys.Client.PublicKey} alice\nD6poTtKIZ7l/Smot7l34zpdOdrcBjj8iocTPJnhXDyB= mallory\n");
+        OssuaryException refused = Assert.Throws<OssuaryException>(() => AuthorizedKeys.Load(path));
+        Assert.Equal(OssuaryErrorCode.KeyFileInvalid, refused.ErrorCode);
+        Assert.Contains($"{path}:2: not a public key", refused.Message);
+        Assert.Contains("altered or mistyped", refused.Message);
+    }
+
     [Fact]
     public void FingerprintIsTheDocumentedDerivation()
     {
@@ -207,6 +233,25 @@ public sealed class IdentityTests : IDisposable
             Assert.True(knownHosts.Verify(new PeerIdentity(TestKeys.Server.PublicKey, $"host{i}:1", true)).IsAccepted);
         });
         Assert.Equal(40, new KnownHosts(path).Entries.Count);
+        Assert.Equal(["known_hosts"], Directory.GetFileSystemEntries(_directory).Select(Path.GetFileName)); // no lock file, no temporary file left
+    }
+
+    [Fact]
+    public void RewritesFromManyThreadsAtOnceAreSerializedThoughTheLockFileIsRemovedEachTime()
+    {
+        // Every update reads a counter and writes it back plus one: a lock that two writers held at once (one of them
+        // on a lock file already removed) would lose increments.
+        string path = Path.Combine(_directory, "counter");
+        Parallel.For(0, 400, new ParallelOptions { MaxDegreeOfParallelism = 8 }, _ =>
+            TrustFile.Update(path, lines =>
+            {
+                int count = lines.Count == 0 ? 0 : int.Parse(lines[0], System.Globalization.CultureInfo.InvariantCulture);
+                lines.Clear();
+                lines.Add((count + 1).ToString(System.Globalization.CultureInfo.InvariantCulture));
+                return (true, 0);
+            }));
+        Assert.Equal("400", File.ReadAllText(path).Trim());
+        Assert.False(File.Exists(path + ".lock"));
     }
 
     [Fact]

@@ -57,10 +57,10 @@ public sealed class PostQuantumPolicyTests
     }
 
     [Theory]
-    [InlineData(OssuaryPostQuantum.Required, OssuaryPostQuantum.Off, "turned off")]
-    [InlineData(OssuaryPostQuantum.Preferred, OssuaryPostQuantum.Off, "turned off")]
-    [InlineData(OssuaryPostQuantum.Off, OssuaryPostQuantum.Required, "requires the post-quantum")]
-    public void AServerRefusesTheVariantItsPolicyExcludesWithUnsupportedPattern(OssuaryPostQuantum client, OssuaryPostQuantum server, string why)
+    [InlineData(OssuaryPostQuantum.Required, OssuaryPostQuantum.Off, "turned off", "refused the post-quantum hybrid handshake (XXhfs): it offers only classical handshakes")]
+    [InlineData(OssuaryPostQuantum.Preferred, OssuaryPostQuantum.Off, "turned off", "refused the post-quantum hybrid handshake (XXhfs)")]
+    [InlineData(OssuaryPostQuantum.Off, OssuaryPostQuantum.Required, "requires the post-quantum", "refused the classical handshake (XX): it requires the post-quantum hybrid one")]
+    public void AServerRefusesTheVariantItsPolicyExcludesWithUnsupportedPattern(OssuaryPostQuantum client, OssuaryPostQuantum server, string why, string clientWhy)
     {
         var clientOptions = ConnectionPair.ClientOptions();
         clientOptions.PostQuantum = client;
@@ -72,6 +72,7 @@ public sealed class PostQuantumPolicyTests
         Assert.Equal(OssuaryErrorCode.UnsupportedPattern, serverError.ErrorCode);
         Assert.Contains(why, serverError.Message);
         Assert.Equal(OssuaryErrorCode.UnsupportedPattern, clientError!.ErrorCode); // the clear alert
+        Assert.Contains(clientWhy, clientError.Message); // which handshake was refused: the alert carries only the code
     }
 
     [Fact]

@@ -38,25 +38,50 @@ public sealed class OssuaryPublicKey : IEquatable<OssuaryPublicKey>
     /// </summary>
     public string Fingerprint => _fingerprint ??= ComputeFingerprint(Bytes);
 
-    /// <summary>Parses the base64 text form.</summary>
-    /// <exception cref="OssuaryException"><see cref="OssuaryErrorCode.InvalidKey"/> when the text is not a 32-byte base64 key.</exception>
+    /// <summary>
+    /// Parses the base64 text form: exactly the 44 characters <see cref="ToString"/> writes (surrounding white space
+    /// aside). Base64 of 32 bytes leaves two unused bits in its last character before the '='; text in which they are
+    /// set decodes to the same bytes but is refused, so that every key has one text form and an altered one is noticed.
+    /// </summary>
+    /// <exception cref="OssuaryException"><see cref="OssuaryErrorCode.InvalidKey"/> when the text is not a key in that form; the message says why.</exception>
     public static OssuaryPublicKey Parse(string text) =>
-        TryParse(text, out OssuaryPublicKey? key)
+        TryParse(text, out OssuaryPublicKey? key, out string? problem)
             ? key
-            : throw new OssuaryException(OssuaryErrorCode.InvalidKey, "Not a public key: expected 44 characters of base64 encoding 32 bytes.");
+            : throw new OssuaryException(OssuaryErrorCode.InvalidKey, $"Not a public key: {problem}.");
 
-    /// <summary>Parses the base64 text form; false when it is not one.</summary>
-    public static bool TryParse(string? text, [System.Diagnostics.CodeAnalysis.NotNullWhen(true)] out OssuaryPublicKey? key)
+    /// <summary>Parses the base64 text form (as <see cref="Parse"/>); false when it is not one.</summary>
+    public static bool TryParse(string? text, [System.Diagnostics.CodeAnalysis.NotNullWhen(true)] out OssuaryPublicKey? key) =>
+        TryParse(text, out key, out _);
+
+    /// <summary>As <see cref="TryParse(string?, out OssuaryPublicKey?)"/>, with the reason the text is not a key (for messages).</summary>
+    internal static bool TryParse(string? text, [System.Diagnostics.CodeAnalysis.NotNullWhen(true)] out OssuaryPublicKey? key,
+        [System.Diagnostics.CodeAnalysis.NotNullWhen(false)] out string? problem)
     {
         key = null;
         Span<byte> bytes = stackalloc byte[Size + 3];
-        if (text is null || !Convert.TryFromBase64String(text.Trim(), bytes, out int written) || written != Size)
+        ReadOnlySpan<char> trimmed = (text ?? "").AsSpan().Trim();
+        if (!Convert.TryFromBase64Chars(trimmed, bytes, out int written) || written != Size)
         {
+            problem = $"expected {TextLength} characters of base64 encoding {Size} bytes";
+            return false;
+        }
+        // The decoder ignores the unused bits and inner white space: only the form ToString writes is a key's text.
+        Span<char> canonicalText = stackalloc char[TextLength];
+        if (!Convert.TryToBase64Chars(bytes[..Size], canonicalText, out int length) || !trimmed.SequenceEqual(canonicalText[..length]))
+        {
+            problem = $"this base64 is not the form of any key: {(trimmed.Length == TextLength ? $"its last character before '=' ('{trimmed[^2]}') sets bits that 32 bytes do not fill (a key's is one of {CanonicalLastCharacters})" : "it has white space inside")}, so it was altered or mistyped";
             return false;
         }
         key = new OssuaryPublicKey(bytes[..Size]);
+        problem = null;
         return true;
     }
+
+    /// <summary>The length of the text form: 32 bytes in base64, with one '=' of padding.</summary>
+    private const int TextLength = 44;
+
+    /// <summary>The base64 digits whose two low bits are zero: the only ones that can end the text of 32 bytes.</summary>
+    private const string CanonicalLastCharacters = "AEIMQUYcgkosw048";
 
     /// <summary>Whether <paramref name="text"/> names this key, as its base64 form or its fingerprint.</summary>
     public bool Matches(string text)

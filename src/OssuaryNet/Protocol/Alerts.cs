@@ -21,7 +21,11 @@ internal static class Alerts
     public static bool IsDefined(byte value) => Enum.IsDefined((AlertCode)value);
 
     /// <summary>The failure a received alert frame body (kind byte and code) stands for.</summary>
-    public static OssuaryException Received(ReadOnlySpan<byte> body)
+    /// <param name="body">The alert frame's body.</param>
+    /// <param name="proposed">For a client, the pattern its first message proposed: a refusal of it then says whether
+    /// the post-quantum hybrid handshake (or the classical one) was what the server refused.</param>
+    /// <param name="peer">The peer's endpoint name, when known.</param>
+    public static OssuaryException Received(ReadOnlySpan<byte> body, OssuaryHandshakePattern? proposed = null, string? peer = null)
     {
         if (body.Length != 2 || !IsDefined(body[1]))
         {
@@ -34,7 +38,14 @@ internal static class Alerts
             AlertCode.PeerRejected => "The peer rejected this side's identity (its peer verifier did not accept our key).",
             AlertCode.UnsupportedVersion => "The peer does not support protocol version 1.",
             AlertCode.UnsupportedSuite => "The peer does not allow the proposed cipher suite.",
-            AlertCode.UnsupportedPattern => "The peer does not allow the proposed handshake pattern.",
+            AlertCode.UnsupportedPattern => proposed switch
+            {
+                { } hybrid when hybrid.IsHybrid() =>
+                    $"{PrintableText.Escape(peer ?? "The peer")} refused the post-quantum hybrid handshake ({hybrid}): it offers only classical handshakes, or has post-quantum turned off.",
+                { } classical =>
+                    $"{PrintableText.Escape(peer ?? "The peer")} refused the classical handshake ({classical}): it requires the post-quantum hybrid one, or does not allow {classical}.",
+                null => "The peer does not allow the proposed handshake pattern.",
+            },
             AlertCode.AuthenticationFailed => "The peer could not authenticate our handshake message (if a server key is pinned, the server may hold another key).",
             AlertCode.EarlyDataRejected => "The peer does not accept early data.",
             AlertCode.NoApplicationProtocol => "The peer shares no application protocol with this side.",

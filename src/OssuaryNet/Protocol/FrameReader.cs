@@ -47,6 +47,28 @@ internal sealed class FrameReader : IDisposable
         return true;
     }
 
+    /// <summary>
+    /// Copies the first bytes of the frame being assembled, its length prefix included, followed by those of
+    /// <paramref name="source"/>, into <paramref name="destination"/> (as many as fit); returns how many. Nothing is consumed.
+    /// </summary>
+    public int PeekStart(ReadOnlySpan<byte> source, Span<byte> destination)
+    {
+        int count = 0;
+        for (int i = _prefixCount - 1; i >= 0 && count < destination.Length; i--)
+        {
+            destination[count++] = (byte)(_prefix >> (8 * i));
+        }
+        if (_body is not null)
+        {
+            int held = Math.Min(_bodyCount, destination.Length - count);
+            _body.AsSpan(0, held).CopyTo(destination[count..]);
+            count += held;
+        }
+        int more = Math.Min(source.Length, destination.Length - count);
+        source[..more].CopyTo(destination[count..]);
+        return count + more;
+    }
+
     /// <summary>Takes bytes towards the current frame; returns how many were used (never more than the frame needs).</summary>
     public int Append(ReadOnlySpan<byte> source, int maxBody)
     {

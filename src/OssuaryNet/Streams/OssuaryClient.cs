@@ -1,6 +1,7 @@
 using System.Net;
 using System.Net.Sockets;
 using OssuaryNet.Identity;
+using OssuaryNet.Streams;
 using OssuaryNet.Trust;
 
 namespace OssuaryNet;
@@ -15,14 +16,17 @@ public static class OssuaryClient
     /// already records this endpoint, that key is pinned, so repeat connections use the one-round-trip IK handshake;
     /// if the server cannot prove it holds that key, the helper connects once more with XX so that the failure is
     /// reported as <see cref="OssuaryErrorCode.PeerKeyChanged"/> with both fingerprints.
-    /// With <see cref="OssuaryPostQuantum.Preferred"/> (the default), a server that refuses the hybrid handshake gets
-    /// a second connection with the classical one, but only when the verifier has no record of this server speaking
-    /// the hybrid handshake (first contact); otherwise the helper fails with
-    /// <see cref="OssuaryErrorCode.PostQuantumDowngrade"/>, since anyone on the path can forge that refusal.
+    /// With <see cref="OssuaryPostQuantum.Preferred"/> (not the default, which is <see cref="OssuaryPostQuantum.Off"/>;
+    /// the ossuary tool prefers it), a server that refuses the hybrid handshake gets a second connection with the
+    /// classical one, but only when the verifier has no record of this server speaking the hybrid handshake (first
+    /// contact); otherwise the helper fails with <see cref="OssuaryErrorCode.PostQuantumDowngrade"/>, since anyone on
+    /// the path can forge that refusal. The options are checked before anything is sent.
     /// </summary>
     /// <returns>An authenticated stream that owns the socket.</returns>
+    /// <exception cref="ArgumentException">Invalid options (no key pair, no verifier, an unknown suite...), at the call, before any connection.</exception>
     /// <exception cref="OssuaryException">Handshake or trust failure, or <see cref="OssuaryErrorCode.HandshakeTimeout"/>.</exception>
-    /// <exception cref="SocketException">The TCP connection could not be made.</exception>
+    /// <exception cref="IOException">The TCP connection could not be made: the message names the address and what went
+    /// wrong (refused, no such host, unreachable), and the inner exception is the <see cref="SocketException"/>.</exception>
     public static Task<OssuaryStream> ConnectAsync(
         string host, int port, OssuaryClientOptions options, TimeSpan? handshakeTimeout = null, CancellationToken cancellationToken = default)
     {
@@ -40,14 +44,21 @@ public static class OssuaryClient
     /// </summary>
     /// <returns>An authenticated stream that owns the socket.</returns>
     /// <exception cref="OssuaryException">Handshake or trust failure, or <see cref="OssuaryErrorCode.HandshakeTimeout"/>.</exception>
-    /// <exception cref="SocketException">The connection could not be made.</exception>
-    /// <exception cref="ArgumentException">An endpoint of another kind (a Unix socket needs a path).</exception>
-    public static async Task<OssuaryStream> ConnectAsync(
+    /// <exception cref="IOException">The connection could not be made (the message names the address; the inner exception is the <see cref="SocketException"/>).</exception>
+    /// <exception cref="ArgumentException">Invalid options, or an endpoint of another kind (a Unix socket needs a path): at the call, before any connection.</exception>
+    public static Task<OssuaryStream> ConnectAsync(
         EndPoint remote, OssuaryClientOptions options, TimeSpan? handshakeTimeout = null, CancellationToken cancellationToken = default)
     {
         ArgumentNullException.ThrowIfNull(remote);
         ArgumentNullException.ThrowIfNull(options);
         string endpoint = EndpointName(remote);
+        options.ValidateForConnection(endpoint);
+        return ConnectWithFallbackAsync(remote, endpoint, options, handshakeTimeout, cancellationToken);
+    }
+
+    private static async Task<OssuaryStream> ConnectWithFallbackAsync(
+        EndPoint remote, string endpoint, OssuaryClientOptions options, TimeSpan? handshakeTimeout, CancellationToken cancellationToken)
+    {
         try
         {
             return await ConnectVerifiedAsync(remote, endpoint, options, handshakeTimeout, cancellationToken).ConfigureAwait(false);
@@ -82,8 +93,9 @@ public static class OssuaryClient
     /// <param name="handshakeTimeout">Overrides <see cref="OssuaryOptions.HandshakeTimeout"/>.</param>
     /// <param name="cancellationToken">Cancels the handshake.</param>
     /// <exception cref="OssuaryException">Handshake or trust failure, or <see cref="OssuaryErrorCode.HandshakeTimeout"/>.</exception>
-    /// <exception cref="ArgumentException">The socket is not a connected stream socket.</exception>
-    public static async Task<OssuaryStream> AuthenticateAsync(
+    /// <exception cref="ArgumentException">The socket is not a connected stream socket, or the options are invalid
+    /// (a <see cref="KnownHosts"/> verifier needs a server name): at the call, before anything is sent.</exception>
+    public static Task<OssuaryStream> AuthenticateAsync(
         Socket connectedSocket, OssuaryClientOptions options, string? serverName = null, TimeSpan? handshakeTimeout = null,
         CancellationToken cancellationToken = default)
     {
@@ -94,7 +106,8 @@ public static class OssuaryClient
             throw new ArgumentException("The socket must be a connected stream socket.", nameof(connectedSocket));
         }
         serverName ??= connectedSocket.RemoteEndPoint is { } remote ? EndpointName(remote) : null;
-        return await AuthenticateOverAsync(connectedSocket, serverName, options, handshakeTimeout, cancellationToken).ConfigureAwait(false);
+        options.ValidateForConnection(serverName);
+        return AuthenticateOverAsync(connectedSocket, serverName, options, handshakeTimeout, cancellationToken);
     }
 
     /// <summary>The name the verifier sees for an endpoint, and known hosts record.</summary>
@@ -136,6 +149,11 @@ public static class OssuaryClient
         try
         {
             await socket.ConnectAsync(remote, cancellationToken).ConfigureAwait(false);
+        }
+        catch (SocketException e)
+        {
+            socket.Dispose();
+            throw SocketFailure.Connecting(endpoint, e); // README promises an IOException, as every stream failure is
         }
         catch
         {

@@ -41,8 +41,13 @@ public sealed partial class OssuaryStream
     /// <param name="serverName">The server's endpoint name ("host:port"), given to the peer verifier; known hosts are keyed by it.</param>
     /// <param name="cancellationToken">Cancels the handshake; the stream is then unusable.</param>
     /// <exception cref="OssuaryException">Handshake, trust or protocol failure, or <see cref="OssuaryErrorCode.HandshakeTimeout"/>.</exception>
-    public Task AuthenticateAsClientAsync(OssuaryClientOptions options, string? serverName = null, CancellationToken cancellationToken = default) =>
-        AuthenticateCoreAsync<AsyncStreamAdapter>(now => OssuaryConnection.CreateClient(options, serverName, now, HandshakeTimeout), cancellationToken).AsTask();
+    /// <exception cref="ArgumentException">Invalid options, or a <see cref="KnownHosts"/> verifier without <paramref name="serverName"/>: at the call, before anything is sent.</exception>
+    public Task AuthenticateAsClientAsync(OssuaryClientOptions options, string? serverName = null, CancellationToken cancellationToken = default)
+    {
+        ArgumentNullException.ThrowIfNull(options);
+        options.ValidateForConnection(serverName);
+        return AuthenticateCoreAsync<AsyncStreamAdapter>(now => OssuaryConnection.CreateClient(options, serverName, now, HandshakeTimeout), cancellationToken).AsTask();
+    }
 
     /// <summary>Authenticates as the server (responder).</summary>
     /// <param name="options">Server settings.</param>
@@ -53,8 +58,12 @@ public sealed partial class OssuaryStream
         AuthenticateCoreAsync<AsyncStreamAdapter>(now => OssuaryConnection.CreateServer(options, clientEndpoint, now, HandshakeTimeout), cancellationToken).AsTask();
 
     /// <summary>Synchronous <see cref="AuthenticateAsClientAsync"/>.</summary>
-    public void AuthenticateAsClient(OssuaryClientOptions options, string? serverName = null) =>
+    public void AuthenticateAsClient(OssuaryClientOptions options, string? serverName = null)
+    {
+        ArgumentNullException.ThrowIfNull(options);
+        options.ValidateForConnection(serverName);
         AuthenticateCoreAsync<SyncStreamAdapter>(now => OssuaryConnection.CreateClient(options, serverName, now, HandshakeTimeout), default).GetAwaiter().GetResult();
+    }
 
     /// <summary>Synchronous <see cref="AuthenticateAsServerAsync"/>.</summary>
     public void AuthenticateAsServer(OssuaryServerOptions options, string? clientEndpoint = null) =>

@@ -42,9 +42,9 @@ public sealed class AuthorizedKeys : PeerVerifier
             string[] fields = line.Split(' ', 3, StringSplitOptions.RemoveEmptyEntries);
             bool requirePostQuantum = fields is ["pq", _, ..];
             string keyText = requirePostQuantum ? fields[1] : fields[0];
-            if (!OssuaryPublicKey.TryParse(keyText, out OssuaryPublicKey? key))
+            if (!OssuaryPublicKey.TryParse(keyText, out OssuaryPublicKey? key, out string? problem))
             {
-                throw new OssuaryException(OssuaryErrorCode.KeyFileInvalid, $"{path}:{number}: not a public key.");
+                throw new OssuaryException(OssuaryErrorCode.KeyFileInvalid, $"{path}:{number}: not a public key: {problem}.");
             }
             (requirePostQuantum ? postQuantum : keys).Add(key);
         }

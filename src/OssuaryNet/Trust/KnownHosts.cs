@@ -61,9 +61,9 @@ public sealed class KnownHosts : PeerVerifier
             string[] fields = line.Split(' ', StringSplitOptions.RemoveEmptyEntries);
             if (fields.Length >= 2 && fields[0] == endpoint)
             {
-                return OssuaryPublicKey.TryParse(fields[1], out OssuaryPublicKey? key)
+                return OssuaryPublicKey.TryParse(fields[1], out OssuaryPublicKey? key, out string? problem)
                     ? (key, fields.Length >= 3 && fields[2] == PostQuantumMark)
-                    : throw new OssuaryException(OssuaryErrorCode.KeyFileInvalid, $"{Path}:{number}: not a public key.");
+                    : throw new OssuaryException(OssuaryErrorCode.KeyFileInvalid, $"{Path}:{number}: not a public key: {problem}.");
             }
         }
         return null;

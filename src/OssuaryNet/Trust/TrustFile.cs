@@ -8,6 +8,12 @@ namespace OssuaryNet.Trust;
 /// renames a temporary file over the original, so concurrent processes never lose each other's entries and a
 /// crash never leaves a half-written file.
 /// </summary>
+/// <remarks>
+/// Invariant of the lock file, which is removed after use so that none is left beside the trust file: only the
+/// holder of its lock deletes it, before letting go; a waiter that opened it just before may then lock the deleted
+/// file, so a lock is taken as held only once the locked file is seen to be still at its path (through
+/// /proc/self/fd, on Linux), else the path's new file is locked. Where that cannot be seen, lock files stay.
+/// </remarks>
 internal static class TrustFile
 {
     private static readonly TimeSpan LockTimeout = TimeSpan.FromSeconds(10);
@@ -40,16 +46,27 @@ internal static class TrustFile
         try
         {
             PrivateDirectory.EnsureFor(path); // created 0700 when missing
-            using FileStream lockFile = AcquireLock(path + ".lock");
-            var lines = HasContent(path) ? File.ReadAllLines(path).ToList() : [];
-            (bool changed, T result) = change(lines);
-            if (changed)
+            string lockPath = path + ".lock";
+            using FileStream lockFile = AcquireLock(lockPath);
+            try
             {
-                string temporary = $"{path}.{Environment.ProcessId}.{Environment.CurrentManagedThreadId}.tmp";
-                File.WriteAllLines(temporary, lines);
-                File.Move(temporary, path, overwrite: true);
+                var lines = HasContent(path) ? File.ReadAllLines(path).ToList() : [];
+                (bool changed, T result) = change(lines);
+                if (changed)
+                {
+                    string temporary = $"{path}.{Environment.ProcessId}.{Environment.CurrentManagedThreadId}.tmp";
+                    File.WriteAllLines(temporary, lines);
+                    File.Move(temporary, path, overwrite: true);
+                }
+                return result;
             }
-            return result;
+            finally
+            {
+                if (LockFilesAreRemoved)
+                {
+                    File.Delete(lockPath); // still holding it: see the remarks
+                }
+            }
         }
         catch (Exception e) when (e is IOException and not OssuaryException or UnauthorizedAccessException)
         {
@@ -67,19 +84,33 @@ internal static class TrustFile
         return info.Exists && info.Length > 0;
     }
 
+    /// <summary>Whether a locked file can be seen to have been deleted (Linux's /proc), which removing lock files needs.</summary>
+    private static readonly bool LockFilesAreRemoved = OperatingSystem.IsLinux() && Directory.Exists("/proc/self/fd");
+
     private static FileStream AcquireLock(string lockPath)
     {
         DateTime deadline = DateTime.UtcNow + LockTimeout;
         while (true)
         {
+            FileStream held;
             try
             {
-                return new FileStream(lockPath, FileMode.OpenOrCreate, FileAccess.ReadWrite, FileShare.None);
+                held = new FileStream(lockPath, FileMode.OpenOrCreate, FileAccess.ReadWrite, FileShare.None);
             }
             catch (IOException) when (DateTime.UtcNow < deadline)
             {
                 Thread.Sleep(10);
+                continue;
             }
+            if (!LockFilesAreRemoved || !IsDeleted(held))
+            {
+                return held;
+            }
+            held.Dispose(); // its holder removed it as this one opened it: lock the file now at the path
         }
     }
+
+    /// <summary>Whether the open file is no longer at any path: Linux shows its descriptor's link as "PATH (deleted)".</summary>
+    private static bool IsDeleted(FileStream file) =>
+        new FileInfo($"/proc/self/fd/{file.SafeFileHandle.DangerousGetHandle()}").LinkTarget?.EndsWith(" (deleted)", StringComparison.Ordinal) ?? false;
 }

@@ -31,10 +31,14 @@ public sealed class KestrelTests
         public Uri BaseAddress { get; private set; } = null!;
 
         public static async Task<Service> StartAsync(HttpProtocols protocols, PeerVerifier clients, OssuaryPostQuantum postQuantum = OssuaryPostQuantum.Off,
-            TimeSpan? handshakeTimeout = null)
+            TimeSpan? handshakeTimeout = null, CollectedLogs? logs = null)
         {
             WebApplicationBuilder builder = WebApplication.CreateSlimBuilder();
             builder.Logging.ClearProviders();
+            if (logs is not null)
+            {
+                builder.Logging.AddProvider(logs);
+            }
             var serverOptions = new OssuaryServerOptions { StaticKeyPair = TestKeys.Server, PeerVerifier = clients, PostQuantum = postQuantum };
             if (handshakeTimeout is { } timeout)
             {
@@ -179,6 +183,62 @@ public sealed class KestrelTests
         }
         Assert.DoesNotContain("HTTP/", System.Text.Encoding.ASCII.GetString(answer.ToArray()));
         Assert.Equal(0, service.Requests);
+    }
+
+    [Fact]
+    public async Task APlainHttpClientIsClosedAtItsFirstBytesAndTheEndpointSaysOnceThatItSpeaksOssuary()
+    {
+        var logs = new CollectedLogs();
+        // The default handshake timeout (30 s): a plain client used to hang for all of it.
+        await using Service service = await Service.StartAsync(HttpProtocols.Http1, PeerVerifier.Pinned(TestKeys.Client.PublicKey), logs: logs);
+        for (int i = 0; i < 2; i++)
+        {
+            using var curl = new System.Net.Sockets.Socket(System.Net.Sockets.SocketType.Stream, System.Net.Sockets.ProtocolType.Tcp);
+            await curl.ConnectAsync(IPAddress.Loopback, service.BaseAddress.Port);
+            var clock = System.Diagnostics.Stopwatch.StartNew();
+            await curl.SendAsync("GET /whoami HTTP/1.1\r\nHost: localhost\r\nUser-Agent: curl/8.5.0\r\n\r\n"u8.ToArray());
+            byte[] buffer = new byte[256];
+            while (await ReadOrReset(curl, buffer).WaitAsync(Loopback.Guard) > 0)
+            {
+            }
+            Assert.True(clock.Elapsed < TimeSpan.FromSeconds(10), $"a plain HTTP client was held for {clock.Elapsed.TotalSeconds:0.0} s");
+        }
+        using HttpClient client = Client(ClientOptions(), HttpVersion.Version11);
+        Assert.Equal(TestKeys.Client.PublicKey.Fingerprint, (await client.GetFromJsonAsync<Seen>(new Uri(service.BaseAddress, "/whoami")))!.Fingerprint);
+
+        string notice = Assert.Single(logs.Messages, m => m.StartsWith("Endpoint ", StringComparison.Ordinal) && m.Contains("speaks OssuaryNet", StringComparison.Ordinal));
+        Assert.Contains($"127.0.0.1:{service.BaseAddress.Port}", notice);
+        Assert.Equal(2, logs.Messages.Count(m => m.Contains("sent an HTTP request", StringComparison.Ordinal)));
+        Assert.Equal(1, service.Requests); // the OssuaryNet client's, and no other
+    }
+
+    /// <summary>Every message logged at Information or above, for tests that read what an operator would see.</summary>
+    private sealed class CollectedLogs : ILoggerProvider
+    {
+        private readonly System.Collections.Concurrent.ConcurrentQueue<string> _messages = new();
+
+        public IReadOnlyCollection<string> Messages => _messages.ToArray();
+
+        public ILogger CreateLogger(string categoryName) => new Collector(_messages);
+
+        public void Dispose()
+        {
+        }
+
+        private sealed class Collector(System.Collections.Concurrent.ConcurrentQueue<string> messages) : ILogger
+        {
+            public IDisposable? BeginScope<TState>(TState state) where TState : notnull => null;
+
+            public bool IsEnabled(LogLevel logLevel) => logLevel >= LogLevel.Information;
+
+            public void Log<TState>(LogLevel logLevel, EventId eventId, TState state, Exception? exception, Func<TState, Exception?, string> formatter)
+            {
+                if (IsEnabled(logLevel))
+                {
+                    messages.Enqueue(formatter(state, exception));
+                }
+            }
+        }
     }
 
     private static async Task<int> ReadOrReset(System.Net.Sockets.Socket socket, byte[] buffer)
