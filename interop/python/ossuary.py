@@ -468,7 +468,7 @@ class DatagramEndpoint(_Owned):
             for value, setter in settings:
                 if value is not None:
                     _check(setter(self._handle, value))
-            if ipv6_source_prefix_bits and address_format != ADDRESS_SOCKADDR:
+            if ipv6_source_prefix_bits and address_format is None:
                 raise ValueError("ipv6_source_prefix_bits groups socket addresses: it needs address_format=ADDRESS_SOCKADDR")
             if address_format is not None:
                 _check(_lib.ossuary_dgram_set_address_format(self._handle, address_format, ipv6_source_prefix_bits))
